@@ -1,0 +1,28 @@
+/**
+ * The one entry point every action uses: runs `main`, or `post` when the runner
+ * calls the same bundle again as the post step, and reports failures once.
+ */
+import { ActionError, describeError } from './errors.js';
+import * as runner from './runner.js';
+
+export interface ActionPhases {
+  main: () => Promise<void>;
+  /** Clean-up that must run after the job, even when `main` failed. */
+  post?: () => Promise<void>;
+}
+
+const POST_MARKER = 'isPost';
+
+export async function runAction(phases: ActionPhases): Promise<void> {
+  const isPost = runner.getState(POST_MARKER) === 'true';
+  const phase = isPost ? phases.post : phases.main;
+  if (!isPost && phases.post) runner.saveState(POST_MARKER, 'true');
+  if (!phase) return;
+  try {
+    await phase();
+  } catch (err) {
+    runner.error(describeError(err), { title: err instanceof ActionError ? err.name : 'Unexpected error' });
+    if (!(err instanceof ActionError) && err instanceof Error && err.stack) runner.debug(err.stack);
+    process.exitCode = 1;
+  }
+}

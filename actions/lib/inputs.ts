@@ -1,0 +1,160 @@
+/**
+ * Reading and validating action inputs. Every reader fails with an InputError
+ * that names the input, the value and what is accepted, before any API call.
+ */
+import { InputError } from './errors.js';
+import { getInput, setSecret } from './runner.js';
+
+interface Common<T> {
+  /** Used when the input is empty. Without it (and not `required`), empty gives ''/undefined per reader. */
+  default?: T;
+  required?: boolean;
+}
+
+function missing(name: string, what: string): never {
+  throw new InputError(name, '', `this input is required (${what}).`);
+}
+
+export interface StringOptions extends Common<string> {
+  pattern?: RegExp;
+  /** Human description of what the pattern accepts, e.g. "a project id: 6-30 lowercase letters, digits or hyphens". */
+  accepted?: string;
+}
+
+export function readString(name: string, opts: StringOptions = {}): string {
+  const raw = getInput(name);
+  if (raw === '') {
+    if (opts.default !== undefined) return opts.default;
+    if (opts.required) missing(name, opts.accepted ?? 'a non-empty value');
+    return '';
+  }
+  if (opts.pattern && !opts.pattern.test(raw)) {
+    throw new InputError(name, raw, `expected ${opts.accepted ?? `a value matching ${opts.pattern}`}.`);
+  }
+  return raw;
+}
+
+/** A secret input: registered for masking before anything else can print it. */
+export function readSecret(name: string, opts: { required?: boolean; requiredBecause?: string } = {}): string {
+  const raw = getInput(name);
+  setSecret(raw);
+  if (raw === '' && opts.required) {
+    throw new InputError(name, '', `this secret is required${opts.requiredBecause ? ` ${opts.requiredBecause}` : ''}.`);
+  }
+  return raw;
+}
+
+export function readEnum<T extends string>(name: string, values: readonly T[], opts: Common<T> = {}): T {
+  const raw = getInput(name);
+  if (raw === '') {
+    if (opts.default !== undefined) return opts.default;
+    missing(name, `one of ${values.join(', ')}`);
+  }
+  const found = values.find((v) => v === raw.toLowerCase() || v === raw);
+  if (found === undefined) throw new InputError(name, raw, `expected one of ${values.map((v) => `"${v}"`).join(', ')}.`);
+  return found;
+}
+
+export interface IntOptions extends Common<number> {
+  min?: number;
+  max?: number;
+}
+
+function rangeText(min?: number, max?: number): string {
+  if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`;
+  if (min !== undefined) return ` of at least ${min}`;
+  if (max !== undefined) return ` of at most ${max}`;
+  return '';
+}
+
+export function readInt(name: string, opts: IntOptions = {}): number {
+  const raw = getInput(name);
+  if (raw === '') {
+    if (opts.default !== undefined) return opts.default;
+    missing(name, `a whole number${rangeText(opts.min, opts.max)}`);
+  }
+  const value = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || (opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
+    throw new InputError(name, raw, `expected a whole number${rangeText(opts.min, opts.max)}.`);
+  }
+  return value;
+}
+
+const TRUE = ['true', 'yes', 'on', '1'];
+const FALSE = ['false', 'no', 'off', '0'];
+
+export function readBool(name: string, opts: { default: boolean }): boolean {
+  const raw = getInput(name).toLowerCase();
+  if (raw === '') return opts.default;
+  if (TRUE.includes(raw)) return true;
+  if (FALSE.includes(raw)) return false;
+  throw new InputError(name, raw, 'expected true or false.');
+}
+
+export interface ListOptions extends Common<string[]> {
+  /** Each item must match. */
+  item?: RegExp;
+  accepted?: string;
+  unique?: boolean;
+}
+
+/** Split a comma- or newline-separated list; blanks are dropped. */
+export function splitList(raw: string): string[] {
+  return raw
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function readList(name: string, opts: ListOptions = {}): string[] {
+  const raw = getInput(name);
+  const items = splitList(raw);
+  if (items.length === 0) {
+    if (opts.default !== undefined) return opts.default;
+    if (opts.required) missing(name, `a comma- or newline-separated list of ${opts.accepted ?? 'values'}`);
+    return [];
+  }
+  for (const it of items) {
+    if (opts.item && !opts.item.test(it)) {
+      throw new InputError(name, raw, `item ${JSON.stringify(it)} is not ${opts.accepted ?? `a value matching ${opts.item}`}.`);
+    }
+  }
+  if (opts.unique) {
+    const dup = items.find((it, i) => items.indexOf(it) !== i);
+    if (dup !== undefined) throw new InputError(name, raw, `item ${JSON.stringify(dup)} is listed twice.`);
+  }
+  return items;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Parse "90", "90s", "15m", "1h30m" into seconds; undefined when malformed. */
+export function parseDuration(raw: string): number | undefined {
+  const text = raw.trim().toLowerCase();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^(\d+[smhd])+$/.test(text)) return undefined;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+)([smhd])/g)) total += Number(m[1]) * (UNITS[m[2] as string] as number);
+  return total;
+}
+
+export interface DurationOptions extends Common<number> {
+  /** Bounds in seconds. */
+  min?: number;
+  max?: number;
+}
+
+/** A duration input in seconds ("3600", "3600s", "45m", "1h"). */
+export function readDuration(name: string, opts: DurationOptions = {}): number {
+  const raw = getInput(name);
+  if (raw === '') {
+    if (opts.default !== undefined) return opts.default;
+    missing(name, 'a duration such as 300s, 15m or 1h');
+  }
+  const seconds = parseDuration(raw);
+  const bounds = rangeText(opts.min, opts.max);
+  if (seconds === undefined || (opts.min !== undefined && seconds < opts.min) || (opts.max !== undefined && seconds > opts.max)) {
+    throw new InputError(name, raw, `expected a duration such as 300s, 15m or 1h${bounds ? `, in seconds${bounds}` : ''}.`);
+  }
+  return seconds;
+}

@@ -1,0 +1,12 @@
+/** `npm run build [-- name ...]`: bundle every action (or the named ones) into its dist/. */
+import { join } from 'node:path';
+import { ROOT, buildAction, listActions } from './bundle.js';
+
+const wanted = process.argv.slice(2);
+const names = wanted.length ? wanted : listActions();
+for (const name of names) {
+  const started = Date.now();
+  const files = await buildAction(join(ROOT, 'actions', name));
+  const size = files.get('index.js')?.length ?? 0;
+  console.log(`${name.padEnd(22)} dist/index.js ${(size / 1024).toFixed(1).padStart(7)} KB  (${Date.now() - started} ms)`);
+}

@@ -1,0 +1,61 @@
+/**
+ * Bundling: every folder under actions/ with an action.yml is one action whose
+ * entry `main.ts` is bundled by @vercel/ncc into `dist/` (what GitHub runs).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Ncc = (entry: string, opts: Record<string, unknown>) => Promise<{ code: string; assets: Record<string, { source: string | Buffer }> }>;
+const ncc = createRequire(import.meta.url)('@vercel/ncc') as Ncc;
+
+/** Names of every action in the suite. */
+export function listActions(root = ROOT): string[] {
+  const dir = join(root, 'actions');
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'action.yml')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** The files of a bundle, by path relative to dist/. */
+export async function bundle(entry: string): Promise<Map<string, Buffer>> {
+  const { code, assets } = await ncc(entry, { minify: true, quiet: true, target: 'es2022', sourceMap: false, license: '' });
+  const files = new Map<string, Buffer>([['index.js', Buffer.from(code)]]);
+  for (const [name, asset] of Object.entries(assets)) files.set(name, Buffer.from(asset.source));
+  return files;
+}
+
+export async function buildAction(actionDir: string): Promise<Map<string, Buffer>> {
+  const files = await bundle(join(actionDir, 'main.ts'));
+  const dist = join(actionDir, 'dist');
+  rmSync(dist, { recursive: true, force: true });
+  for (const [name, data] of files) {
+    mkdirSync(dirname(join(dist, name)), { recursive: true });
+    writeFileSync(join(dist, name), data);
+  }
+  return files;
+}
+
+/** Differences between what the build produces and the committed dist/: empty when they agree. */
+export async function staleFiles(actionDir: string): Promise<string[]> {
+  const fresh = await bundle(join(actionDir, 'main.ts'));
+  const dist = join(actionDir, 'dist');
+  const problems: string[] = [];
+  for (const [name, data] of fresh) {
+    const path = join(dist, name);
+    if (!existsSync(path)) problems.push(`${name} is missing from dist/`);
+    else if (!readFileSync(path).equals(data)) problems.push(`${name} differs from a fresh build`);
+  }
+  if (existsSync(dist)) {
+    for (const entry of readdirSync(dist, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile()) continue;
+      const name = relative(dist, join(entry.parentPath, entry.name));
+      if (!fresh.has(name)) problems.push(`${name} in dist/ is not produced by the build`);
+    }
+  }
+  return problems;
+}

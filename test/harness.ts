@@ -1,0 +1,232 @@
+/**
+ * Runs an action the way the GitHub runner does: a child `node` process on the
+ * action's bundle with INPUT_* variables (defaults from action.yml), fresh
+ * GITHUB_OUTPUT/STATE/ENV/PATH/STEP_SUMMARY files, RUNNER_TEMP and a workspace;
+ * then, when action.yml declares `post`, the post step with the saved state and
+ * the environment the main step exported.
+ *
+ * The child is spawned asynchronously so a sandbox running in the test's own
+ * process keeps answering.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface RunOptions {
+  inputs?: Record<string, string | number | boolean>;
+  /** Extra environment for both steps (e.g. a sandbox's env). */
+  env?: Record<string, string | undefined>;
+  /** Entry file; default `actions/<name>/dist/index.js`. A `.ts` entry runs through tsx. */
+  entry?: string;
+  /** Directory holding action.yml; default `actions/<name>`. */
+  actionDir?: string;
+  /** Run the post step when action.yml has one (default true). */
+  post?: boolean;
+  /** Reuse a workspace / temp directory (e.g. to re-run an action in the same job). */
+  workspace?: string;
+  runnerTemp?: string;
+}
+
+export interface Annotation {
+  level: 'error' | 'warning' | 'notice' | 'debug';
+  message: string;
+}
+
+export interface StepResult {
+  exitCode: number;
+  /** Raw stdout, before the runner's masking. */
+  stdout: string;
+  stderr: string;
+  /** The log as the runner would show it: masked values replaced by ***. */
+  log: string;
+  outputs: Record<string, string>;
+  exportedEnv: Record<string, string>;
+  paths: string[];
+  state: Record<string, string>;
+  summary: string;
+  masks: string[];
+  annotations: Annotation[];
+}
+
+export interface ActionRun {
+  main: StepResult;
+  post?: StepResult;
+  outputs: Record<string, string>;
+  exportedEnv: Record<string, string>;
+  /** Main and post summaries together. */
+  summary: string;
+  exitCode: number;
+  workspace: string;
+  runnerTemp: string;
+  /** Where `secret` appears in clear: logs (outside ::add-mask::), stderr, summary, or outputs not in `allowedOutputs`. */
+  leaks(secret: string, allowedOutputs?: string[]): string[];
+}
+
+/** Parse a runner file-command file (`name<<DELIM` blocks or `name=value` lines). */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (!line) continue;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
+    if (heredoc) {
+      const [, key, delim] = heredoc as unknown as [string, string, string];
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i] as string);
+      out[key] = value.join('\n');
+    } else {
+      const eq = line.indexOf('=');
+      if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+  }
+  return out;
+}
+
+function unescapeData(s: string): string {
+  return s.replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
+}
+
+interface ActionYaml {
+  inputs?: Record<string, { default?: string | number | boolean }>;
+  runs?: { main?: string; post?: string };
+}
+
+export function readActionYaml(dir: string): ActionYaml {
+  return parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as ActionYaml;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+async function runStep(entry: string, env: Record<string, string>, cwd: string): Promise<StepResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'mlabs-step-'));
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_PATH: join(dir, 'path'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+  };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const args = entry.endsWith('.ts') ? ['--import', tsx, entry] : [entry];
+  const { code, stdout, stderr } = await run(process.execPath, args, { ...env, ...files }, cwd);
+  const masks: string[] = [];
+  const annotations: Annotation[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^::add-mask::(.*)$/.exec(line);
+    if (m) masks.push(unescapeData(m[1] as string));
+    const a = /^::(error|warning|notice|debug)(?: [^:]*)?::(.*)$/.exec(line);
+    if (a) annotations.push({ level: a[1] as Annotation['level'], message: unescapeData(a[2] as string) });
+  }
+  let log = stdout;
+  for (const m of masks) log = log.split(m).join('***');
+  return {
+    exitCode: code,
+    stdout,
+    stderr,
+    log,
+    outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    exportedEnv: parseFileCommands(readFileSync(files.GITHUB_ENV, 'utf8')),
+    paths: readFileSync(files.GITHUB_PATH, 'utf8').split('\n').filter(Boolean),
+    state: parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    masks,
+    annotations,
+  };
+}
+
+function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(yml.inputs ?? {})) {
+    if (spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+  }
+  for (const [name, value] of Object.entries(inputs ?? {})) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(value);
+  }
+  return env;
+}
+
+/** Run action `name` (a folder under actions/) as the runner would. */
+export async function runAction(name: string, opts: RunOptions = {}): Promise<ActionRun> {
+  const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
+  const yml = readActionYaml(actionDir);
+  const entry = opts.entry ?? join(actionDir, yml.runs?.main ?? 'dist/index.js');
+  if (!existsSync(entry)) throw new Error(`no entry ${entry}: build the action first (npm run build)`);
+  const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'mlabs-ws-'));
+  const runnerTemp = opts.runnerTemp ?? mkdtempSync(join(tmpdir(), 'mlabs-tmp-'));
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    RUNNER_NAME: 'sandbox-runner',
+    GITHUB_REPOSITORY: 'mlabs/platform',
+    GITHUB_REPOSITORY_OWNER: 'mlabs',
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_RUN_ID: '1',
+    GITHUB_WORKFLOW: 'test',
+    GITHUB_ACTOR: 'octocat',
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_SERVER_URL: 'https://github.com',
+  };
+  for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) base[k] = v;
+  const inputs = inputEnv(yml, opts.inputs);
+  const main = await runStep(entry, { ...base, ...inputs }, workspace);
+
+  let post: StepResult | undefined;
+  if (yml.runs?.post && opts.post !== false) {
+    const postEntry = opts.entry ?? join(actionDir, yml.runs.post);
+    const state: Record<string, string> = {};
+    for (const [k, v] of Object.entries(main.state)) state[`STATE_${k}`] = v;
+    post = await runStep(postEntry, { ...base, ...main.exportedEnv, ...inputs, ...state }, workspace);
+  }
+
+  const summary = main.summary + (post?.summary ?? '');
+  return {
+    main,
+    post,
+    outputs: main.outputs,
+    exportedEnv: main.exportedEnv,
+    summary,
+    exitCode: main.exitCode,
+    workspace,
+    runnerTemp,
+    leaks(secret: string, allowedOutputs: string[] = []) {
+      const places: string[] = [];
+      for (const [step, r] of [['main', main], ['post', post]] as const) {
+        if (!r) continue;
+        const logLines = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'));
+        if (logLines.some((l) => l.includes(secret))) places.push(`${step} log`);
+        if (r.stderr.includes(secret)) places.push(`${step} stderr`);
+        if (r.summary.includes(secret)) places.push(`${step} summary`);
+        for (const [k, v] of Object.entries(r.outputs)) {
+          if (v.includes(secret) && !allowedOutputs.includes(k)) places.push(`${step} output ${k}`);
+        }
+        for (const [k, v] of Object.entries(r.exportedEnv)) if (v.includes(secret)) places.push(`${step} env ${k}`);
+      }
+      return places;
+    },
+  };
+}
