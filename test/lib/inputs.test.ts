@@ -1,0 +1,65 @@
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readString } from '../../actions/lib/inputs.js';
+import { InputError } from '../../actions/lib/errors.js';
+
+function setInput(name: string, value: string) {
+  process.env[`INPUT_${name.toUpperCase()}`] = value;
+}
+
+beforeEach(() => {
+  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) delete process.env[k];
+});
+
+test('readString applies the pattern and names input, value and what is accepted', () => {
+  setInput('project_id', 'Bad_Project');
+  assert.throws(() => readString('project_id', { pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, accepted: 'a project id' }), {
+    message: 'Input "project_id" is "Bad_Project": expected a project id.',
+  });
+  setInput('project_id', 'mlabs-demo');
+  assert.equal(readString('project_id', { pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/ }), 'mlabs-demo');
+});
+
+test('required and default', () => {
+  assert.throws(() => readString('cluster', { required: true }), InputError);
+  assert.equal(readString('cluster', { default: 'mlabs' }), 'mlabs');
+  assert.equal(readString('cluster'), '');
+});
+
+test('readInt enforces whole numbers and the range', () => {
+  setInput('count', '2.5');
+  assert.throws(() => readInt('count', { min: 1, max: 8 }), /expected a whole number from 1 to 8/);
+  setInput('count', '9');
+  assert.throws(() => readInt('count', { min: 1, max: 8 }), /"9"/);
+  setInput('count', '8');
+  assert.equal(readInt('count', { min: 1, max: 8 }), 8);
+});
+
+test('readEnum, readBool', () => {
+  setInput('mode', 'enforced');
+  assert.throws(() => readEnum('mode', ['report', 'enforce'] as const), /expected one of "report", "enforce"/);
+  setInput('mode', 'Enforce');
+  assert.equal(readEnum('mode', ['report', 'enforce'] as const), 'enforce');
+  setInput('force', 'maybe');
+  assert.throws(() => readBool('force', { default: false }), /expected true or false/);
+  setInput('force', 'TRUE');
+  assert.equal(readBool('force', { default: false }), true);
+});
+
+test('readList splits commas and newlines, checks items and duplicates', () => {
+  setInput('zones', 'us-central1-a, us-central1-b\nus-central1-c\n');
+  assert.deepEqual(readList('zones'), ['us-central1-a', 'us-central1-b', 'us-central1-c']);
+  setInput('zones', 'us-central1-a,bogus');
+  assert.throws(() => readList('zones', { item: /^[a-z]+-[a-z]+\d-[a-z]$/, accepted: 'a zone' }), /item "bogus" is not a zone/);
+  setInput('zones', 'a,a');
+  assert.throws(() => readList('zones', { unique: true }), /listed twice/);
+});
+
+test('durations', () => {
+  assert.equal(parseDuration('90'), 90);
+  assert.equal(parseDuration('1h30m'), 5400);
+  assert.equal(parseDuration('3600s'), 3600);
+  assert.equal(parseDuration('soon'), undefined);
+  setInput('access_token_lifetime', '2h');
+  assert.throws(() => readDuration('access_token_lifetime', { min: 1, max: 3600 }), /in seconds from 1 to 3600/);
+});
