@@ -1,0 +1,41 @@
+# The platform of one project: the GKE cluster (system pool only), the Docker repositories and
+# the node-pool snapshot bucket. Applied by the platform-create workflow as the CI service account.
+#
+# Not here, on purpose:
+#   - the state bucket, the Workload Identity pool and provider, the CI service account and every
+#     IAM grant: bootstrap/ (a person applies it once; CI cannot change IAM, so it cannot raise
+#     its own privileges);
+#   - GPU node pools: the suite's node-pool actions own them (see modules/gke/main.tf).
+
+locals {
+  snapshot_bucket            = "${var.project_id}-nodepool-snapshots"
+  node_service_account_email = "${var.node_service_account_id}@${var.project_id}.iam.gserviceaccount.com"
+}
+
+module "gke" {
+  source = "../../modules/gke"
+
+  project_id                 = var.project_id
+  cluster_name               = var.cluster_name
+  location                   = var.region
+  node_zones                 = var.zones
+  release_channel            = var.release_channel
+  node_service_account_email = local.node_service_account_email
+}
+
+module "registry" {
+  source = "../../modules/registry"
+
+  project_id   = var.project_id
+  location     = var.region
+  repositories = var.repositories
+}
+
+# Kept by platform-destroy: its destroy targets only module.gke and module.registry.
+module "storage" {
+  source = "../../modules/storage"
+
+  project_id  = var.project_id
+  location    = var.region
+  bucket_name = local.snapshot_bucket
+}

@@ -1,0 +1,81 @@
+variable "project_id" {
+  description = "The GCP project that holds the platform."
+  type        = string
+  default     = "mlabs-demo"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a GCP project id: 6 to 30 characters, lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "region" {
+  description = "Region of the cluster, the registry and the snapshot bucket."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a GCP region such as us-central1 or europe-west4."
+  }
+}
+
+variable "zones" {
+  description = "Zones of the region the cluster's nodes may use; the system pool runs in the first, GPU pools in any."
+  type        = list(string)
+  default     = ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]
+
+  validation {
+    condition     = length(var.zones) > 0 && alltrue([for z in var.zones : can(regex("^[a-z]+-[a-z]+[0-9]-[a-z]$", z))])
+    error_message = "zones must be a non-empty list of zones such as [\"us-central1-a\", \"us-central1-b\"]."
+  }
+
+  validation {
+    condition     = alltrue([for z in var.zones : startswith(z, "${var.region}-")])
+    error_message = "every zone must be in the region (var.region), e.g. us-central1-a for us-central1."
+  }
+}
+
+variable "cluster_name" {
+  description = "Name of the GKE cluster."
+  type        = string
+  default     = "mlabs"
+
+  validation {
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$", var.cluster_name))
+    error_message = "cluster_name must be 1 to 40 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "release_channel" {
+  description = "GKE release channel: RAPID, REGULAR or STABLE."
+  type        = string
+  default     = "REGULAR"
+
+  validation {
+    condition     = contains(["RAPID", "REGULAR", "STABLE"], var.release_channel)
+    error_message = "release_channel must be RAPID, REGULAR or STABLE."
+  }
+}
+
+variable "repositories" {
+  description = "Artifact Registry Docker repositories."
+  type        = list(string)
+  default     = ["apps", "mlabs-runner"]
+
+  validation {
+    condition     = alltrue([for r in var.repositories : can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", r))])
+    error_message = "repositories must be names of 1 to 63 lowercase letters, digits or hyphens, starting with a letter, e.g. apps."
+  }
+}
+
+variable "node_service_account_id" {
+  description = "Account id of the node service account that bootstrap created (modules/iam)."
+  type        = string
+  default     = "mlabs-nodes"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.node_service_account_id))
+    error_message = "node_service_account_id must be 6 to 30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
