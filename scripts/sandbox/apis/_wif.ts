@@ -1,0 +1,117 @@
+// The Workload Identity Federation model shared by the STS and IAM Credentials modules:
+// pools and providers (seed section `workloadIdentity`) and service accounts with their
+// IAM bindings (seed section `iam`).
+
+export type ResourceState = 'ACTIVE' | 'DISABLED' | 'DELETED';
+
+export interface ProviderSeed {
+  providerId: string;
+  state?: ResourceState;
+  /** OIDC issuer the provider trusts (default GitHub's). */
+  issuerUri?: string;
+  /** Accepted `aud` values; empty = the provider's canonical https://iam.googleapis.com/... name. */
+  allowedAudiences?: string[];
+  /** `google.subject`, `attribute.NAME` -> CEL over `assertion`. */
+  attributeMapping?: Record<string, string>;
+  /** CEL over assertion / attribute / google; empty = every token with a valid signature. */
+  attributeCondition?: string;
+}
+
+export interface PoolSeed {
+  projectNumber?: string;
+  poolId: string;
+  state?: ResourceState;
+  providers: ProviderSeed[];
+}
+
+export interface WorkloadIdentitySeed {
+  pools: PoolSeed[];
+  /** The next N token exchanges answer 429 quota_exceeded (STS's own OAuth-shaped throttle). */
+  stsThrottle?: number;
+}
+
+export interface Binding {
+  role: string;
+  /** principal://..., principalSet://..., serviceAccount:EMAIL, user:EMAIL */
+  members: string[];
+}
+
+export interface ServiceAccountSeed {
+  email: string;
+  uniqueId?: string;
+  disabled?: boolean;
+  bindings?: Binding[];
+}
+
+export interface IamSeed {
+  serviceAccounts: ServiceAccountSeed[];
+  /** constraints/iam.allowServiceAccountCredentialLifetimeExtension: true (all) or the emails allowed up to 12 h. */
+  allowLifetimeExtension?: boolean | string[];
+}
+
+export const IAM_HOST = 'iam.googleapis.com';
+
+export function poolName(projectNumber: string, poolId: string): string {
+  return `projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}`;
+}
+
+export function providerName(projectNumber: string, poolId: string, providerId: string): string {
+  return `${poolName(projectNumber, poolId)}/providers/${providerId}`;
+}
+
+export function defaultWorkloadIdentity(projectNumber: string): WorkloadIdentitySeed {
+  return {
+    pools: [
+      {
+        projectNumber,
+        poolId: 'github',
+        state: 'ACTIVE',
+        providers: [
+          {
+            providerId: 'mlabs-platform',
+            state: 'ACTIVE',
+            issuerUri: 'https://token.actions.githubusercontent.com',
+            allowedAudiences: [],
+            attributeMapping: {
+              'google.subject': 'assertion.sub',
+              'attribute.repository': 'assertion.repository',
+              'attribute.repository_owner': 'assertion.repository_owner',
+              'attribute.ref': 'assertion.ref',
+              'attribute.workflow': 'assertion.workflow',
+              'attribute.actor': 'assertion.actor',
+              'attribute.environment': 'assertion.environment',
+            },
+            attributeCondition: "assertion.repository_owner == 'mlabs'",
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function defaultIam(projectId: string, projectNumber: string): IamSeed {
+  const pool = `principalSet://${IAM_HOST}/${poolName(projectNumber, 'github')}`;
+  return {
+    serviceAccounts: [
+      {
+        email: `deployer@${projectId}.iam.gserviceaccount.com`,
+        uniqueId: '100000000000000000001',
+        bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [`${pool}/attribute.repository/mlabs/platform`] }],
+      },
+      { email: `unbound@${projectId}.iam.gserviceaccount.com`, uniqueId: '100000000000000000002', bindings: [] },
+    ],
+    allowLifetimeExtension: false,
+  };
+}
+
+export function findPool(wi: WorkloadIdentitySeed, projectNumber: string, poolId: string, defaultNumber: string): PoolSeed | undefined {
+  return wi.pools.find((p) => (p.projectNumber ?? defaultNumber) === projectNumber && p.poolId === poolId);
+}
+
+/** The identities a federated token stands for, as IAM members. */
+export function federatedMembers(projectNumber: string, poolId: string, subject: string, attributes: Record<string, string>): { principal: string; principalSets: string[] } {
+  const pool = `${IAM_HOST}/${poolName(projectNumber, poolId)}`;
+  const principalSets = [`principalSet://${pool}/*`];
+  for (const [k, v] of Object.entries(attributes)) principalSets.push(`principalSet://${pool}/attribute.${k}/${v}`);
+  return { principal: `principal://${pool}/subject/${subject}`, principalSets };
+}
