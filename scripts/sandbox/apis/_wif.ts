@@ -68,7 +68,7 @@ export function defaultWorkloadIdentity(projectNumber: string): WorkloadIdentity
         state: 'ACTIVE',
         providers: [
           {
-            providerId: 'mlabs-platform',
+            providerId: 'github-actions',
             state: 'ACTIVE',
             issuerUri: 'https://token.actions.githubusercontent.com',
             allowedAudiences: [],
@@ -77,11 +77,10 @@ export function defaultWorkloadIdentity(projectNumber: string): WorkloadIdentity
               'attribute.repository': 'assertion.repository',
               'attribute.repository_owner': 'assertion.repository_owner',
               'attribute.ref': 'assertion.ref',
-              'attribute.workflow': 'assertion.workflow',
-              'attribute.actor': 'assertion.actor',
+              'attribute.workflow_ref': 'assertion.workflow_ref',
               'attribute.environment': 'assertion.environment',
             },
-            attributeCondition: "assertion.repository_owner == 'mlabs'",
+            attributeCondition: 'assertion.repository == "mlabs/platform"',
           },
         ],
       },
@@ -94,11 +93,15 @@ export function defaultIam(projectId: string, projectNumber: string): IamSeed {
   return {
     serviceAccounts: [
       {
-        email: `deployer@${projectId}.iam.gserviceaccount.com`,
+        email: `mlabs-ci@${projectId}.iam.gserviceaccount.com`,
         uniqueId: '100000000000000000001',
         bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [`${pool}/attribute.repository/mlabs/platform`] }],
       },
-      { email: `unbound@${projectId}.iam.gserviceaccount.com`, uniqueId: '100000000000000000002', bindings: [] },
+      {
+        email: `mlabs-nodes@${projectId}.iam.gserviceaccount.com`,
+        uniqueId: '100000000000000000002',
+        bindings: [{ role: 'roles/iam.serviceAccountUser', members: [`serviceAccount:mlabs-ci@${projectId}.iam.gserviceaccount.com`] }],
+      },
     ],
     allowLifetimeExtension: false,
   };
