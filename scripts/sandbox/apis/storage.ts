@@ -758,7 +758,12 @@ const storage: ApiModule = {
       if (cr) {
         const full = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr);
         const status = /^bytes \*\/(\d+|\*)$/.exec(cr);
-        if (full) {
+        // "bytes N-*/*": the rest of the object in this one request (a stream of unknown length).
+        const streamed = /^bytes (\d+)-\*\/\*$/.exec(cr);
+        if (streamed) {
+          chunkStart = Number(streamed[1]);
+          total = chunkStart + req.body.length;
+        } else if (full) {
           chunkStart = Number(full[1]);
           if (full[3] !== '*') total = Number(full[3]);
         } else if (status) {
