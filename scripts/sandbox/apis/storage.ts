@@ -388,6 +388,11 @@ const storage: ApiModule = {
   register(ctx: SandboxContext) {
     const st = normaliseSeed(ctx.state.section<unknown>('storage', defaultStorage));
     ctx.state.set('storage', st);
+    // Dumped in the seed's own shape (arrays), so a dump seeds a sandbox again.
+    ctx.state.onDump('storage', () => ({
+      buckets: Object.values(st.buckets),
+      objects: Object.values(st.objects).flatMap((byName) => Object.values(byName)),
+    }));
     const sessions = new Map<string, ResumableSession>();
     const { projectNumber, projectId } = ctx.project;
     ctx.services.set('storage', {
