@@ -101,7 +101,7 @@ resource "google_service_account" "ci" {
 # Only workflows of the configured repository may impersonate the CI service account.
 resource "google_service_account_iam_member" "ci_wif" {
   service_account_id = google_service_account.ci.name
-  role               = "roles/iam.workloadIdentityUser"
+  role               = "roles/iam.workloadIdentityUser" # wif-login: the repository's workflows impersonate the CI service account
   member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/attribute.repository/${var.github_repository}"
 }
 
