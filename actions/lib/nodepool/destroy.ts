@@ -1,0 +1,72 @@
+/**
+ * Delete a node pool, snapshotting it first. Reused by cost-cleanup and platform-destroy:
+ * `destroyNodePool(ref, pool, { bucket, force, deadline })`.
+ */
+import { ActionError } from '../errors.js';
+import { ApiError } from '../http.js';
+import { info } from '../runner.js';
+import { deleteNodePool, getCluster, getNodePool, listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
+import { waitForGkeOperation } from '../operations.js';
+import { withClusterLock } from './lock.js';
+import { clusterNotFound, snapshotNodePool, type SnapshotRef } from './snapshot.js';
+import { isManaged, MANAGED_LABEL } from './spec.js';
+
+export interface DestroyOptions {
+  /** Snapshot to this bucket first; undefined = no snapshot. */
+  bucket?: string;
+  /** Delete even the cluster's last pool or a pool without the suite's label. */
+  force?: boolean;
+  deadline: number;
+}
+
+export interface DestroyResult {
+  outcome: 'deleted' | 'absent';
+  /** The pool as it was (undefined when absent). */
+  pool?: NodePool;
+  snapshot?: SnapshotRef;
+  note?: string;
+}
+
+function notFound(err: unknown): boolean {
+  return err instanceof ApiError && err.httpStatus === 404;
+}
+
+export async function destroyNodePool(ref: ClusterRef, name: string, opts: DestroyOptions): Promise<DestroyResult> {
+  try {
+    await getCluster(ref);
+  } catch (err) {
+    if (notFound(err)) throw clusterNotFound(ref, err);
+    throw err;
+  }
+  let pool: NodePool;
+  try {
+    pool = await getNodePool(ref, name);
+  } catch (err) {
+    if (!notFound(err)) throw err;
+    const note = `Node pool ${name} does not exist in cluster ${ref.cluster}: nothing to delete.`;
+    info(note);
+    return { outcome: 'absent', note };
+  }
+  if (!opts.force) {
+    const others = (await listNodePools(ref)).filter((p) => p.name !== name && p.status !== 'STOPPING');
+    if (others.length === 0) {
+      throw new ActionError(`Refusing to delete node pool ${name}: it is the last node pool of cluster ${ref.cluster}, and a cluster without nodes cannot run its system workloads.`, {
+        fix: 'Set `force: true` if that is really wanted.',
+      });
+    }
+    if (!isManaged(pool)) {
+      throw new ActionError(`Refusing to delete node pool ${name}: it does not carry the label ${MANAGED_LABEL}=true, so the suite did not create it.`, {
+        fix: `Set \`force: true\` to delete it anyway, or label it: gcloud container node-pools update ${name} --cluster ${ref.cluster} --location ${ref.location} --node-labels=${MANAGED_LABEL}=true`,
+      });
+    }
+  }
+  const snapshot = opts.bucket ? await snapshotNodePool(ref, name, opts.bucket) : undefined;
+  try {
+    const op = await withClusterLock(ref, opts.deadline, `delete ${name}`, () => deleteNodePool(ref, name));
+    await waitForGkeOperation(ref.project, ref.location, op, { deadline: opts.deadline, what: `DELETE_NODE_POOL ${name}` });
+  } catch (err) {
+    if (!notFound(err)) throw err;
+    return { outcome: 'absent', pool, snapshot, note: `Node pool ${name} disappeared while it was being deleted (another run deleted it).` };
+  }
+  return { outcome: 'deleted', pool, snapshot };
+}

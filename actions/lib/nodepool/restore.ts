@@ -1,0 +1,102 @@
+/**
+ * Recreate a node pool from a snapshot: verify it (snapshot.ts), settle version skew, compare with a
+ * pool of the same name, then create it with zone failover and wait until it is RUNNING.
+ */
+import { ActionError } from '../errors.js';
+import { ApiError } from '../http.js';
+import { info, warning } from '../runner.js';
+import { deleteNodePool, getNodePool, getServerConfig, type Cluster, type ClusterRef, type NodePool } from '../google/container.js';
+import { waitForGkeOperation } from '../operations.js';
+import { createableDefinition, diffDefinitions, formatDiff, type DiffEntry } from './definition.js';
+import { createWithFailover, removeLeftover, type Attempt } from './failover.js';
+import { withClusterLock } from './lock.js';
+import type { SnapshotRef } from './snapshot.js';
+import { chooseNodeVersion } from './version.js';
+import { candidateZones, type ZonesInput } from './zones.js';
+
+export interface RestoreOptions {
+  zones: ZonesInput;
+  replace: boolean;
+  deadline: number;
+}
+
+export interface RestoreResult {
+  outcome: 'created' | 'unchanged' | 'replaced';
+  pool: NodePool;
+  zones: string[];
+  attempts: Attempt[];
+  versionNote?: string;
+  diff?: DiffEntry[];
+  notes: string[];
+}
+
+async function existing(ref: ClusterRef, name: string): Promise<NodePool | undefined> {
+  try {
+    return await getNodePool(ref, name);
+  } catch (err) {
+    if (err instanceof ApiError && err.httpStatus === 404) return undefined;
+    throw err;
+  }
+}
+
+export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: SnapshotRef, opts: RestoreOptions): Promise<RestoreResult> {
+  const notes: string[] = [];
+  const s = snap.snapshot;
+  const definition = structuredClone(s.nodePool);
+  if (s.cluster !== ref.cluster || s.location !== ref.location || s.project !== ref.project) {
+    notes.push(`The snapshot was taken from ${s.project}/${s.location}/${s.cluster}; restoring into ${ref.project}/${ref.location}/${ref.cluster}.`);
+  }
+  // Version skew.
+  let versionNote: string | undefined;
+  if (definition.version) {
+    const server = await getServerConfig(ref.project, ref.location);
+    const choice = chooseNodeVersion(definition.version, cluster.currentMasterVersion ?? '', server.validNodeVersions ?? []);
+    if (choice.note) {
+      versionNote = choice.note;
+      warning(choice.note);
+      definition.version = choice.version;
+    }
+  }
+  const candidates = await candidateZones(opts.zones, ref.project, cluster, ref.location, definition.config?.accelerators?.[0]?.acceleratorType);
+  const allowed = candidates.flat();
+
+  let outcome: RestoreResult['outcome'] = 'created';
+  const current = await existing(ref, definition.name);
+  if (current) {
+    if (current.status === 'ERROR') {
+      notes.push(`Node pool ${definition.name} existed in ERROR (a failed earlier create); deleted it before restoring.`);
+      await removeLeftover(ref, definition.name, opts.deadline);
+    } else {
+      const ignore: string[] = [];
+      const zonesOk = allowed.length === 0 ? false : (current.locations ?? []).every((z) => allowed.includes(z));
+      if (zonesOk) ignore.push('locations');
+      const diff = diffDefinitions(definition, createableDefinition(current), ignore);
+      if (diff.length === 0) {
+        info(`Node pool ${definition.name} already exists and matches the snapshot: nothing to do.`);
+        return { outcome: 'unchanged', pool: current, zones: current.locations ?? [], attempts: [], versionNote, notes };
+      }
+      if (!opts.replace) {
+        throw Object.assign(
+          new ActionError(`Node pool ${definition.name} already exists and differs from the snapshot in ${diff.length} field(s):\n${formatDiff(diff)}`, {
+            fix: 'Set `replace: true` to delete it and recreate it from the snapshot, or restore under another pool name.',
+          }),
+          { diff },
+        );
+      }
+      info(`Replacing node pool ${definition.name} (${diff.length} field(s) differ):\n${formatDiff(diff)}`);
+      try {
+        const op = await withClusterLock(ref, opts.deadline, `delete ${definition.name}`, () => deleteNodePool(ref, definition.name));
+        await waitForGkeOperation(ref.project, ref.location, op, { deadline: opts.deadline, what: `DELETE_NODE_POOL ${definition.name}` });
+      } catch (err) {
+        if (!(err instanceof ApiError && err.httpStatus === 404)) throw err;
+      }
+      outcome = 'replaced';
+      notes.push(`Replaced the existing pool; it differed in: ${diff.map((d) => d.path).join(', ')}.`);
+    }
+  }
+  const created = await createWithFailover(ref, definition, candidates, { deadline: opts.deadline });
+  if (created.pool.status !== 'RUNNING') {
+    throw new ActionError(`Node pool ${definition.name} was created but is ${created.pool.status}: ${created.pool.statusMessage ?? ''}`);
+  }
+  return { outcome, pool: created.pool, zones: created.zones, attempts: created.attempts, versionNote, notes };
+}

@@ -1,0 +1,198 @@
+/**
+ * The one long-running-operation waiter. Any API whose mutations return an operation to poll
+ * (GKE now; Compute zone operations, Cloud Quotas later) plugs in through an `LroAdapter`:
+ * how to fetch it, when it is done, what its error says. The waiter polls with capped
+ * exponential backoff, honours a deadline (the action's `timeout` input), logs progress, and
+ * throws a readable ActionError when the operation failed or the deadline passed.
+ * Each poll goes through http.ts, which already retries 429/5xx; a poll that still fails with a
+ * retryable status is tolerated until the deadline.
+ */
+import { ActionError } from './errors.js';
+import { ApiError } from './http.js';
+import { debug, info } from './runner.js';
+import { getOperation, operationName, type GkeOperation } from './google/container.js';
+
+export interface LroAdapter<T> {
+  /** For logs and errors, e.g. "CREATE_NODE_POOL gpu-a (operation-123)". */
+  label: string;
+  poll(): Promise<T>;
+  isDone(op: T): boolean;
+  /** The failure text of a finished operation, or undefined when it succeeded. */
+  errorOf(op: T): string | undefined;
+  /** A short progress text for the log (status, percent, stage). */
+  progressOf?(op: T): string;
+}
+
+export interface WaitOptions {
+  /** Absolute deadline (epoch ms). Default: initial + 1 hour. */
+  deadline?: number;
+  /** First poll interval (ms). Default: MLABS_OPERATION_POLL_MS or 1000. */
+  initialMs?: number;
+  /** Poll interval ceiling (ms). Default: 10 × initialMs. */
+  maxMs?: number;
+  /** Backoff factor. Default 1.5. */
+  factor?: number;
+  /** Log a progress line at most this often (ms) when nothing changed. Default 30 s. */
+  progressEveryMs?: number;
+  /** What to tell the user when the deadline passes (the operation keeps running server-side). */
+  timeoutFix?: string;
+  /** Called after every poll (benchmarks and tests count polls). */
+  onPoll?: (op: unknown, pollNumber: number) => void;
+}
+
+export interface WaitResult<T> {
+  op: T;
+  polls: number;
+  elapsedMs: number;
+}
+
+/** The operation ended with an error: `detail` is the operation's own text. */
+export class OperationFailedError extends ActionError {
+  constructor(
+    readonly label: string,
+    readonly detail: string,
+    readonly op: unknown,
+    fix?: string,
+  ) {
+    super(`${label} failed: ${detail}`, { fix });
+    this.name = 'OperationFailedError';
+  }
+}
+
+/** The deadline passed while the operation was still running. */
+export class OperationTimeoutError extends ActionError {
+  constructor(
+    readonly label: string,
+    readonly waitedMs: number,
+    readonly op: unknown,
+    fix?: string,
+  ) {
+    super(`${label} was still running after ${Math.round(waitedMs / 1000)} s (the timeout input); it keeps running in the cloud.`, {
+      fix: fix ?? 'Raise the `timeout` input, or check the operation in the console and re-run: the actions are idempotent.',
+    });
+    this.name = 'OperationTimeoutError';
+  }
+}
+
+const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function defaultPollMs(): number {
+  const v = Number(process.env.MLABS_OPERATION_POLL_MS);
+  return process.env.MLABS_OPERATION_POLL_MS && Number.isFinite(v) && v > 0 ? v : 1000;
+}
+
+/** A deadline `timeoutSeconds` from now. */
+export function deadlineIn(timeoutSeconds: number): number {
+  return Date.now() + timeoutSeconds * 1000;
+}
+
+export async function waitFor<T>(adapter: LroAdapter<T>, opts: WaitOptions = {}): Promise<WaitResult<T>> {
+  const started = Date.now();
+  const initial = opts.initialMs ?? defaultPollMs();
+  const max = opts.maxMs ?? initial * 10;
+  const factor = opts.factor ?? 1.5;
+  const deadline = opts.deadline ?? started + 3600_000;
+  const progressEvery = opts.progressEveryMs ?? 30_000;
+  let interval = initial;
+  let polls = 0;
+  let last: T | undefined;
+  let lastProgress = '';
+  let lastLogged = 0;
+  for (;;) {
+    let op: T | undefined;
+    try {
+      op = await adapter.poll();
+    } catch (err) {
+      if (!(err instanceof ApiError) || !RETRYABLE.has(err.httpStatus)) throw err;
+      debug(`${adapter.label}: poll failed (${err.httpStatus} ${err.status}); polling on`);
+    }
+    polls += 1;
+    if (op !== undefined) {
+      last = op;
+      opts.onPoll?.(op, polls);
+      if (adapter.isDone(op)) {
+        const elapsedMs = Date.now() - started;
+        const failure = adapter.errorOf(op);
+        if (failure !== undefined) throw new OperationFailedError(adapter.label, failure, op);
+        info(`${adapter.label}: done after ${(elapsedMs / 1000).toFixed(1)} s (${polls} polls)`);
+        return { op, polls, elapsedMs };
+      }
+      const progress = adapter.progressOf?.(op) ?? 'running';
+      const now = Date.now();
+      if (progress !== lastProgress || now - lastLogged >= progressEvery) {
+        info(`${adapter.label}: ${progress} (${Math.round((now - started) / 1000)} s)`);
+        lastProgress = progress;
+        lastLogged = now;
+      }
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new OperationTimeoutError(adapter.label, Date.now() - started, last, opts.timeoutFix);
+    await sleep(Math.min(interval, remaining));
+    interval = Math.min(max, interval * factor);
+  }
+}
+
+// ---- GKE operations -------------------------------------------------------------------------
+
+/**
+ * The failure text of a finished GKE operation: `error.message` and `statusMessage` (GKE puts a
+ * stockout's story in statusMessage; which of the two carries it is not confirmed), plus
+ * node pool condition codes such as GCE_STOCKOUT, without repeating the same text.
+ */
+export function gkeOperationError(op: GkeOperation): string | undefined {
+  const errorText = op.error && (op.error.code || op.error.message) ? op.error.message || `error code ${op.error.code}` : '';
+  const status = op.statusMessage?.trim() ?? '';
+  if (!errorText && !status) return undefined;
+  const parts: string[] = [];
+  for (const t of [errorText.trim(), status]) {
+    if (!t || parts.some((p) => p.includes(t))) continue;
+    const i = parts.findIndex((p) => t.includes(p));
+    if (i >= 0) parts[i] = t;
+    else parts.push(t);
+  }
+  const codes = [...(op.nodepoolConditions ?? []), ...(op.clusterConditions ?? [])]
+    .map((c) => c.canonicalCode ?? c.code)
+    .filter((c): c is string => !!c && !parts.some((p) => p.includes(c)));
+  for (const c of new Set(codes)) parts.push(`[${c}]`);
+  return parts.join(' ');
+}
+
+function gkeProgress(op: GkeOperation): string {
+  const metrics = op.progress?.metrics ?? [];
+  const num = (n: string) => Number(metrics.find((m) => m.name === n)?.intValue ?? NaN);
+  const done = num('NODES_DONE');
+  const total = num('NODES_TOTAL');
+  const stage = op.progress?.name ? ` ${op.progress.name}` : '';
+  const nodes = Number.isFinite(done) && Number.isFinite(total) && total > 0 ? ` ${done}/${total} nodes` : '';
+  return `${op.status ?? 'RUNNING'}${stage}${nodes}`;
+}
+
+/** An adapter for a GKE operation as returned by a mutation (short or full name). */
+export function gkeOperation(project: string, location: string, op: GkeOperation, what?: string): LroAdapter<GkeOperation> {
+  const name = operationName(project, location, op);
+  const short = name.split('/').pop() as string;
+  return {
+    label: `${what ?? op.operationType ?? 'GKE operation'} (${short})`,
+    poll: () => getOperation(name),
+    isDone: (o) => o.status === 'DONE',
+    errorOf: gkeOperationError,
+    progressOf: gkeProgress,
+  };
+}
+
+/** Wait for a GKE operation; the first answer from the mutation counts as a poll when already DONE. */
+export async function waitForGkeOperation(
+  project: string,
+  location: string,
+  op: GkeOperation,
+  opts: WaitOptions & { what?: string } = {},
+): Promise<WaitResult<GkeOperation>> {
+  const adapter = gkeOperation(project, location, op, opts.what);
+  if (op.status === 'DONE') {
+    const failure = adapter.errorOf(op);
+    if (failure !== undefined) throw new OperationFailedError(adapter.label, failure, op);
+    return { op, polls: 0, elapsedMs: 0 };
+  }
+  return waitFor(adapter, opts);
+}
