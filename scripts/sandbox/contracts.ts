@@ -153,6 +153,7 @@ export function writeMessage(type: protobuf.Type, value: unknown): unknown {
     if (v === undefined) continue;
     const field = idx.get(key);
     if (!field) continue;
+    if (field.repeated && Array.isArray(v) && v.length === 0) continue; // proto3 JSON omits empty lists
     out[field.name] = writeField(field, v);
   }
   return out;

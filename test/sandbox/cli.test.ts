@@ -1,0 +1,43 @@
+// `npm run sandbox` (tsx scripts/sandbox/cli.ts) prints export lines that work.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+test('the CLI starts the sandbox on a free port and prints every variable', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/sandbox/cli.ts', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const env: Record<string, string> = {};
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('export MLABS_SANDBOX_URL=')) resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`cli exited with ${code}: ${out}`)));
+    });
+    for (const m of out.matchAll(/^export (\w+)='([^']*)'$/gm)) env[m[1] as string] = m[2] as string;
+    assert.match(out, /# project: mlabs-demo/);
+    assert.match(out, /# cluster: mlabs \(us-central1\)/);
+    assert.match(out, /# bucket: gs:\/\/mlabs-demo-nodepool-snapshots/);
+    for (const k of ['CONTAINER', 'COMPUTE', 'CLOUDQUOTAS', 'STORAGE', 'IAMCREDENTIALS', 'STS', 'ARTIFACTREGISTRY', 'CLOUDBILLING']) {
+      assert.ok(env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${k}`], k);
+    }
+    for (const k of ['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_CORE_PROJECT', 'GITHUB_API_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN']) {
+      assert.ok(env[k], k);
+    }
+    const tokenFile = env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE as string;
+    assert.ok(existsSync(tokenFile));
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    const res = await fetch(`${env.CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER}v1/projects/mlabs-demo/locations/us-central1/clusters/mlabs`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { status: string }).status, 'RUNNING');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
