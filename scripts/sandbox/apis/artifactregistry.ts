@@ -119,7 +119,7 @@ function normalise(raw: Record<string, unknown>): ArtifactRegistryState {
     repositories: list('repositories').map((e) => ({ format: 'DOCKER', ...strip(e), ...timesOf(e, now) }) as ArRepository),
     packages: list('packages').map((e) => ({ ...strip(e), ...timesOf(e, now) }) as ArPackage),
     versions: list('versions').map(
-      (e) => ({ mediaType: OCI_MANIFEST, imageSizeBytes: '0', ...strip(e), ...timesOf(e, now), imageSizeBytes: String(e.imageSizeBytes ?? '0') }) as ArVersion,
+      (e) => ({ mediaType: OCI_MANIFEST, ...strip(e), ...timesOf(e, now), imageSizeBytes: String(e.imageSizeBytes ?? '0') }) as ArVersion,
     ),
     tags: list('tags').map((e) => ({ name: String(e.name), version: String(e.version) })),
   };
