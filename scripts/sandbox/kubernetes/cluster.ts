@@ -899,7 +899,7 @@ export class KubeCluster {
       const content = (c: string[]): Json => Object.fromEntries(c.map((x) => [x, { schema: ref }]));
       paths[p] = {
         get: { tags: [t.group || 'core'], operationId: `read${t.kind}`, responses: { '200': { description: 'OK', content: content(['application/json']) } }, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk },
-        put: { tags: [t.group || 'core'], operationId: `replace${t.kind}`, requestBody: { content: content(['*/*']), required: true }, responses: { '200': { description: 'OK', content: content(['application/json']) } }, 'x-kubernetes-action': 'put', 'x-kubernetes-group-version-kind': gvk },
+        put: { tags: [t.group || 'core'], operationId: `replace${t.kind}`, parameters: params.filter((x) => x.name !== 'force'), requestBody: { content: content(['*/*']), required: true }, responses: { '200': { description: 'OK', content: content(['application/json']) } }, 'x-kubernetes-action': 'put', 'x-kubernetes-group-version-kind': gvk },
         patch: {
           tags: [t.group || 'core'],
           operationId: `patch${t.kind}`,
@@ -907,8 +907,9 @@ export class KubeCluster {
           responses: { '200': { description: 'OK', content: content(['application/json']) }, '201': { description: 'Created', content: content(['application/json']) } },
           'x-kubernetes-action': 'patch',
           'x-kubernetes-group-version-kind': gvk,
+          parameters: params,
         },
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, ...(t.namespaced ? [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] : []), ...params],
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, ...(t.namespaced ? [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] : [])],
       };
     }
     const components = openApiComponents(roots);

@@ -14,7 +14,7 @@ export function makePki(dir: string): Pki {
     try {
       execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
-      throw new Error(`openssl ${args[0] ?? ''} failed (the sandbox's Kubernetes endpoints need openssl on PATH): ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+      throw new Error(`openssl ${args[0] ?? ''} failed (the sandbox's Kubernetes endpoints need openssl on PATH): ${String((err as { stderr?: Buffer }).stderr ?? err)}`, { cause: err });
     }
   };
   run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key']);

@@ -1,0 +1,289 @@
+// The sandbox's Kubernetes service: one HTTPS API server per GKE cluster (Node objects follow the
+// GKE module's node pools) and minikube-like clusters for the self-hosted machines (dgx, agx).
+// Other modules and tests reach it with `kubernetesOf(sandbox)` or ctx.services.get('kubernetes').
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SandboxContext } from '../context.js';
+import { KubeCluster, type ProxyAnswer } from './cluster.js';
+import type { Delays } from './controllers.js';
+import { makePki, type Pki } from './pki.js';
+import { meta, type Json } from './store.js';
+
+export { KubeCluster } from './cluster.js';
+export type { ProxyAnswer } from './cluster.js';
+
+export interface MachineSpec {
+  arch: string;
+  cpu: string;
+  memory: string;
+  gpus: number;
+  gpuProduct: string;
+}
+
+/** The self-hosted machines' single-node clusters. */
+export const MACHINES: Record<string, MachineSpec> = {
+  dgx: { arch: 'arm64', cpu: '20', memory: '128Gi', gpus: 1, gpuProduct: 'NVIDIA-GB10' },
+  agx: { arch: 'arm64', cpu: '12', memory: '64Gi', gpus: 1, gpuProduct: 'NVIDIA-Jetson-AGX-Orin' },
+};
+
+export interface ClusterHandle {
+  name: string;
+  /** https://127.0.0.1:PORT */
+  server: string;
+  /** A kubeconfig (CA + bearer token) that kubectl can use as is. */
+  kubeconfigPath: string;
+  cluster: KubeCluster;
+}
+
+export interface KubernetesService {
+  caPem: string;
+  /** GKE clusters by name, and machine clusters by machine name. */
+  clusters: Map<string, ClusterHandle>;
+  /** Start (or return) the single-node cluster of a self-hosted machine: 'dgx' or 'agx'. */
+  startCluster(machine: string): Promise<ClusterHandle>;
+  /** The handle of a GKE cluster (by cluster name) or machine cluster. */
+  get(name: string): ClusterHandle | undefined;
+  /** Kubeconfig text for a cluster (token auth). */
+  kubeconfig(name: string): string;
+  /** Answer a service's proxied paths (e.g. MLflow `/health`) for tests and demos. */
+  setProxyAnswer(cluster: string, namespace: string, service: string, answers: Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)): void;
+  /** Faults: image pulls that fail, a node that goes NotReady, watch streams that drop, jobs that fail. */
+  failImagePulls(cluster: string, pattern: RegExp): void;
+  setNodeReady(cluster: string, node: string, ready: boolean): void;
+  dropWatchesAfter(cluster: string, ms: number): void;
+  failJob(cluster: string, namespace: string, job: string): void;
+}
+
+export interface KubernetesOptions {
+  delays?: Partial<Delays>;
+}
+
+const GIB = 1024 ** 3;
+
+/** Capacity of a GKE machine type (cpu, memory) from its name. */
+function machineCapacity(machineType: string): { cpu: number; memoryGi: number } {
+  const m = /^([a-z0-9]+)-(standard|highmem|highcpu|highgpu|ultragpu|megagpu|medium|small|micro)-?(\d+)?g?$/.exec(machineType);
+  const family = m?.[1] ?? 'e2';
+  const kind = m?.[2] ?? 'standard';
+  const n = Number(m?.[3] ?? 2);
+  if (kind === 'medium') return { cpu: 2, memoryGi: 4 };
+  if (kind === 'small') return { cpu: 2, memoryGi: 2 };
+  if (kind === 'micro') return { cpu: 2, memoryGi: 1 };
+  if (family === 'a2' && kind === 'highgpu') return { cpu: 12 * n, memoryGi: 85 * n };
+  if (family === 'a3') return { cpu: 26 * n, memoryGi: 234 * n };
+  if (family === 'g2') return { cpu: n, memoryGi: 4 * n };
+  const per = kind === 'highmem' ? 8 : kind === 'highcpu' ? 1 : family === 'n1' ? 3.75 : 4;
+  return { cpu: n, memoryGi: Math.round(per * n) };
+}
+
+function nodeObject(name: string, labels: Record<string, string>, capacity: Record<string, string>, taints: Json[], providerID: string, ip: string, arch: string): Json {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': arch, 'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': arch, ...labels } },
+    spec: { providerID, ...(taints.length ? { taints } : {}) },
+    status: {
+      capacity: { ...capacity, pods: '110', 'ephemeral-storage': '100Gi' },
+      allocatable: { ...capacity, pods: '110', 'ephemeral-storage': '100Gi' },
+      conditions: [
+        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() },
+        { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() },
+        { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() },
+        { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() },
+      ],
+      addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }],
+      nodeInfo: { kubeletVersion: 'v1.32.4', kubeProxyVersion: 'v1.32.4', containerRuntimeVersion: 'containerd://1.7.24', operatingSystem: 'linux', architecture: arch, osImage: arch === 'arm64' ? 'Ubuntu 24.04 LTS' : 'Container-Optimized OS from Google', kernelVersion: '6.8.0', machineID: '', systemUUID: '', bootID: '' },
+    },
+  };
+}
+
+export async function createKubernetes(ctx: SandboxContext, options: KubernetesOptions = {}): Promise<KubernetesService> {
+  const dir = mkdtempSync(join(tmpdir(), 'mlabs-sandbox-kube-'));
+  const pki: Pki = makePki(dir);
+  const clusters = new Map<string, ClusterHandle>();
+  const caB64 = Buffer.from(pki.caPem).toString('base64');
+
+  const token = ctx.tokens.issue({ subject: `kubernetes-admin@${ctx.project.projectId}.iam.gserviceaccount.com`, kind: 'kubernetes', ttlSeconds: 7 * 24 * 3600 }).token;
+
+  const kubeconfig = (name: string): string => {
+    const h = clusters.get(name);
+    if (!h) throw new Error(`no sandbox Kubernetes cluster named ${name}`);
+    const ctxName = h.cluster.name;
+    return [
+      'apiVersion: v1', 'kind: Config',
+      'clusters:', `- name: ${ctxName}`, '  cluster:', `    server: ${h.server}`, `    certificate-authority-data: ${caB64}`,
+      'users:', `- name: ${ctxName}-admin`, '  user:', `    token: ${token}`,
+      'contexts:', `- name: ${ctxName}`, '  context:', `    cluster: ${ctxName}`, `    user: ${ctxName}-admin`, '    namespace: default',
+      `current-context: ${ctxName}`, '',
+    ].join('\n');
+  };
+
+  async function open(name: string, displayName: string): Promise<ClusterHandle> {
+    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays });
+    await cluster.start();
+    const handle: ClusterHandle = { name, server: `https://127.0.0.1:${cluster.port}`, kubeconfigPath: join(dir, `${name}.kubeconfig`), cluster };
+    clusters.set(name, handle);
+    writeFileSync(handle.kubeconfigPath, kubeconfig(name), { mode: 0o600 });
+    return handle;
+  }
+
+  // ---- GKE clusters ----------------------------------------------------------------------------
+  interface ContainerSvc {
+    state: { clusters: Json[] };
+    listNodes(): { cluster: string; clusterName: string; pool: string; zone: string; index: number; name: string; nodePool: Json }[];
+  }
+  const container = (): ContainerSvc | undefined => ctx.services.get('container') as ContainerSvc | undefined;
+  const gkeKey = (c: Json): string => `projects/${ctx.project.projectId}/locations/${String(c.location)}/clusters/${String(c.name)}`;
+  const byKey = new Map<string, ClusterHandle>();
+
+  async function ensureGke(c: Json): Promise<ClusterHandle> {
+    const key = gkeKey(c);
+    let h = byKey.get(key);
+    if (!h) {
+      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`);
+      byKey.set(key, h);
+    }
+    c.endpoint = `127.0.0.1:${h.cluster.port}`;
+    const ma = (c.masterAuth ??= {}) as Json;
+    ma.clusterCaCertificate = caB64;
+    return h;
+  }
+
+  function syncNodes(h: ClusterHandle, key: string): void {
+    const svc = container();
+    if (!svc) return;
+    const want = svc.listNodes().filter((n) => n.cluster === key);
+    const nodeType = h.cluster.type('', 'nodes');
+    const existing = h.cluster.store.list(nodeType);
+    for (const n of existing) {
+      const labels = (meta(n).labels ?? {}) as Json;
+      if (labels['cloud.google.com/gke-nodepool'] !== undefined && !want.some((w) => w.name === meta(n).name)) h.cluster.purge(nodeType, n);
+    }
+    for (const w of want) {
+      if (h.cluster.store.get(nodeType, '', w.name)) continue;
+      const cfg = (w.nodePool.config ?? {}) as Json;
+      const acc = ((cfg.accelerators as Json[] | undefined) ?? [])[0];
+      const machineType = String(cfg.machineType ?? 'e2-medium');
+      const cap = machineCapacity(machineType);
+      const spot = cfg.spot === true || cfg.preemptible === true;
+      const labels: Record<string, string> = {
+        ...((cfg.labels as Record<string, string> | undefined) ?? {}),
+        'cloud.google.com/gke-nodepool': w.pool,
+        'cloud.google.com/gke-os-distribution': 'cos',
+        'cloud.google.com/gke-boot-disk': String(cfg.diskType ?? 'pd-balanced'),
+        'cloud.google.com/machine-family': machineType.split('-')[0] ?? 'e2',
+        'node.kubernetes.io/instance-type': machineType,
+        'topology.kubernetes.io/region': w.zone.replace(/-[a-z]$/, ''),
+        'topology.kubernetes.io/zone': w.zone,
+        ...(spot ? { 'cloud.google.com/gke-spot': 'true' } : {}),
+        ...(cfg.preemptible === true ? { 'cloud.google.com/gke-preemptible': 'true' } : {}),
+      };
+      const capacity: Record<string, string> = { cpu: String(cap.cpu), memory: `${cap.memoryGi}Gi` };
+      const taints: Json[] = ((cfg.taints as Json[] | undefined) ?? []).map((t) => ({ key: t.key, value: t.value, effect: ({ NO_SCHEDULE: 'NoSchedule', PREFER_NO_SCHEDULE: 'PreferNoSchedule', NO_EXECUTE: 'NoExecute' } as Record<string, string>)[String(t.effect)] ?? String(t.effect) }));
+      if (acc) {
+        const count = Number(acc.acceleratorCount ?? 1);
+        labels['cloud.google.com/gke-accelerator'] = String(acc.acceleratorType);
+        labels['cloud.google.com/gke-accelerator-count'] = String(count);
+        labels['cloud.google.com/gke-gpu'] = 'true';
+        capacity['nvidia.com/gpu'] = String(count);
+        if (!taints.some((t) => t.key === 'nvidia.com/gpu')) taints.push({ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' });
+      }
+      const ip = `10.128.${w.index % 250}.${(Math.abs([...w.name].reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7)) % 250) + 2}`;
+      h.cluster.createObject(nodeType, nodeObject(w.name, labels, capacity, taints, `gce://${ctx.project.projectId}/${w.zone}/${w.name}`, ip, 'amd64'), 'node-controller');
+    }
+  }
+
+  async function syncGke(): Promise<void> {
+    const svc = container();
+    if (!svc) return;
+    for (const c of svc.state.clusters) {
+      if (c.status === 'STOPPING') continue;
+      const h = await ensureGke(c);
+      syncNodes(h, gkeKey(c));
+    }
+    for (const [key, h] of byKey) {
+      if (!svc.state.clusters.some((c) => gkeKey(c) === key)) {
+        byKey.delete(key);
+        clusters.delete(h.name);
+        await h.cluster.stop();
+      }
+    }
+  }
+
+  await syncGke();
+  ctx.events.on('container.nodePool', () => void syncGke());
+  ctx.events.on('container.cluster', () => void syncGke());
+
+  ctx.onStop(async () => {
+    for (const h of clusters.values()) await h.cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const must = (name: string): KubeCluster => {
+    const h = clusters.get(name);
+    if (!h) throw new Error(`no sandbox Kubernetes cluster named ${name}`);
+    return h.cluster;
+  };
+
+  const service: KubernetesService = {
+    caPem: pki.caPem,
+    clusters,
+    async startCluster(machine: string) {
+      const existing = clusters.get(machine);
+      if (existing) return existing;
+      const spec = MACHINES[machine];
+      if (!spec) throw new Error(`unknown machine ${machine}: expected one of ${Object.keys(MACHINES).join(', ')}`);
+      const h = await open(machine, machine);
+      const capacity: Record<string, string> = { cpu: spec.cpu, memory: spec.memory, ...(spec.gpus ? { 'nvidia.com/gpu': String(spec.gpus) } : {}) };
+      h.cluster.createObject(h.cluster.type('', 'nodes'), nodeObject(machine, {
+        'node-role.kubernetes.io/control-plane': '',
+        'minikube.k8s.io/name': machine,
+        'minikube.k8s.io/primary': 'true',
+        ...(spec.gpus ? { 'nvidia.com/gpu.present': 'true', 'nvidia.com/gpu.count': String(spec.gpus), 'nvidia.com/gpu.product': spec.gpuProduct } : {}),
+      }, capacity, [], `minikube://${machine}`, '192.168.49.2', spec.arch), 'minikube');
+      return h;
+    },
+    get: (name) => clusters.get(name),
+    kubeconfig,
+    setProxyAnswer(cluster, namespace, svcName, answers) {
+      must(cluster).proxyAnswers.set(`${namespace}/${svcName}`, answers);
+    },
+    failImagePulls(cluster, pattern) {
+      must(cluster).clusterFaults.imagePull.push(pattern);
+    },
+    setNodeReady(cluster, node, ready) {
+      const c = must(cluster);
+      const t = c.type('', 'nodes');
+      const n = c.store.get(t, '', node);
+      if (!n) throw new Error(`no node ${node} in ${cluster}`);
+      const next = structuredClone(n);
+      const cond = (((next.status as Json).conditions as Json[]) ?? []).find((x) => x.type === 'Ready');
+      if (cond) Object.assign(cond, ready
+        ? { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+        : { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }, { lastTransitionTime: new Date().toISOString() });
+      const spec = (next.spec ??= {}) as Json;
+      const taints = ((spec.taints as Json[] | undefined) ?? []).filter((x) => x.key !== 'node.kubernetes.io/unreachable');
+      if (!ready) taints.push({ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule', timeAdded: new Date().toISOString() });
+      if (taints.length) spec.taints = taints;
+      else delete spec.taints;
+      c.updateObject(t, n, next, undefined);
+    },
+    dropWatchesAfter(cluster, ms) {
+      must(cluster).clusterFaults.watchDropMs = ms;
+    },
+    failJob(cluster, namespace, job) {
+      must(cluster).clusterFaults.failJobs.add(`${namespace}/${job}`);
+    },
+  };
+  void GIB;
+  ctx.services.set('kubernetes', service);
+  return service;
+}
+
+/** The Kubernetes service of a started sandbox. */
+export function kubernetesOf(sandbox: { ctx: SandboxContext }): KubernetesService {
+  const s = sandbox.ctx.services.get('kubernetes') as KubernetesService | undefined;
+  if (!s) throw new Error('the sandbox has no Kubernetes module (scripts/sandbox/apis/kubernetes.ts)');
+  return s;
+}
