@@ -113,7 +113,7 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<R
   for (let attempt = 0; ; attempt++) {
     let res: Response;
     try {
-      res = await fetch(full, { method, headers, body });
+      res = await fetch(full, { method, headers, body: body as RequestInit['body'] });
     } catch (err) {
       if (attempt + 1 >= policy.attempts) {
         throw new ApiError(method, forLog(full), 0, 'NETWORK', `${method} ${forLog(full)} failed: ${(err as Error).message}`);
