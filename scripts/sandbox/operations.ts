@@ -39,6 +39,8 @@ export interface Lro {
 export class OperationEngine {
   private readonly timers = new Set<NodeJS.Timeout>();
   private counter = 0;
+  private paused = false;
+  private held: (() => void)[] = [];
 
   constructor(
     private readonly faults: FaultInjector,
@@ -82,17 +84,34 @@ export class OperationEngine {
     return lro;
   }
 
+  /**
+   * Freeze time for operations (and every `after` timer): ones that come due while paused wait
+   * for resume(). Lets a test observe RUNNING/PROVISIONING states deterministically.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const due = this.held;
+    this.held = [];
+    for (const fn of due) fn();
+  }
+
   /** A timer the sandbox clears on stop(). */
   after(ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      fn();
+      if (this.paused) this.held.push(fn);
+      else fn();
     }, ms);
     t.unref?.();
     this.timers.add(t);
   }
 
   stop(): void {
+    this.held = [];
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

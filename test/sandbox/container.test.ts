@@ -13,6 +13,7 @@ after(async () => {
 });
 beforeEach(() => {
   sb.faults.clear();
+  sb.ctx.operations.resume();
 });
 
 type Json = Record<string, unknown>;
@@ -60,12 +61,14 @@ describe('contracts', () => {
   test('output-only fields are ignored on input and set by the server', async () => {
     const body = gpuPool('outonly', 'us-central1-b');
     Object.assign(body.nodePool as Json, { status: 'RUNNING', selfLink: 'https://evil.example/x', statusMessage: 'hi' });
+    sb.ctx.operations.pause();
     const r = await call(sb, 'POST', `${CLUSTER}/nodePools`, body);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const np = await call(sb, 'GET', `${CLUSTER}/nodePools/outonly`);
     assert.equal(np.body.status, 'PROVISIONING');
     assert.equal(np.body.statusMessage, undefined);
     assert.equal(np.body.selfLink, `${sb.url}${CLUSTER}/nodePools/outonly`);
+    sb.ctx.operations.resume();
     await waitOp(sb, String(r.body.name));
     await deleteAndSettle('outonly');
   });
@@ -99,12 +102,14 @@ describe('GKE node pools', () => {
       if (e.pool === 'life') events.push(e.action);
     };
     sb.ctx.events.on('container.nodePool', onEvent);
+    sb.ctx.operations.pause();
     const r = await call(sb, 'POST', `${CLUSTER}/nodePools`, gpuPool('life', 'us-central1-a', 'nvidia-l4', 1, 2));
     assert.equal(r.status, 200);
     assert.equal(r.body.status, 'RUNNING');
     assert.equal(r.body.operationType, 'CREATE_NODE_POOL');
     assert.match(String(r.body.name), /^operation-\d+-[0-9a-f]{8}$/);
     assert.equal((await call(sb, 'GET', `${CLUSTER}/nodePools/life`)).body.status, 'PROVISIONING');
+    sb.ctx.operations.resume();
     const done = await waitOp(sb, String(r.body.name));
     assert.equal(done.error, undefined);
     assert.ok(done.endTime);
@@ -115,9 +120,11 @@ describe('GKE node pools', () => {
     const list = await call(sb, 'GET', OPS);
     assert.ok((list.body.operations as Json[]).some((o) => o.name === r.body.name));
 
+    sb.ctx.operations.pause();
     const del = await call(sb, 'DELETE', `${CLUSTER}/nodePools/life`);
     assert.equal(del.body.operationType, 'DELETE_NODE_POOL');
     assert.equal((await call(sb, 'GET', `${CLUSTER}/nodePools/life`)).body.status, 'STOPPING');
+    sb.ctx.operations.resume();
     await waitOp(sb, String(del.body.name));
     const gone = await call(sb, 'GET', `${CLUSTER}/nodePools/life`);
     assert.equal(gone.status, 404);
@@ -135,8 +142,10 @@ describe('GKE node pools', () => {
   });
 
   test('a second mutation while one runs: 400 FAILED_PRECONDITION CLUSTER_ALREADY_HAS_OPERATION', async () => {
+    sb.ctx.operations.pause();
     const first = await call(sb, 'POST', `${CLUSTER}/nodePools`, gpuPool('busy1', 'us-central1-a'));
     const second = await call(sb, 'POST', `${CLUSTER}/nodePools/system:setSize`, { nodeCount: 2 });
+    sb.ctx.operations.resume();
     assert.equal(second.status, 400);
     const e = errorOf(second.body);
     assert.equal(e.status, 'FAILED_PRECONDITION');

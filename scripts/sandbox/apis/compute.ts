@@ -53,7 +53,7 @@ const computeModule: ApiModule = {
     const quotasOf = (region: string | undefined): Json[] =>
       ctx.quota
         .entries()
-        .filter((e) => e.region === region && (e.service ?? 'compute.googleapis.com') === 'compute.googleapis.com' && !e.gpuFamily)
+        .filter((e) => e.region === region && (e.service ?? 'compute.googleapis.com') === 'compute.googleapis.com')
         .map((e) => ({ metric: e.metric, limit: e.limit, usage: ctx.quota.usage(e) }));
     const regionJson = (r: ComputeState['regions'][number]): Json => ({
       kind: 'compute#region',
