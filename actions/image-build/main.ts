@@ -3,7 +3,7 @@ import { archSlug, buildxArgs, checkPlatform, docker, ensureBuilder, login, logo
 import { runAction } from '../lib/entry.js';
 import { InputError } from '../lib/errors.js';
 import { getAccessToken } from '../lib/google/auth.js';
-import { readBool, readList, readSecret, readString } from '../lib/inputs.js';
+import { readBool, readSecret, readString } from '../lib/inputs.js';
 import { PLATFORM_PATTERN } from '../lib/oci/media.js';
 import { REPOSITORY_ACCEPTED, REPOSITORY_PATTERN, isArtifactRegistryHost, parseRepository } from '../lib/oci/reference.js';
 import { getState, group, info, saveState, setOutput, warning } from '../lib/runner.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const extraLabels = readKeyValues('labels');
   const version = readString('version');
   const cache = readBool('cache', { default: true });
-  const cacheRefInput = readString('cache_ref', { pattern: /^[a-zA-Z0-9.-]+(?::\d+)?\/[a-z0-9._\/-]+(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/, accepted: 'an image reference with a tag' });
+  const cacheRefInput = readString('cache_ref', { pattern: /^[a-zA-Z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/, accepted: 'an image reference with a tag' });
   const provenance = readString('provenance', { default: 'mode=max', pattern: /^(mode=(max|min)|false|true)$/, accepted: 'mode=max, mode=min, true or false' });
   const sbom = readBool('sbom', { default: false });
   const builder = readString('builder', { default: 'mlabs', pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, accepted: 'a builder name' });
