@@ -41,7 +41,7 @@ export async function expandNodePool(ref: ClusterRef, cluster: Cluster, spec: Gp
     current = undefined;
   }
   if (!current) {
-    const candidates = await candidateZones(zones, ref.project, cluster, ref.location, spec.acceleratorType);
+    const candidates = await candidateZones(zones, ref.project, cluster, ref.location, { acceleratorType: spec.acceleratorType, gpus: spec.acceleratorCount * Number(wanted.initialNodeCount ?? 1), spot: spec.spot });
     const created = await createWithFailover(ref, wanted, candidates, { deadline });
     return { outcome: 'created', pool: created.pool, zones: created.zones, attempts: created.attempts, changes: ['created'] };
   }

@@ -35,7 +35,7 @@ export function writePoolSummary(r: PoolReport): void {
     if (r.pool.version) rows.push(['Node version', r.pool.version]);
   }
   rows.push(...(r.rows ?? []));
-  s.table(['', ''], rows);
+  s.table(['Item', 'Value'], rows);
   if (r.attempts?.length) s.heading('Attempts', 3).table(['#', 'Zone', 'Outcome', 'Message', 'Clean-up', 'Time'], attemptRows(r.attempts));
   if (r.notes?.length) s.list(r.notes);
   s.write();

@@ -57,7 +57,9 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
       definition.version = choice.version;
     }
   }
-  const candidates = await candidateZones(opts.zones, ref.project, cluster, ref.location, definition.config?.accelerators?.[0]?.acceleratorType);
+  const perZone = Number(definition.config?.accelerators?.[0]?.acceleratorCount ?? 0) * Number(definition.initialNodeCount ?? 1);
+  const spot = definition.config?.spot === true || definition.config?.preemptible === true;
+  const candidates = await candidateZones(opts.zones, ref.project, cluster, ref.location, { acceleratorType: definition.config?.accelerators?.[0]?.acceleratorType, gpus: perZone, spot });
   const allowed = candidates.flat();
 
   let outcome: RestoreResult['outcome'] = 'created';

@@ -16,7 +16,7 @@ import { getAccessToken } from '../google/auth.js';
 import { getCluster, getNodePool, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
 import { CONTRACT_SOURCE } from './contract.generated.js';
 import { canonicalJson, createableDefinition, sha256 } from './definition.js';
-import { bucketExists, readObject, writeObject } from './store.js';
+import { bucketExists, isPreconditionFailed, readObject, writeObject } from './store.js';
 
 export const SNAPSHOT_FORMAT = 'mlabs.node-pool-snapshot';
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -179,7 +179,7 @@ export async function writeSnapshot(bucket: string, snapshot: NodePoolSnapshot):
       generation = await writeObject(bucket, object, text, '0');
       break;
     } catch (err) {
-      if (!(err instanceof ApiError && err.httpStatus === 412) || n > 5) throw err;
+      if (!isPreconditionFailed(err) || n > 5) throw err;
       object = `${poolPrefix(snapshot.cluster, snapshot.pool)}${timestampName(created)}-${n}.json`;
     }
   }
@@ -211,7 +211,7 @@ async function movePointer(bucket: string, snapshot: NodePoolSnapshot, pointer: 
       info(`gs://${bucket}/${name} -> ${pointer.uri} (generation ${gen})`);
       return gen;
     } catch (err) {
-      if (!(err instanceof ApiError && err.httpStatus === 412)) throw err;
+      if (!isPreconditionFailed(err)) throw err;
       info(`gs://${bucket}/${name} changed while writing (another writer); re-reading`);
     }
   }

@@ -1,10 +1,14 @@
 /**
- * The few Cloud Storage calls snapshots need: read an object with its generation, write one with
- * an `ifGenerationMatch` precondition (0 = must not exist), list a prefix.
+ * The Cloud Storage calls snapshots need, on the suite's storage client (google/storage.ts):
+ * read an object's text with its generation, write with an `ifGenerationMatch` precondition
+ * (0 = must not exist), and whether a bucket exists.
  */
-import { apiUrl, storageUploadBase } from '../endpoints.js';
-import { ApiError, request, requestJson } from '../http.js';
+import { apiUrl } from '../endpoints.js';
+import { ApiError, requestJson } from '../http.js';
 import { getAccessToken } from '../google/auth.js';
+import { downloadText, getObject, isPreconditionFailed, upload } from '../google/storage.js';
+
+export { isPreconditionFailed };
 
 export interface StoredObject {
   bucket: string;
@@ -13,53 +17,26 @@ export interface StoredObject {
   text: string;
 }
 
-const objectUrl = (bucket: string, name: string) => apiUrl('storage', `b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`);
-
 /** The object's text and generation, or undefined when it does not exist (a missing bucket throws). */
 export async function readObject(bucket: string, name: string): Promise<StoredObject | undefined> {
-  const token = await getAccessToken();
-  let meta: { generation?: string };
+  const meta = await getObject(bucket, name);
+  if (!meta) return undefined;
   try {
-    meta = await requestJson<{ generation?: string }>(objectUrl(bucket, name), { token });
+    return { bucket, name, generation: meta.generation, text: await downloadText(bucket, name, { generation: meta.generation }) };
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404 && !/bucket/i.test(err.message)) return undefined;
+    // Replaced between the two calls: read the live one.
+    if (err instanceof ApiError && err.httpStatus === 404) return readObject(bucket, name);
     throw err;
   }
-  const generation = String(meta.generation ?? '');
-  const res = await request(objectUrl(bucket, name), { token, query: { alt: 'media', generation: generation || undefined } });
-  return { bucket, name, generation, text: await res.text() };
 }
 
-/** Write `text`; `ifGenerationMatch` '0' means "only if absent". Returns the new generation. A lost race is a 412 ApiError. */
+/** Write `text`; `ifGenerationMatch` '0' means "only if absent". Returns the new generation; a lost race throws (isPreconditionFailed). */
 export async function writeObject(bucket: string, name: string, text: string, ifGenerationMatch?: string): Promise<string> {
-  const token = await getAccessToken();
-  const res = await requestJson<{ generation?: string }>(`${storageUploadBase()}b/${encodeURIComponent(bucket)}/o`, {
-    method: 'POST',
-    token,
-    query: { uploadType: 'media', name, ifGenerationMatch },
-    headers: { 'content-type': 'application/json' },
-    body: text,
-  });
-  return String(res.generation ?? '');
+  const obj = await upload(bucket, name, text, { contentType: 'application/json', ifGenerationMatch });
+  return obj.generation;
 }
 
-/** Object names under `prefix`. */
-export async function listObjects(bucket: string, prefix: string): Promise<string[]> {
-  const token = await getAccessToken();
-  const names: string[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await requestJson<{ items?: Array<{ name: string }>; nextPageToken?: string }>(apiUrl('storage', `b/${encodeURIComponent(bucket)}/o`), {
-      token,
-      query: { prefix, pageToken },
-    });
-    names.push(...(page.items ?? []).map((i) => i.name));
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-  return names;
-}
-
-/** Whether the bucket exists (404 → false). */
+/** Whether the bucket exists (buckets.get; 404 → false). */
 export async function bucketExists(bucket: string): Promise<boolean> {
   const token = await getAccessToken();
   try {

@@ -3,8 +3,9 @@
  * region that offer the accelerator, ranked by capacity), or empty (the definition's own zones).
  */
 import { ActionError } from '../errors.js';
-import { regionOfZone, ZONE_PATTERN } from '../gpu.js';
-import { aggregatedAcceleratorTypes } from '../google/compute.js';
+import { findGpuCapacity } from '../gpu-capacity.js';
+import { findGpuType, regionOfZone, ZONE_PATTERN } from '../gpu.js';
+import { info, warning } from '../runner.js';
 import type { Cluster } from '../google/container.js';
 
 export type ZonesInput = { mode: 'auto' } | { mode: 'list'; zones: string[] } | { mode: 'default' };
@@ -21,20 +22,30 @@ export function clusterRegion(cluster: Cluster, location: string): string {
   return ZONE_PATTERN.test(location) ? regionOfZone(location) : location;
 }
 
+export interface AutoZoneQuery {
+  acceleratorType?: string;
+  /** GPUs the pool needs in one zone (cards per node × nodes). */
+  gpus: number;
+  spot: boolean;
+}
+
 /**
  * Candidate zone lists, tried in order (`[[]]` = the definition's own zones).
- * `auto`: the zones of the cluster's region offering `acceleratorType`, cluster zones first.
+ * `auto`: the zones of the cluster's region that offer the accelerator, ranked by gpu-capacity
+ * (zones whose regional and global quota fit first); a pool without GPUs uses the cluster's zones.
  */
-export async function candidateZones(input: ZonesInput, project: string, cluster: Cluster, location: string, acceleratorType?: string): Promise<string[][]> {
+export async function candidateZones(input: ZonesInput, project: string, cluster: Cluster, location: string, auto: AutoZoneQuery): Promise<string[][]> {
   if (input.mode === 'default') return [[]];
   if (input.mode === 'list') return input.zones.map((z) => [z]);
   const region = clusterRegion(cluster, location);
-  if (!acceleratorType) return (cluster.locations ?? []).map((z) => [z]);
-  const offered = (await aggregatedAcceleratorTypes(project, acceleratorType)).map((a) => a.zone).filter((z) => regionOfZone(z) === region);
-  const clusterZones = cluster.locations ?? [];
-  const ranked = [...new Set([...clusterZones.filter((z) => offered.includes(z)), ...offered.sort()])];
-  if (!ranked.length) {
-    throw new ActionError(`No zone of ${region} (the cluster's region) offers ${acceleratorType}.`, { fix: 'Pick another accelerator type, or a cluster in a region that has it (see gpu-capacity).' });
+  const type = auto.acceleratorType ? findGpuType(auto.acceleratorType) : undefined;
+  if (!type) return (cluster.locations ?? []).map((z) => [z]);
+  const capacity = await findGpuCapacity({ project, type, count: auto.gpus, regions: [region], spot: auto.spot });
+  const zones = capacity.zones.filter((z) => z.region === region && z.status === 'UP');
+  if (!zones.length) {
+    throw new ActionError(`No zone of ${region} (the cluster's region) offers ${type.name}.`, { fix: 'Pick another accelerator type, or a cluster in a region that has it (see gpu-capacity).' });
   }
-  return ranked.map((z) => [z]);
+  if (!zones.some((z) => z.fits)) warning(`No zone of ${region} has quota headroom for ${auto.gpus} ${type.name} GPUs (headroom ${zones[0]?.headroom ?? 0}); trying anyway.`);
+  info(`zones: auto -> ${zones.map((z) => `${z.zone}${z.fits ? '' : ' (no quota headroom)'}`).join(', ')}`);
+  return zones.map((z) => [z.zone]);
 }

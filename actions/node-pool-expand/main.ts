@@ -1,0 +1,94 @@
+import { runAction } from '../lib/entry.js';
+import { ActionError, InputError } from '../lib/errors.js';
+import { ApiError } from '../lib/http.js';
+import { readBool, readEnum, readInt, readList, readString } from '../lib/inputs.js';
+import { info, setOutput } from '../lib/runner.js';
+import { findGpuType, GPU_TYPE_NAMES } from '../lib/gpu.js';
+import { ensureGpuQuota } from '../lib/gpu-quota.js';
+import { getCluster } from '../lib/google/container.js';
+import { poolGpus } from '../lib/nodepool/cost.js';
+import { expandNodePool } from '../lib/nodepool/expand.js';
+import { FailoverError } from '../lib/nodepool/failover.js';
+import { readCommon } from '../lib/nodepool/inputs.js';
+import { writePoolSummary } from '../lib/nodepool/report.js';
+import { clusterNotFound } from '../lib/nodepool/snapshot.js';
+import { DRIVER_VERSIONS, parseLabels, parseTaint, type GpuPoolSpec } from '../lib/nodepool/spec.js';
+import { clusterRegion, parseZones } from '../lib/nodepool/zones.js';
+
+await runAction({
+  async main() {
+    const { ref, pool, deadline, timeoutSeconds } = readCommon();
+    const acceleratorType = readString('accelerator_type', { required: true, pattern: /^[a-z0-9-]+$/, accepted: `an accelerator type: ${GPU_TYPE_NAMES.join(', ')}` });
+    const type = findGpuType(acceleratorType);
+    if (!type) throw new InputError('accelerator_type', acceleratorType, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);
+    const taintItems = readList('taints');
+    const noTaint = taintItems.length === 1 && taintItems[0] === 'none';
+    for (const t of noTaint ? [] : taintItems) {
+      try {
+        parseTaint(t);
+      } catch (err) {
+        throw new InputError('taints', t, (err as Error).message);
+      }
+    }
+    let labels: Record<string, string>;
+    try {
+      labels = parseLabels(readList('labels'));
+    } catch (err) {
+      throw new InputError('labels', readString('labels'), (err as Error).message);
+    }
+    const spec: GpuPoolSpec = {
+      name: pool,
+      acceleratorType: type.name,
+      acceleratorCount: readInt('accelerator_count', { default: 1, min: 1, max: 16 }),
+      machineType: readString('machine_type', { pattern: /^[a-z0-9]+-[a-z0-9-]+$/, accepted: 'a machine type such as g2-standard-4' }) || undefined,
+      nodeCount: readInt('node_count', { default: 1, min: 0, max: 1000 }),
+      minNodes: readInt('min_nodes', { default: 0, min: 0, max: 1000 }),
+      maxNodes: readInt('max_nodes', { default: 0, min: 0, max: 1000 }),
+      spot: readBool('spot', { default: false }),
+      diskSizeGb: readInt('disk_size_gb', { default: 100, min: 10, max: 65536 }),
+      diskType: readString('disk_type', { default: 'pd-balanced', pattern: /^[a-z0-9-]+$/, accepted: 'a disk type such as pd-balanced' }),
+      taints: noTaint ? [] : taintItems,
+      labels,
+      driver: readEnum('gpu_driver', DRIVER_VERSIONS, { default: 'default' }),
+    };
+    const zones = parseZones(readList('zones'));
+    const ensureQuota = readBool('ensure_quota', { default: false });
+    const contactEmail = readString('quota_contact_email', { pattern: /^[^@\s]+@[^@\s]+$/, accepted: 'an e-mail address' });
+    const justification = readString('quota_justification');
+    if (ensureQuota && !contactEmail) throw new InputError('quota_contact_email', '', 'required with ensure_quota: true (Google asks for it on increase requests).');
+
+    let cluster;
+    try {
+      cluster = await getCluster(ref);
+    } catch (err) {
+      if (err instanceof ApiError && err.httpStatus === 404) throw clusterNotFound(ref, err);
+      throw err;
+    }
+    if (ensureQuota) {
+      const region = clusterRegion(cluster, ref.location);
+      const zonesPerPool = zones.mode === 'default' ? Math.max(1, cluster.locations?.length ?? 1) : 1;
+      const count = spec.acceleratorCount * Math.max(spec.nodeCount, spec.maxNodes ?? 0) * zonesPerPool;
+      info(`ensure_quota: ${count} ${type.name} GPUs in ${region}`);
+      const q = await ensureGpuQuota({ project: ref.project, type, region, spot: spec.spot, count, justification, contactEmail, waitSeconds: Math.min(timeoutSeconds, 600), pollSeconds: 10 });
+      if (q.state !== 'sufficient' && q.state !== 'granted' && q.state !== 'unchanged') {
+        throw new ActionError(`GPU quota for ${count} ${type.name} in ${region} is ${q.state}.`, { fix: 'See the gpu-quota action, or lower node_count / max_nodes.' });
+      }
+    }
+    try {
+      const r = await expandNodePool(ref, cluster, spec, zones, deadline);
+      const g = poolGpus(r.pool);
+      setOutput('outcome', r.outcome);
+      setOutput('zones', r.zones.join(','));
+      setOutput('attempts', JSON.stringify(r.attempts));
+      setOutput('gpus', g.total);
+      setOutput('hourly_cost', g.hourlyUsd !== undefined ? g.hourlyUsd.toFixed(2) : '');
+      writePoolSummary({ title: `GPU node pool: ${pool}`, ref, poolName: pool, pool: r.pool, outcome: `${r.outcome}${r.changes.length && r.outcome !== 'created' ? ` (${r.changes.join(', ')})` : ''}`, zones: r.zones, attempts: r.attempts });
+    } catch (err) {
+      if (err instanceof FailoverError) {
+        setOutput('attempts', JSON.stringify(err.attempts));
+        writePoolSummary({ title: `GPU node pool: ${pool} could not be created`, ref, poolName: pool, outcome: 'failed', attempts: err.attempts, notes: [err.message] });
+      }
+      throw err;
+    }
+  },
+});

@@ -1,0 +1,58 @@
+import { runAction } from '../lib/entry.js';
+import { ApiError } from '../lib/http.js';
+import { readBool, readList, readString } from '../lib/inputs.js';
+import { setOutput, warning } from '../lib/runner.js';
+import { getCluster } from '../lib/google/container.js';
+import { poolGpus } from '../lib/nodepool/cost.js';
+import { FailoverError } from '../lib/nodepool/failover.js';
+import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
+import { writePoolSummary } from '../lib/nodepool/report.js';
+import { restoreNodePool } from '../lib/nodepool/restore.js';
+import { clusterNotFound, loadSnapshot } from '../lib/nodepool/snapshot.js';
+import { parseZones } from '../lib/nodepool/zones.js';
+
+await runAction({
+  async main() {
+    const { ref, pool, deadline } = readCommon();
+    const bucket = readBucket(true);
+    const source = readString('snapshot', { default: 'latest', pattern: /^(latest|gs:\/\/.+)$/, accepted: '"latest" or a gs://BUCKET/OBJECT URI' });
+    const zones = parseZones(readList('zones'));
+    const replace = readBool('replace', { default: false });
+    let cluster;
+    try {
+      cluster = await getCluster(ref);
+    } catch (err) {
+      if (err instanceof ApiError && err.httpStatus === 404) throw clusterNotFound(ref, err);
+      throw err;
+    }
+    const snap = await loadSnapshot(bucket, ref.cluster, pool, source);
+    if (snap.snapshot.pool !== pool) warning(`The snapshot is of pool ${snap.snapshot.pool}; it is restored under that name.`);
+    setOutput('snapshot_uri', snap.uri);
+    try {
+      const r = await restoreNodePool(ref, cluster, snap, { zones, replace, deadline });
+      const cost = poolGpus(r.pool);
+      setOutput('outcome', r.outcome);
+      setOutput('zones', r.zones.join(','));
+      setOutput('version', r.pool.version ?? '');
+      setOutput('attempts', JSON.stringify(r.attempts));
+      setOutput('hourly_cost', cost.hourlyUsd !== undefined ? cost.hourlyUsd.toFixed(2) : '');
+      writePoolSummary({
+        title: `Node pool restored: ${snap.snapshot.pool}`,
+        ref,
+        poolName: snap.snapshot.pool,
+        pool: r.pool,
+        outcome: r.outcome === 'unchanged' ? 'unchanged (already matches the snapshot)' : r.outcome,
+        zones: r.zones,
+        attempts: r.attempts,
+        rows: [['Snapshot', `${snap.uri} (taken ${snap.snapshot.createdAt})`]],
+        notes: [...(r.versionNote ? [r.versionNote] : []), ...r.notes],
+      });
+    } catch (err) {
+      if (err instanceof FailoverError) {
+        setOutput('attempts', JSON.stringify(err.attempts));
+        writePoolSummary({ title: `Node pool restore failed: ${snap.snapshot.pool}`, ref, poolName: snap.snapshot.pool, outcome: 'failed', attempts: err.attempts, notes: [err.message] });
+      }
+      throw err;
+    }
+  },
+});
