@@ -63,6 +63,8 @@ export interface ActionRun {
   exitCode: number;
   workspace: string;
   runnerTemp: string;
+  /** The runner environment both steps started from (before inputs). */
+  baseEnv: Record<string, string>;
   /** Where `secret` appears in clear: logs (outside ::add-mask::), stderr, summary, or outputs not in `allowedOutputs`. */
   leaks(secret: string, allowedOutputs?: string[]): string[];
 }
@@ -162,6 +164,34 @@ function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string,
   return env;
 }
 
+interface PostContext extends RunOptions {
+  actionDir: string;
+  base: Record<string, string>;
+  inputs: Record<string, string>;
+}
+
+/** The post step: same inputs, the main step's saved state, and the environment the job had by then. */
+async function runPostStep(main: StepResult, ctx: PostContext, jobEnv: Record<string, string | undefined> = {}): Promise<StepResult> {
+  const yml = readActionYaml(ctx.actionDir);
+  const postEntry = ctx.entry ?? join(ctx.actionDir, yml.runs?.post ?? 'dist/index.js');
+  const state: Record<string, string> = {};
+  for (const [k, v] of Object.entries(main.state)) state[`STATE_${k}`] = v;
+  const env: Record<string, string> = { ...ctx.base, ...main.exportedEnv };
+  for (const [k, v] of Object.entries(jobEnv)) if (v !== undefined) env[k] = v;
+  return runStep(postEntry, { ...env, ...ctx.inputs, ...state }, ctx.base.GITHUB_WORKSPACE as string);
+}
+
+/**
+ * Run the post step of an action run with `post: false` later, as the runner does at the
+ * end of the job (e.g. after other steps used the credentials file a login step wrote).
+ */
+export async function runDeferredPost(name: string, run: ActionRun, opts: RunOptions = {}, jobEnv: Record<string, string | undefined> = {}): Promise<StepResult | undefined> {
+  const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
+  const yml = readActionYaml(actionDir);
+  if (!yml.runs?.post) return undefined;
+  return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs) }, jobEnv);
+}
+
 /** Run action `name` (a folder under actions/) as the runner would. */
 export async function runAction(name: string, opts: RunOptions = {}): Promise<ActionRun> {
   const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
@@ -195,13 +225,7 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
   const inputs = inputEnv(yml, opts.inputs);
   const main = await runStep(entry, { ...base, ...inputs }, workspace);
 
-  let post: StepResult | undefined;
-  if (yml.runs?.post && opts.post !== false) {
-    const postEntry = opts.entry ?? join(actionDir, yml.runs.post);
-    const state: Record<string, string> = {};
-    for (const [k, v] of Object.entries(main.state)) state[`STATE_${k}`] = v;
-    post = await runStep(postEntry, { ...base, ...main.exportedEnv, ...inputs, ...state }, workspace);
-  }
+  const post = yml.runs?.post && opts.post !== false ? await runPostStep(main, { ...opts, actionDir, base, inputs }) : undefined;
 
   const summary = main.summary + (post?.summary ?? '');
   return {
@@ -213,6 +237,7 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
     exitCode: main.exitCode,
     workspace,
     runnerTemp,
+    baseEnv: base,
     leaks(secret: string, allowedOutputs: string[] = []) {
       const places: string[] = [];
       for (const [step, r] of [['main', main], ['post', post]] as const) {

@@ -30,7 +30,7 @@ export class Summary {
   }
 
   table(headers: string[], rows: Cell[][]): this {
-    const lines = [`| ${headers.map(cellText).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
+    const lines = [`| ${headers.map((h) => (h === '' ? ' ' : cellText(h))).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
     for (const r of rows) lines.push(`| ${headers.map((_, i) => cellText(r[i])).join(' | ')} |`);
     this.parts.push(lines.join('\n'));
     return this;
