@@ -1,0 +1,66 @@
+/** Shared set-up for the node-pool tests: a sandbox, the actions' env, gcloud against it. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { runAction, type ActionRun } from '../harness.js';
+import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
+
+const exec = promisify(execFile);
+
+export const CLUSTER = 'mlabs';
+export const LOCATION = 'us-central1';
+export const BUCKET = 'mlabs-demo-nodepool-snapshots';
+
+export async function sandbox(): Promise<{ sb: Sandbox; env: Record<string, string> }> {
+  const sb = await startSandbox({ port: 0, operationMs: 40 });
+  const env = { ...sb.env, MLABS_RETRY_BASE_MS: '5', MLABS_OPERATION_POLL_MS: '15', CLOUDSDK_CONFIG: mkdtempSync(join(tmpdir(), 'gcloud-')) };
+  return { sb, env };
+}
+
+export function run(name: string, env: Record<string, string>, inputs: Record<string, string | number | boolean>): Promise<ActionRun> {
+  return runAction(name, { env, inputs: { location: LOCATION, cluster: CLUSTER, ...inputs } });
+}
+
+/** `gcloud container node-pools describe POOL --format=json` against the sandbox; undefined when absent. */
+export async function describe(env: Record<string, string>, pool: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const { stdout } = await exec('gcloud', ['container', 'node-pools', 'describe', pool, '--cluster', CLUSTER, '--location', LOCATION, '--format=json'], {
+      env: { ...process.env, ...env },
+    });
+    return JSON.parse(stdout) as Record<string, unknown>;
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? err);
+    if (/not found|NOT_FOUND|404/i.test(text)) return undefined;
+    throw err;
+  }
+}
+
+/** The pools in the sandbox's own state. */
+export function pools(sb: Sandbox): Array<Record<string, unknown>> {
+  const st = sb.state.container as { clusters: Array<{ name: string; nodePools?: Array<Record<string, unknown>> }> };
+  return st.clusters.find((c) => c.name === CLUSTER)?.nodePools ?? [];
+}
+
+export function errorText(r: ActionRun): string {
+  return r.main.annotations.filter((a) => a.level === 'error').map((a) => a.message).join('\n');
+}
+
+/** Write an object into the sandbox bucket (as a test's own set-up, not through the actions). */
+export async function putObject(sb: Sandbox, bucket: string, name: string, text: string): Promise<void> {
+  const res = await fetch(`${sb.url}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sb.accessToken}`, 'content-type': 'application/json' },
+    body: text,
+  });
+  if (!res.ok) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
+}
+
+export async function getText(sb: Sandbox, bucket: string, name: string): Promise<string> {
+  const res = await fetch(`${sb.url}/storage/v1/b/${bucket}/o/${encodeURIComponent(name)}?alt=media`, { headers: { authorization: `Bearer ${sb.accessToken}` } });
+  if (!res.ok) throw new Error(`download ${name}: ${res.status}`);
+  return res.text();
+}
+
+export const L4 = { pool: 'gpu-l4', accelerator_type: 'nvidia-l4', accelerator_count: 1, node_count: 1 };
