@@ -1,6 +1,11 @@
 // gpu-quota through its bundle against the sandbox's Cloud Quotas + Compute (one sandbox for the file;
 // each test starts from the seed's quotas with no preferences).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { QuotaEntry, QuotaReview } from '../../scripts/sandbox/quota.js';
@@ -248,6 +253,31 @@ describe('ensure', () => {
     assert.equal(settled.outputs.state, 'sufficient');
     assert.deepEqual(writes(from), []);
     assert.equal(prefs().length, 1);
+  });
+});
+
+describe('a real client', () => {
+  test('gcloud sees the preference the action filed, and the raised limit', async () => {
+    setQuota('NVIDIA_L4_GPUS', 'us-east4', { autoGrantCeiling: 0, review: { decision: 'grant', delayMs: 60_000 } });
+    const r = await run({ region: 'us-east4', gpu_family: 'nvidia-l4', count: 12, justification: 'inference' });
+    ok(r);
+    assert.equal(r.outputs.state, 'pending');
+    const env = { ...process.env, ...sb.env, CLOUDSDK_CONFIG: mkdtempSync(join(tmpdir(), 'gcloud-')) };
+    const gcloud = async (...args: string[]): Promise<Json> => {
+      const { stdout } = await promisify(execFile)('gcloud', [...args, '--project', PROJECT, '--format', 'json'], { env });
+      return JSON.parse(stdout) as Json;
+    };
+    const pref = await gcloud('beta', 'quotas', 'preferences', 'describe', 'mlabs-nvidia-l4-gpus-us-east4');
+    assert.equal(pref.quotaId, 'NVIDIA-L4-GPUS-per-project-region');
+    assert.deepEqual(pref.dimensions, { region: 'us-east4' });
+    assert.equal(pref.reconciling, true);
+    assert.equal(pref.justification, 'inference');
+    const cfg = pref.quotaConfig as Json;
+    assert.equal(String(cfg.preferredValue), '12');
+    assert.equal((cfg.annotations as Json)['mlabs-original-limit'], '4');
+    const info = await gcloud('beta', 'quotas', 'info', 'describe', 'NVIDIA-L4-GPUS-per-project-region', '--service', 'compute.googleapis.com');
+    const east = (info.dimensionsInfos as Json[]).find((d) => (d.dimensions as Json)?.region === 'us-east4') as Json;
+    assert.equal(String((east.details as Json).value), '4', 'still 4 while Google reviews');
   });
 });
 
