@@ -1,0 +1,143 @@
+/** Zone failover, operation failures, 429 storms and every clear error, through the bundles. */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import type { Sandbox } from '../../scripts/sandbox/index.js';
+import { BUCKET, L4, errorText, getText, pools, putObject, run, sandbox } from './helpers.js';
+
+let sb: Sandbox;
+let env: Record<string, string>;
+before(async () => ({ sb, env } = await sandbox()));
+after(async () => sb.stop());
+beforeEach(() => sb.faults.clear());
+
+const creates = () => sb.requests.filter((q) => q.rpc === 'CreateNodePool');
+const deletes = () => sb.requests.filter((q) => q.rpc === 'DeleteNodePool' && q.status === 200);
+
+test('stockout in the first two zones: created in the third, nothing left in the first two', async () => {
+  sb.faults.add({ kind: 'stockout', zones: ['us-central1-a', 'us-central1-b'] });
+  const c0 = creates().length;
+  const d0 = deletes().length;
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-fo', zones: 'us-central1-a,us-central1-b,us-central1-c' });
+  assert.equal(r.exitCode, 0, errorText(r));
+  assert.equal(r.outputs.zones, 'us-central1-c');
+  const attempts = JSON.parse(r.outputs.attempts ?? '[]') as Array<{ zone: string; outcome: string; cleanup?: string; message?: string }>;
+  assert.deepEqual(attempts.map((a) => [a.zone, a.outcome]), [['us-central1-a', 'stockout'], ['us-central1-b', 'stockout'], ['us-central1-c', 'created']]);
+  assert.equal(attempts[0]?.cleanup, 'deleted');
+  assert.match(attempts[0]?.message ?? '', /GCE_STOCKOUT/);
+  assert.equal(creates().length - c0, 3);
+  assert.equal(deletes().length - d0, 2);
+  const live = pools(sb).filter((p) => p.name === 'gpu-fo');
+  assert.equal(live.length, 1);
+  assert.deepEqual(live[0]?.locations, ['us-central1-c']);
+  assert.equal(live[0]?.status, 'RUNNING');
+  assert.match(r.summary, /us-central1-a \| stockout/);
+});
+
+test('stockout everywhere: a clear error with every attempt, and nothing orphaned', async () => {
+  sb.faults.add({ kind: 'stockout', zones: ['us-central1-a', 'us-central1-b', 'us-central1-c'] });
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-none', zones: 'us-central1-a,us-central1-b,us-central1-c' });
+  assert.equal(r.exitCode, 1);
+  assert.match(errorText(r), /No zone could create node pool gpu-none/);
+  assert.match(errorText(r), /Nothing was left behind/);
+  assert.equal(JSON.parse(r.outputs.attempts ?? '[]').length, 3);
+  assert.equal(pools(sb).filter((p) => p.name === 'gpu-none').length, 0);
+});
+
+test('zones: auto tries the zones the capacity ranking gives', async () => {
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-auto', zones: 'auto' });
+  assert.equal(r.exitCode, 0, errorText(r));
+  assert.match(r.main.stdout, /zones: auto -> us-central1-/);
+  assert.equal(pools(sb).filter((p) => p.name === 'gpu-auto').length, 1);
+});
+
+test('quota refused at request time is recorded per zone; nothing is created', async () => {
+  sb.faults.add({ kind: 'quota', metric: 'NVIDIA_L4_GPUS', region: 'us-central1' });
+  const q = await run('node-pool-expand', env, { ...L4, pool: 'gpu-q', zones: 'us-central1-a,us-central1-b' });
+  assert.equal(q.exitCode, 1);
+  const attempts = JSON.parse(q.outputs.attempts ?? '[]') as Array<{ outcome: string; message: string }>;
+  assert.deepEqual(attempts.map((a) => a.outcome), ['quota', 'quota']);
+  assert.match(attempts[0]?.message ?? '', /Insufficient regional quota/);
+  assert.equal(pools(sb).filter((p) => p.name === 'gpu-q').length, 0);
+});
+
+test('an operation that fails midway: a readable error, the ERROR pool removed, no other zone tried', async () => {
+  sb.faults.add({ kind: 'operationFailure', match: { api: 'container', method: 'CreateNodePool' }, message: 'Internal error while creating instances (injected).', count: 1 });
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-opfail', zones: 'us-central1-a,us-central1-b' });
+  assert.equal(r.exitCode, 1);
+  assert.match(errorText(r), /Internal error while creating instances/);
+  assert.equal(JSON.parse(r.outputs.attempts ?? '[]').length, 1);
+  assert.equal(pools(sb).filter((p) => p.name === 'gpu-opfail').length, 0);
+});
+
+test('a 429 storm on GKE and Storage is ridden out', async () => {
+  sb.faults.add({ kind: 'error', status: 429, rate: 0.5, seed: 7, match: { api: 'container' } });
+  sb.faults.add({ kind: 'error', status: 503, rate: 0.3, seed: 3, match: { api: 'storage' } });
+  const e = await run('node-pool-expand', env, { ...L4, pool: 'gpu-storm', zones: 'us-central1-c' });
+  assert.equal(e.exitCode, 0, errorText(e));
+  const s = await run('node-pool-snapshot', env, { pool: 'gpu-storm', bucket: BUCKET });
+  assert.equal(s.exitCode, 0, errorText(s));
+  const d = await run('node-pool-destroy', env, { pool: 'gpu-storm', bucket: BUCKET });
+  assert.equal(d.exitCode, 0, errorText(d));
+  assert.ok(sb.requests.some((q) => q.status === 429));
+  sb.faults.clear();
+  const rs = await run('node-pool-restore', env, { pool: 'gpu-storm', bucket: BUCKET });
+  assert.equal(rs.exitCode, 0, errorText(rs));
+});
+
+test('a corrupted snapshot fails its checksum; an unknown format version is refused', async () => {
+  const s = await run('node-pool-snapshot', env, { pool: 'gpu-fo', bucket: BUCKET });
+  assert.equal(s.exitCode, 0, errorText(s));
+  const object = (s.outputs.uri ?? '').replace(`gs://${BUCKET}/`, '');
+  const doc = JSON.parse(await getText(sb, BUCKET, object)) as { nodePool: { initialNodeCount: number }; formatVersion: number };
+  doc.nodePool.initialNodeCount = 8;
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/tampered.json', JSON.stringify(doc));
+  const bad = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/tampered.json` });
+  assert.equal(bad.exitCode, 1);
+  assert.match(errorText(bad), /failed its checksum/);
+  const future = JSON.parse(await getText(sb, BUCKET, object)) as { formatVersion: number };
+  future.formatVersion = 99;
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/future.json', JSON.stringify(future));
+  const v = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/future.json` });
+  assert.equal(v.exitCode, 1);
+  assert.match(errorText(v), /format version 99; this version of the action reads version 1/);
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/truncated.json', '{"format":"mlabs.node-pool');
+  const t = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/truncated.json` });
+  assert.match(errorText(t), /not valid JSON/);
+});
+
+test('missing bucket, wrong cluster, missing pool, no snapshot yet: each its clear error', async () => {
+  const b = await run('node-pool-snapshot', env, { pool: 'gpu-fo', bucket: 'no-such-bucket-here' });
+  assert.equal(b.exitCode, 1);
+  assert.match(errorText(b), /gs:\/\/no-such-bucket-here does not exist/);
+  const c = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, cluster: 'nope' });
+  assert.equal(c.exitCode, 1);
+  assert.match(errorText(c), /Cluster nope was not found in location us-central1 of project mlabs-demo/);
+  const c2 = await run('node-pool-destroy', env, { pool: 'gpu-fo', bucket: BUCKET, cluster: 'nope' });
+  assert.match(errorText(c2), /Cluster nope was not found/);
+  const p = await run('node-pool-snapshot', env, { pool: 'missing-pool', bucket: BUCKET });
+  assert.equal(p.exitCode, 1);
+  assert.match(errorText(p), /Node pool missing-pool does not exist in cluster mlabs/);
+  const n = await run('node-pool-restore', env, { pool: 'never-snapshotted', bucket: BUCKET });
+  assert.equal(n.exitCode, 1);
+  assert.match(errorText(n), /No snapshot of node pool never-snapshotted/);
+  const i = await run('node-pool-expand', env, { ...L4, accelerator_type: 'nvidia-x9' });
+  assert.match(errorText(i), /Input "accelerator_type"/);
+});
+
+test('a mutation refused with CLUSTER_ALREADY_HAS_OPERATION waits for that operation and goes on (library, in-process)', async () => {
+  Object.assign(process.env, env);
+  const { setNodePoolSize } = await import('../../actions/lib/google/container.js');
+  const { createWithFailover } = await import('../../actions/lib/nodepool/failover.js');
+  const { buildGpuPool } = await import('../../actions/lib/nodepool/spec.js');
+  const ref = { project: 'mlabs-demo', location: 'us-central1', cluster: 'mlabs' };
+  const busy = await setNodePoolSize(ref, 'gpu-fo', 2);
+  const before = sb.requests.length;
+  const def = buildGpuPool({ name: 'gpu-lock', acceleratorType: 'nvidia-l4', acceleratorCount: 1, nodeCount: 1, spot: false, diskSizeGb: 100, diskType: 'pd-balanced', taints: [], labels: {}, driver: 'default' });
+  const r = await createWithFailover(ref, def, [['us-central1-c']], { deadline: Date.now() + 60_000, pauseMs: 0 });
+  assert.equal(r.pool.status, 'RUNNING');
+  const after = sb.requests.slice(before);
+  const refused = after.find((q) => q.rpc === 'CreateNodePool' && q.status === 400);
+  assert.ok(refused, 'the first create was refused while the resize ran');
+  assert.ok(after.some((q) => q.rpc === 'GetOperation' && q.path.endsWith(busy.name)), 'it waited on the blocking operation');
+  assert.equal(after.filter((q) => q.rpc === 'CreateNodePool' && q.status === 200).length, 1);
+});
