@@ -1,0 +1,329 @@
+/**
+ * The local stack's support matrix: every component × machine (architecture, GPU, memory), decided from
+ * the node the cluster reports (kubernetes.io/arch, allocatable nvidia.com/gpu, cpu and memory, the GPU
+ * product label), never from the runner label alone. Pure: no I/O, so tests and docs can read it.
+ */
+
+export const COMPONENTS = ['mlflow', 'qdrant', 'ollama', 'nim', 'nemo', 'kfp'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** What a component's pods run on: plain amd64/arm64 builds, or Jetson (L4T) builds for GPU work on an Orin. */
+export type Platform = 'amd64' | 'arm64' | 'jetson';
+
+export interface Image {
+  /** The placeholder name in the kustomize base (`mlabs/<name>`), replaced through kustomize `images:`. */
+  placeholder: string;
+  name: string;
+  tag: string;
+}
+
+export interface HealthCheck {
+  service: string;
+  port: number;
+  path: string;
+}
+
+export interface Endpoint {
+  service: string;
+  port: number;
+  /** Fixed NodePort (the SSH tunnel forwards a workstation port to it on the machine). */
+  nodePort?: number;
+}
+
+export interface Requests {
+  /** millicores */
+  cpuMilli: number;
+  /** bytes */
+  memory: number;
+  gpu: number;
+}
+
+export interface ComponentSpec {
+  name: Component;
+  title: string;
+  version: string;
+  namespace: string;
+  /** How it is installed: the suite's kustomize base, an upstream Helm chart, or an upstream kustomize tree. */
+  install: 'kustomize' | 'helm' | 'kustomize-remote';
+  /** Images per platform, one row per workload container; a platform missing = unsupported there. */
+  images: Partial<Record<Platform, Image[]>>;
+  /** Why a platform is not supported (shown in the refusal table). */
+  unsupported?: Partial<Record<Platform, string>>;
+  /** Sum of the component's pod requests (what must fit on the node). */
+  requests: Requests;
+  /** Per container requests patched into the base (container name → cpu/memory/gpu). */
+  containers: Record<string, { workload: string; kind: 'Deployment' | 'StatefulSet'; cpu: string; memory: string; gpu?: number }>;
+  /** Needs a GPU on the node even when it reserves none itself (it launches GPU jobs). */
+  needsGpuNode?: boolean;
+  /** Needs the NGC API key (image pulls from nvcr.io, model downloads). */
+  needsNgcKey?: boolean;
+  health: HealthCheck[];
+  endpoints: Endpoint[];
+  /** PersistentVolumeClaims holding the component's data (kept on undeploy unless purged). */
+  pvcs: string[];
+  /** Components that must be deployed before this one (undeploy goes the other way). */
+  after?: Component[];
+}
+
+const GI = 1024 ** 3;
+
+export const HELM_NEMO = {
+  repoName: 'nemo-microservices',
+  repoUrl: 'https://helm.ngc.nvidia.com/nvidia/nemo-microservices',
+  chart: 'nemo-microservices-helm-chart',
+  version: '25.6.0',
+  release: 'nemo',
+} as const;
+
+export const KFP = {
+  version: '2.4.0',
+  /** The upstream trees, pinned to the release tag (what `kubectl kustomize` fetches). */
+  sources: [
+    'https://github.com/kubeflow/pipelines/manifests/kustomize/cluster-scoped-resources?ref=2.4.0',
+    'https://github.com/kubeflow/pipelines/manifests/kustomize/env/platform-agnostic?ref=2.4.0',
+  ],
+} as const;
+
+export const DEFAULT_NIM_MODEL = 'meta/llama-3.1-8b-instruct:1.3.3';
+
+const img = (placeholder: string, ref: string): Image => {
+  const at = ref.lastIndexOf(':');
+  return { placeholder: `mlabs/${placeholder}`, name: ref.slice(0, at), tag: ref.slice(at + 1) };
+};
+
+const MLFLOW = ['mlflow', 'ghcr.io/mlflow/mlflow:v2.20.3'] as const;
+const MINIO = ['minio', 'quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z'] as const;
+const MC = ['mc', 'quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z'] as const;
+const QDRANT = ['qdrant', 'docker.io/qdrant/qdrant:v1.13.4'] as const;
+const OLLAMA = ['ollama', 'docker.io/ollama/ollama:0.6.5'] as const;
+const OLLAMA_L4T = ['ollama', 'docker.io/dustynv/ollama:0.6.5-r36.4.0'] as const;
+
+function cpuMilli(q: string): number {
+  return q.endsWith('m') ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
+}
+
+const UNITS: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: GI, Ti: 1024 ** 4, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, '': 1 };
+
+/** A Kubernetes quantity (cpu in millicores when `cpu`, else bytes/count). */
+export function parseQuantity(q: string, cpu = false): number {
+  if (cpu) return cpuMilli(q);
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(q.trim());
+  if (!m) return NaN;
+  const unit = UNITS[m[2] as string];
+  if (m[2] === 'm') return Number(m[1]) / 1000;
+  return unit === undefined ? NaN : Number(m[1]) * unit;
+}
+
+export function formatMemory(bytes: number): string {
+  if (bytes >= GI) return `${+(bytes / GI).toFixed(1)}Gi`;
+  return `${Math.round(bytes / 1024 ** 2)}Mi`;
+}
+
+export function formatCpu(milli: number): string {
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}
+
+function sum(containers: ComponentSpec['containers']): Requests {
+  let c = 0;
+  let m = 0;
+  let g = 0;
+  for (const x of Object.values(containers)) {
+    c += cpuMilli(x.cpu);
+    m += parseQuantity(x.memory);
+    g += x.gpu ?? 0;
+  }
+  return { cpuMilli: c, memory: m, gpu: g };
+}
+
+function spec(s: Omit<ComponentSpec, 'requests'> & { extra?: Requests }): ComponentSpec {
+  const base = sum(s.containers);
+  const extra = s.extra ?? { cpuMilli: 0, memory: 0, gpu: 0 };
+  const { extra: _e, ...rest } = s;
+  return { ...rest, requests: { cpuMilli: base.cpuMilli + extra.cpuMilli, memory: base.memory + extra.memory, gpu: base.gpu + extra.gpu } };
+}
+
+export function nimImage(model: string): Image {
+  const ref = model.includes(':') ? model : `${model}:latest`;
+  return img('nim', `nvcr.io/nim/${ref}`);
+}
+
+/** The support matrix. `nimModel` picks the NIM image (`org/model:tag` under nvcr.io/nim). */
+export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, ComponentSpec> {
+  const mlflowImages = [img(...MLFLOW), img(...MINIO), img(...MC)];
+  return {
+    mlflow: spec({
+      name: 'mlflow', title: 'MLflow tracking server with its MinIO artifact store', version: '2.20.3', namespace: 'mlflow', install: 'kustomize',
+      images: { amd64: mlflowImages, arm64: mlflowImages, jetson: mlflowImages },
+      containers: {
+        minio: { workload: 'minio', kind: 'Deployment', cpu: '250m', memory: '1Gi' },
+        mlflow: { workload: 'mlflow', kind: 'Deployment', cpu: '500m', memory: '2Gi' },
+      },
+      health: [{ service: 'minio', port: 9000, path: '/minio/health/live' }, { service: 'mlflow', port: 5000, path: '/health' }],
+      endpoints: [{ service: 'mlflow', port: 5000, nodePort: 30500 }, { service: 'minio', port: 9001, nodePort: 30901 }],
+      pvcs: ['mlflow-db', 'minio-data'],
+    }),
+    qdrant: spec({
+      name: 'qdrant', title: 'Qdrant vector database', version: '1.13.4', namespace: 'qdrant', install: 'kustomize',
+      images: { amd64: [img(...QDRANT)], arm64: [img(...QDRANT)], jetson: [img(...QDRANT)] },
+      containers: { qdrant: { workload: 'qdrant', kind: 'StatefulSet', cpu: '500m', memory: '2Gi' } },
+      health: [{ service: 'qdrant', port: 6333, path: '/readyz' }],
+      endpoints: [{ service: 'qdrant', port: 6333, nodePort: 30633 }],
+      pvcs: ['qdrant-storage'],
+    }),
+    ollama: spec({
+      name: 'ollama', title: 'Ollama model server', version: '0.6.5', namespace: 'ollama', install: 'kustomize',
+      images: { amd64: [img(...OLLAMA)], arm64: [img(...OLLAMA)], jetson: [img(...OLLAMA_L4T)] },
+      containers: { ollama: { workload: 'ollama', kind: 'Deployment', cpu: '2', memory: '16Gi', gpu: 1 } },
+      health: [{ service: 'ollama', port: 11434, path: '/api/tags' }],
+      endpoints: [{ service: 'ollama', port: 11434, nodePort: 31434 }],
+      pvcs: ['ollama-models'],
+    }),
+    nim: spec({
+      name: 'nim', title: 'NVIDIA NIM LLM inference microservice', version: nimImage(nimModel).tag, namespace: 'nim', install: 'kustomize',
+      images: { amd64: [nimImage(nimModel)], arm64: [nimImage(nimModel)] },
+      unsupported: { jetson: 'NIM LLM containers are not built for Jetson (L4T); use ollama on the AGX' },
+      containers: { nim: { workload: 'nim', kind: 'Deployment', cpu: '4', memory: '32Gi', gpu: 1 } },
+      needsNgcKey: true,
+      health: [{ service: 'nim', port: 8000, path: '/v1/health/ready' }],
+      endpoints: [{ service: 'nim', port: 8000, nodePort: 30800 }],
+      pvcs: ['nim-cache'],
+    }),
+    nemo: spec({
+      name: 'nemo', title: `NeMo microservices (Helm chart ${HELM_NEMO.chart} ${HELM_NEMO.version})`, version: HELM_NEMO.version, namespace: 'nemo', install: 'helm',
+      images: {
+        amd64: [{ placeholder: 'helm', name: `${HELM_NEMO.repoUrl}/${HELM_NEMO.chart}`, tag: HELM_NEMO.version }],
+        arm64: [{ placeholder: 'helm', name: `${HELM_NEMO.repoUrl}/${HELM_NEMO.chart}`, tag: HELM_NEMO.version }],
+      },
+      unsupported: { jetson: 'NeMo microservices need a data-center GPU and more memory than a Jetson has' },
+      containers: {},
+      extra: { cpuMilli: 4000, memory: 24 * GI, gpu: 0 },
+      needsGpuNode: true,
+      needsNgcKey: true,
+      health: [{ service: 'nemo-entity-store', port: 8000, path: '/v1/health/ready' }],
+      endpoints: [{ service: 'nemo-entity-store', port: 8000, nodePort: undefined }],
+      pvcs: [],
+    }),
+    kfp: spec({
+      name: 'kfp', title: `Kubeflow Pipelines ${KFP.version} (upstream kustomize tree)`, version: KFP.version, namespace: 'kubeflow', install: 'kustomize-remote',
+      images: { amd64: [{ placeholder: 'kustomize', name: 'github.com/kubeflow/pipelines/manifests/kustomize', tag: KFP.version }] },
+      unsupported: {
+        arm64: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309)',
+        jetson: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309)',
+      },
+      containers: {},
+      extra: { cpuMilli: 2000, memory: 6 * GI, gpu: 0 },
+      health: [{ service: 'ml-pipeline', port: 8888, path: '/apis/v2beta1/healthz' }],
+      endpoints: [{ service: 'ml-pipeline-ui', port: 80 }],
+      pvcs: ['mysql-pv-claim', 'minio-pvc'],
+    }),
+  };
+}
+
+/** What the cluster's node says about the machine. */
+export interface NodeFacts {
+  name: string;
+  arch: string;
+  platform: Platform;
+  gpuProduct: string;
+  allocatable: Requests;
+  /** Requests of pods already on the node that the asked components do not own. */
+  used: Requests;
+  internalIp: string;
+}
+
+interface NodeJson {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { allocatable?: Record<string, string>; addresses?: { type: string; address: string }[]; nodeInfo?: { architecture?: string; osImage?: string; kernelVersion?: string } };
+}
+
+/** Node → facts. Jetson is recognised by its GPU product or its L4T kernel (`-tegra`), not by the runner label. */
+export function nodeFacts(node: NodeJson, used: Requests = { cpuMilli: 0, memory: 0, gpu: 0 }): NodeFacts {
+  const labels = node.metadata.labels ?? {};
+  const arch = labels['kubernetes.io/arch'] ?? node.status?.nodeInfo?.architecture ?? 'unknown';
+  const product = labels['nvidia.com/gpu.product'] ?? '';
+  const tegra = /jetson|orin|xavier|tegra/i.test(product) || /tegra/i.test(node.status?.nodeInfo?.kernelVersion ?? '');
+  const alloc = node.status?.allocatable ?? {};
+  return {
+    name: node.metadata.name,
+    arch,
+    platform: arch === 'arm64' && tegra ? 'jetson' : arch === 'amd64' ? 'amd64' : arch === 'arm64' ? 'arm64' : ('unknown' as Platform),
+    gpuProduct: product,
+    allocatable: { cpuMilli: parseQuantity(alloc.cpu ?? '0', true), memory: parseQuantity(alloc.memory ?? '0'), gpu: Number(alloc['nvidia.com/gpu'] ?? 0) },
+    used,
+    internalIp: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1',
+  };
+}
+
+export interface Verdict {
+  component: Component;
+  supported: boolean;
+  reason?: string;
+  images: Image[];
+  requests: Requests;
+}
+
+export interface Assessment {
+  ok: boolean;
+  verdicts: Verdict[];
+  asked: Requests;
+  free: Requests;
+  /** Why the set does not fit, when it does not. */
+  misfit: string[];
+}
+
+/** Decide every asked component against the node, then whether the set's requests fit what is free. */
+export function assess(components: Component[], node: NodeFacts, specs = componentSpecs()): Assessment {
+  const verdicts: Verdict[] = components.map((c) => {
+    const s = specs[c];
+    const images = s.images[node.platform];
+    if (!images) {
+      const why = s.unsupported?.[node.platform] ?? `no ${node.platform} build`;
+      return { component: c, supported: false, reason: `not supported on ${node.platform} (${node.arch}): ${why}`, images: [], requests: s.requests };
+    }
+    if ((s.requests.gpu > 0 || s.needsGpuNode) && node.allocatable.gpu < 1) {
+      return { component: c, supported: false, reason: `needs an NVIDIA GPU; node ${node.name} has no allocatable nvidia.com/gpu`, images, requests: s.requests };
+    }
+    return { component: c, supported: true, images, requests: s.requests };
+  });
+  const asked = verdicts.reduce((a, v) => ({ cpuMilli: a.cpuMilli + v.requests.cpuMilli, memory: a.memory + v.requests.memory, gpu: a.gpu + v.requests.gpu }), { cpuMilli: 0, memory: 0, gpu: 0 });
+  const free = {
+    cpuMilli: node.allocatable.cpuMilli - node.used.cpuMilli,
+    memory: node.allocatable.memory - node.used.memory,
+    gpu: node.allocatable.gpu - node.used.gpu,
+  };
+  const misfit: string[] = [];
+  if (asked.gpu > free.gpu) misfit.push(`GPUs: asked ${asked.gpu}, free ${free.gpu} of ${node.allocatable.gpu}`);
+  if (asked.memory > free.memory) misfit.push(`memory: asked ${formatMemory(asked.memory)}, free ${formatMemory(free.memory)} of ${formatMemory(node.allocatable.memory)}`);
+  if (asked.cpuMilli > free.cpuMilli) misfit.push(`CPU: asked ${formatCpu(asked.cpuMilli)}, free ${formatCpu(free.cpuMilli)} of ${formatCpu(node.allocatable.cpuMilli)}`);
+  return { ok: verdicts.every((v) => v.supported) && misfit.length === 0, verdicts, asked, free, misfit };
+}
+
+export function formatRequests(r: Requests): string {
+  return `cpu ${formatCpu(r.cpuMilli)}, memory ${formatMemory(r.memory)}${r.gpu ? `, nvidia.com/gpu ${r.gpu}` : ''}`;
+}
+
+export function imageRef(i: Image): string {
+  return `${i.name}:${i.tag}`;
+}
+
+/** The refusal table (markdown): what was asked against what fits on this node. */
+export function supportTable(a: Assessment, node: NodeFacts): string {
+  const rows = [
+    '| component | asked (requests) | fits on this node | verdict |',
+    '| --- | --- | --- | --- |',
+    ...a.verdicts.map((v) => `| ${v.component} | ${formatRequests(v.requests)} | ${v.supported ? v.images.map(imageRef).join('<br>') : '—'} | ${v.supported ? 'supported' : `refused: ${v.reason ?? ''}`} |`),
+    `| **total** | ${formatRequests(a.asked)} | free: ${formatRequests(a.free)} | ${a.misfit.length ? `does not fit: ${a.misfit.join('; ')}` : 'fits'} |`,
+  ];
+  return `Node ${node.name}: ${node.platform} (${node.arch})${node.gpuProduct ? `, GPU ${node.gpuProduct}` : ''}, allocatable ${formatRequests(node.allocatable)}\n\n${rows.join('\n')}`;
+}
+
+/** Default components for a machine: GPU inference and tracking on a DGX-class node, edge inference on a Jetson. */
+export function defaultComponents(node: NodeFacts): Component[] {
+  if (node.platform === 'jetson') return ['qdrant', 'ollama'];
+  return node.allocatable.gpu > 0 ? ['mlflow', 'qdrant', 'ollama'] : ['mlflow', 'qdrant'];
+}
+
+/** Deploy order (dependencies first); undeploy uses the reverse. */
+export function deployOrder(components: Component[]): Component[] {
+  return COMPONENTS.filter((c) => components.includes(c));
+}
