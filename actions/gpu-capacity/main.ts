@@ -1,7 +1,8 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { estimateHourlyCost, findGpuType, GPU_TYPE_NAMES, REGION_PATTERN } from '../lib/gpu.js';
-import { findGpuCapacity, fittingZones } from '../lib/gpu-capacity.js';
+import { findGpuCapacity, fittingZones, type GpuCapacity } from '../lib/gpu-capacity.js';
+import { explainQuotaApiError } from '../lib/gpu-quota.js';
 import { readBool, readInt, readList, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
@@ -30,7 +31,12 @@ await runAction({
     const spot = readBool('spot', { default: false });
     const requireFit = readBool('require_fit', { default: false });
 
-    const capacity = await findGpuCapacity({ project, type, count, regions, spot });
+    let capacity: GpuCapacity;
+    try {
+      capacity = await findGpuCapacity({ project, type, count, regions, spot });
+    } catch (err) {
+      throw explainQuotaApiError(err, project);
+    }
     const fitting = fittingZones(capacity);
 
     setOutput(

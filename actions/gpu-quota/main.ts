@@ -1,7 +1,7 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { findGpuType, GPU_TYPE_NAMES, REGION_PATTERN } from '../lib/gpu.js';
-import { consoleQuotaUrl, ensureGpuQuota, releaseGpuQuota, type GpuQuotaOutcome, type QuotaResult } from '../lib/gpu-quota.js';
+import { consoleQuotaUrl, ensureGpuQuota, explainQuotaApiError, releaseGpuQuota, type GpuQuotaOutcome, type QuotaResult } from '../lib/gpu-quota.js';
 import { readBool, readDuration, readEnum, readInt, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
@@ -72,10 +72,15 @@ await runAction({
 
     const request = { project, type, region, spot };
     const what = `${spot ? 'Spot ' : ''}${type.displayName} GPUs in ${region}`;
-    const outcome =
-      mode === 'ensure'
-        ? await ensureGpuQuota({ ...request, count, justification, contactEmail, waitSeconds, pollSeconds })
-        : await releaseGpuQuota({ ...request, waitSeconds, pollSeconds });
+    let outcome: GpuQuotaOutcome;
+    try {
+      outcome =
+        mode === 'ensure'
+          ? await ensureGpuQuota({ ...request, count, justification, contactEmail, waitSeconds, pollSeconds })
+          : await releaseGpuQuota({ ...request, waitSeconds, pollSeconds });
+    } catch (err) {
+      throw explainQuotaApiError(err, project);
+    }
     const results = report(outcome);
     const consoleUrl = consoleQuotaUrl(project, outcome.regional.state === 'sufficient' ? outcome.global.ref : outcome.regional.ref);
     setOutput('console_url', consoleUrl);

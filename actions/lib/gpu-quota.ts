@@ -89,6 +89,29 @@ export function preferenceIdFor(ref: QuotaRef): string {
     .replace(/-$/, '');
 }
 
+/**
+ * Turn a Cloud Quotas / Compute refusal into an ActionError a user can act on
+ * (other values pass through unchanged).
+ */
+export function explainQuotaApiError(err: unknown, project: string): unknown {
+  if (!(err instanceof ApiError)) return err;
+  const api = /cloudquotas/.test(err.url) ? 'Cloud Quotas' : /compute/.test(err.url) ? 'Compute Engine' : 'Google';
+  const said = `${api} answered ${err.httpStatus} ${err.status}: ${err.message}`;
+  if (err.httpStatus === 403) {
+    return new ActionError(said, {
+      fix: `Give the job's service account roles/cloudquotas.admin, roles/compute.viewer and roles/serviceusage.serviceUsageConsumer on ${project} (terraform/modules/iam), and enable cloudquotas.googleapis.com and compute.googleapis.com.`,
+      cause: err,
+    });
+  }
+  if (err.status === 'ABORTED') {
+    return new ActionError(said, { fix: 'The quota preference changed while this step ran (another run or a person); re-run the step.', cause: err });
+  }
+  if (err.httpStatus === 400 || err.httpStatus === 409 || err.status === 'FAILED_PRECONDITION') {
+    return new ActionError(said, { fix: `Check the request in the Cloud Console: ${consoleQuotaUrl(project)}`, cause: err });
+  }
+  return err;
+}
+
 /** The Cloud Console page where a person can file the request by hand. */
 export function consoleQuotaUrl(project: string, ref?: QuotaRef): string {
   const u = new URL('https://console.cloud.google.com/iam-admin/quotas');

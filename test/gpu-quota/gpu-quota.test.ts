@@ -351,6 +351,18 @@ describe('inputs', () => {
   }
 });
 
+describe('refusals', () => {
+  test('a permission refusal names the roles the service account needs', async () => {
+    sb.faults.add({ kind: 'error', match: { api: 'cloudquotas', method: 'UpdateQuotaPreference' }, status: 403, message: "Permission 'cloudquotas.quotas.update' denied" });
+    const r = await run({ region: 'us-central1', gpu_family: 'nvidia-l4', count: 12 });
+    assert.equal(r.exitCode, 1);
+    const msg = errorOf(r);
+    assert.match(msg, /Cloud Quotas answered 403 PERMISSION_DENIED: Permission 'cloudquotas.quotas.update' denied/);
+    assert.match(msg, /Fix: Give the job's service account roles\/cloudquotas.admin/);
+    assert.equal(prefs().length, 0);
+  });
+});
+
 describe('transient errors', () => {
   test('429 and 503 answers are retried', async () => {
     sb.faults.add({ kind: 'error', match: { api: 'cloudquotas', method: 'GetQuotaInfo' }, status: 429, count: 2 });
