@@ -3,13 +3,12 @@
  * - bundle size of each action's dist/index.js (aim: < 300 KB);
  * - cold start: median wall time of `node dist/index.js` (load, parse, read inputs, exit)
  *   against the floor `node -e 0` (aim: within 1.5x);
- * - every benchmark module under scripts/bench/ (e.g. the operation waiter's overhead).
+ * - the operation waiter's overhead (scripts/bench/operation-waiter.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ROOT, listActions } from './bundle.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -56,11 +55,10 @@ if (rows.length) {
   console.log(`\nLargest bundle: ${biggest.action} ${biggest.kb.toFixed(1)} KB; slowest start: ${worst.action} ${worst.ratio.toFixed(2)}x the floor`);
 }
 
-const benchDir = join(ROOT, 'scripts/bench');
-for (const file of existsSync(benchDir) ? readdirSync(benchDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort() : []) {
-  const mod = (await import(pathToFileURL(join(benchDir, file)).href)) as { bench?: () => Promise<string> };
-  if (typeof mod.bench === 'function') {
-    console.log(`\n== ${file}`);
-    console.log(await mod.bench());
-  }
+// The shared long-running-operation waiter against the sandbox: how long after DONE it notices, in how many polls.
+const { benchOperationWaiter } = await import('./bench/operation-waiter.js');
+console.log('\nOperation waiter (first poll 100 ms, x1.5 per poll, capped at 10x):');
+console.log(`${'operation ms'.padStart(12)}${'polls'.padStart(8)}${'notice lag mean/max ms'.padStart(26)}`);
+for (const r of await benchOperationWaiter()) {
+  console.log(`${String(r.operationMs).padStart(12)}${String(r.polls).padStart(8)}${`${r.noticeLagMs} / ${r.maxNoticeLagMs}`.padStart(26)}`);
 }
