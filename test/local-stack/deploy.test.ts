@@ -114,7 +114,11 @@ describe('local-stack on dgx', () => {
   });
 
   it('an image that cannot be pulled fails naming the component and the reason; the others are left as they were', async () => {
-    const mlflowBefore = await f.kubectl(['get', 'deployment', 'mlflow', '-n', 'mlflow', '-o', 'jsonpath={.metadata.resourceVersion}']);
+    const mlflowState = async (): Promise<string> => [
+      await f.kubectl(['get', 'deployment', 'mlflow', 'minio', '-n', 'mlflow', '-o', 'jsonpath={.items[*].metadata.generation}']),
+      await f.kubectl(['get', 'pods', '-n', 'mlflow', '-o', 'jsonpath={.items[*].metadata.uid}']),
+    ].join(' | ');
+    const mlflowBefore = await mlflowState();
     f.kube.failImagePulls('dgx', /qdrant\/qdrant/);
     const run = await f.run({ operation: 'deploy', components: 'mlflow,qdrant' });
     assert.equal(run.exitCode, 1);
@@ -122,6 +126,6 @@ describe('local-stack on dgx', () => {
     assert.match(err, /Deploy failed for qdrant: qdrant: pod qdrant-0 cannot start: ImagePullBackOff/);
     const st = statusOf(run);
     assert.deepEqual(st.map((s) => [s.component, s.status]), [['mlflow', 'unchanged'], ['qdrant', 'failed']]);
-    assert.equal(await f.kubectl(['get', 'deployment', 'mlflow', '-n', 'mlflow', '-o', 'jsonpath={.metadata.resourceVersion}']), mlflowBefore);
+    assert.equal(await mlflowState(), mlflowBefore, 'MLflow was not touched: same generation, same pods');
   });
 });
