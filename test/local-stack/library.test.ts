@@ -1,0 +1,132 @@
+// The pure parts: the support matrix from node facts, the tool-install helper's checksum check and
+// cache, and that the bundle finds the suite's kustomize bases relative to itself.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
+import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
+import { ROOT } from '../harness.js';
+
+const node = (arch: string, gpu: number, memory: string, product = ''): Parameters<typeof nodeFacts>[0] => ({
+  metadata: { name: 'n', labels: { 'kubernetes.io/arch': arch, ...(product ? { 'nvidia.com/gpu.product': product } : {}) } },
+  status: { allocatable: { cpu: '16', memory, ...(gpu ? { 'nvidia.com/gpu': String(gpu) } : {}) } },
+});
+
+describe('support matrix', () => {
+  it('tells a Jetson from a DGX by what the node reports, not by its name', () => {
+    assert.equal(nodeFacts(node('arm64', 1, '64Gi', 'NVIDIA-Jetson-AGX-Orin')).platform, 'jetson');
+    assert.equal(nodeFacts(node('arm64', 1, '128Gi', 'NVIDIA-GB10')).platform, 'arm64');
+    assert.equal(nodeFacts(node('amd64', 0, '32Gi')).platform, 'amd64');
+    const tegraKernel = node('arm64', 1, '64Gi');
+    tegraKernel.status = { ...tegraKernel.status, nodeInfo: { kernelVersion: '5.15.148-tegra' } };
+    assert.equal(nodeFacts(tegraKernel).platform, 'jetson');
+  });
+
+  it('GPU components need an allocatable GPU; memory that does not fit is refused', () => {
+    const cpuOnly = nodeFacts(node('amd64', 0, '64Gi'));
+    const a = assess(['ollama', 'kfp'], cpuOnly);
+    assert.equal(a.ok, false);
+    assert.match(a.verdicts[0]?.reason ?? '', /needs an NVIDIA GPU; node n has no allocatable nvidia.com\/gpu/);
+    assert.equal(a.verdicts[1]?.supported, true);
+    const small = nodeFacts(node('amd64', 1, '16Gi'));
+    const b = assess(['mlflow', 'ollama'], small);
+    assert.deepEqual(b.misfit, ['memory: asked 19Gi, free 16Gi of 16Gi']);
+    const busy = nodeFacts(node('arm64', 1, '128Gi', 'NVIDIA-GB10'), { cpuMilli: 0, memory: 0, gpu: 1 });
+    assert.deepEqual(assess(['ollama'], busy).misfit, ['GPUs: asked 1, free 0 of 1']);
+  });
+
+  it('per-machine defaults and per-architecture images', () => {
+    assert.deepEqual(defaultComponents(nodeFacts(node('arm64', 1, '64Gi', 'Orin'))), ['qdrant', 'ollama']);
+    assert.deepEqual(defaultComponents(nodeFacts(node('arm64', 1, '128Gi', 'NVIDIA-GB10'))), ['mlflow', 'qdrant', 'ollama']);
+    const s = componentSpecs();
+    assert.equal(s.ollama.images.jetson?.[0]?.name, 'docker.io/dustynv/ollama');
+    assert.equal(s.nim.images.jetson, undefined);
+    assert.equal(s.kfp.images.arm64, undefined);
+  });
+});
+
+describe('tool install helper', () => {
+  const payload = Buffer.from('#!/bin/sh\necho tool 1.0\n');
+  let url = '';
+  let served = 0;
+  const server = createServer((req, res) => {
+    served++;
+    if (req.url === '/tool.sha256') res.end(`${sha256Hex(payload)}  tool-linux-amd64\n`);
+    else res.end(payload);
+  });
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+
+  const pin = (sha: ToolPin['sha256']['amd64']): ToolPin => ({
+    name: `mlabs-test-tool-${Math.random().toString(36).slice(2, 8)}`, version: 'v1.0.0',
+    url: { amd64: `${url}/tool`, arm64: `${url}/tool` }, sha256: { amd64: sha, arm64: sha },
+  });
+
+  it('downloads, verifies the SHA-256, caches under RUNNER_TOOL_CACHE, then reuses the cache', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'toolcache-'));
+    const p = pin(sha256Hex(payload));
+    const path = process.env.PATH;
+    const first = await ensureTool(p, { arch: 'amd64', cacheRoot: cache });
+    assert.equal(first.source, 'download');
+    assert.equal(first.path, join(cache, p.name, '1.0.0', 'amd64', p.name));
+    assert.equal(readFileSync(first.path, 'utf8'), payload.toString());
+    const n = served;
+    assert.ok(process.env.PATH?.startsWith(join(cache, p.name)), 'this step finds it on PATH');
+    process.env.PATH = path; // a later job: the cache, not PATH
+    const second = await ensureTool(p, { arch: 'amd64', cacheRoot: cache });
+    assert.equal(second.source, 'cache');
+    assert.equal(served, n);
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it('verifies against a published checksum file', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'toolcache-'));
+    const r = await ensureTool(pin({ url: `${url}/tool.sha256` }), { arch: 'amd64', cacheRoot: cache });
+    assert.equal(r.source, 'download');
+  });
+
+  it('refuses a download whose checksum does not match, installing nothing', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'toolcache-'));
+    const p = pin('0'.repeat(64));
+    await assert.rejects(ensureTool(p, { arch: 'amd64', cacheRoot: cache }), /has SHA-256 [0-9a-f]{64}, expected 0{64}: not installed/);
+    assert.equal(existsSync(join(cache, p.name)), false);
+  });
+
+  it('unpacks a pinned .tar.gz member (helm layout)', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'tgz-'));
+    mkdirSync(join(work, 'linux-amd64'));
+    writeFileSync(join(work, 'linux-amd64', 'helmish'), payload);
+    execFileSync('tar', ['-czf', join(work, 'h.tgz'), '-C', work, 'linux-amd64']);
+    const tgz = readFileSync(join(work, 'h.tgz'));
+    const srv = createServer((_req, res) => res.end(tgz));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const u = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/h.tgz`;
+    const cache = mkdtempSync(join(tmpdir(), 'toolcache-'));
+    const name = `helmish-${Math.random().toString(36).slice(2, 8)}`;
+    const r = await ensureTool({ name, version: 'v3.0.0', url: { amd64: u, arm64: u }, sha256: { amd64: sha256Hex(tgz), arm64: sha256Hex(tgz) }, archiveMember: 'linux-{arch}/helmish' }, { arch: 'amd64', cacheRoot: cache });
+    srv.close();
+    assert.equal(readFileSync(r.path, 'utf8'), payload.toString());
+  });
+});
+
+describe('bundle', () => {
+  it('finds the kustomize bases at ../../lib/local-stack/manifests from dist/, and stays small', () => {
+    const dist = join(ROOT, 'actions', 'local-stack', 'dist', 'index.js');
+    assert.ok(readFileSync(dist).length < 300 * 1024);
+    assert.ok(existsSync(join(ROOT, 'actions', 'local-stack', 'dist', '..', '..', 'lib', 'local-stack', 'manifests', 'mlflow', 'kustomization.yaml')));
+    assert.match(readFileSync(dist, 'utf8'), /\["\.\.","\.\.","lib","local-stack","manifests"\]/);
+    for (const c of ['mlflow', 'qdrant', 'ollama', 'nim', 'nemo', 'kfp']) {
+      const out = execFileSync('kubectl', ['kustomize', join(ROOT, 'actions', 'lib', 'local-stack', 'manifests', c)]).toString();
+      assert.match(out, /app.kubernetes.io\/managed-by: mlabs-actions/, c);
+      assert.match(out, /kind: Namespace/, c);
+    }
+  });
+});
