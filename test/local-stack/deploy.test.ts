@@ -81,6 +81,19 @@ describe('local-stack on dgx', () => {
     assert.ok(writes < 5, `status wrote ${writes} objects`);
   });
 
+  it('undeploying nemo uninstalls the helm release and waits for its pods to go', async () => {
+    f.resetCalls();
+    const run = await f.run({ operation: 'undeploy', components: 'nemo' });
+    assert.equal(run.exitCode, 0, explain(run));
+    const kc = ['--kubeconfig', f.machine.kubeconfigPath];
+    assert.deepEqual(f.calls('helm').map((c) => c.argv), [
+      ['list', '--namespace', 'nemo', '--filter', '^nemo$', '--output', 'json', ...kc],
+      ['uninstall', 'nemo', '--namespace', 'nemo', '--wait', '--timeout', '120s', ...kc],
+    ]);
+    assert.equal((await f.kubectl(['get', 'pods,deployments', '-n', 'nemo', '-o', 'name'])).trim(), '');
+    assert.deepEqual(statusOf(run).map((s) => [s.component, s.status]), [['nemo', 'removed']]);
+  });
+
   it('undeploy keeps the PVCs; a second deploy reattaches them with their data', async () => {
     await f.kubectl(['annotate', 'pvc', 'qdrant-storage', '-n', 'qdrant', 'mlabs.test/data=collections-v1']);
     const uid = await f.kubectl(['get', 'pvc', 'qdrant-storage', '-n', 'qdrant', '-o', 'jsonpath={.metadata.uid}']);
