@@ -39,17 +39,14 @@ describe('sandbox GKE cluster through gcloud and kubectl', () => {
     assert.ok(nodes.every((n) => n.metadata.labels['cloud.google.com/gke-nodepool'] === 'system'));
   });
 
-  // TODO(issue 8): after the pool is created, `kubectl wait --for=condition=Ready` outlives its --timeout; being investigated.
-  it('a GPU pod is Pending until a GPU pool exists, then Running on a node with GPU labels', { todo: 'kubectl wait hangs after the GPU pool appears' }, async () => {
+  it('a GPU pod is Pending until a GPU pool exists, then Running on a node with GPU labels', async () => {
     const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: cuda}\nspec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers:\n  - name: cuda\n    image: nvidia/cuda:12.4.1-base-ubuntu22.04\n    resources:\n      limits: {nvidia.com/gpu: 1}\n';
     writeFileSync(join(cfg, 'pod.yaml'), pod);
     const applied = await kubectl(['apply', '-f', join(cfg, 'pod.yaml')]);
     assert.equal(applied.code, 0, applied.stderr);
-    let phase = '';
-    for (let i = 0; i < 50 && !phase.includes('Unschedulable'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      phase = (await kubectl(['get', 'pod', 'cuda', '-o', 'jsonpath={.status.phase}/{.status.conditions[0].reason}'])).stdout;
-    }
+    const unscheduled = await kubectl(['wait', '--for=condition=PodScheduled=false', 'pod/cuda', '--timeout=30s']);
+    assert.equal(unscheduled.code, 0, unscheduled.stderr);
+    const phase = (await kubectl(['get', 'pod', 'cuda', '-o', 'jsonpath={.status.phase}/{.status.conditions[?(@.type=="PodScheduled")].reason}'])).stdout;
     assert.equal(phase, 'Pending/Unschedulable');
     const events = await kubectl(['get', 'events', '--field-selector', 'reason=FailedScheduling', '-o', 'jsonpath={.items[*].message}']);
     assert.match(events.stdout, /Insufficient nvidia\.com\/gpu/);

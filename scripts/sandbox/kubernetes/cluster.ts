@@ -720,17 +720,31 @@ export class KubeCluster {
     return tableOf(t, items, String(this.store.resourceVersion), /v=v1;/.test(accept) || /v=v1,/.test(accept) || /v=v1$/.test(accept) ? 'meta.k8s.io/v1' : 'meta.k8s.io/v1beta1');
   }
 
+  /**
+   * A watch as kube-apiserver streams it: headers at once, then one JSON event per line
+   * (ADDED/MODIFIED/DELETED, BOOKMARK when `allowWatchBookmarks=true`), replaying history after
+   * `resourceVersion` (an ERROR event with a 410 `Expired` Status when that is older than the history),
+   * closed by the server after `timeoutSeconds`.
+   */
   private watch(res: ServerResponse, t: ResourceType, namespace: string, q: URLSearchParams): void {
     const rvParam = q.get('resourceVersion');
+    const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const matches = (o: Json): boolean => (!namespace || meta(o).namespace === namespace) && this.filter([o], q).length === 1;
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' });
+    // Node holds the status line and headers until the first body write. A watch with nothing to
+    // report yet must still answer at once: client-go (kubectl wait, rollout status) otherwise waits for
+    // the headers past its own --timeout, because its informer cannot stop while the request is open.
+    res.flushHeaders();
     this.watchers.add(res);
     const write = (type: string, object: Json): void => void res.write(`${JSON.stringify({ type, object })}\n`);
-    let initial: WatchEvent[] | undefined;
+    const bookmark = (annotations?: Json): void => {
+      if (bookmarks) write('BOOKMARK', { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion), ...(annotations ? { annotations } : {}) } });
+    };
     if (!rvParam || rvParam === '0') {
       for (const o of this.store.list(t, namespace)) if (matches(o)) write('ADDED', o);
+      if (q.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
-      initial = this.store.since(Number(rvParam), t.group, t.resource);
+      const initial = /^\d+$/.test(rvParam) ? this.store.since(Number(rvParam), t.group, t.resource) : undefined;
       if (!initial) {
         write('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rvParam} (${this.store.oldest})`, reason: 'Expired', code: 410 });
         this.watchers.delete(res);
@@ -750,8 +764,17 @@ export class KubeCluster {
       this.watchers.delete(res);
       if (!res.writableEnded) res.end();
     };
-    const timeout = Number(q.get('timeoutSeconds') ?? 1800);
-    timers.push(setTimeout(end, timeout * 1000));
+    const requested = Number(q.get('timeoutSeconds'));
+    const timeout = Number.isFinite(requested) && requested > 0 ? requested : 1800;
+    // A real server sends a bookmark about once a minute and just before it ends the stream.
+    timers.push(setTimeout(() => {
+      bookmark();
+      end();
+    }, timeout * 1000));
+    if (bookmarks) {
+      const every = setInterval(() => bookmark(), 60_000);
+      timers.push(every);
+    }
     if (this.clusterFaults.watchDropMs > 0) timers.push(setTimeout(() => res.destroy(), this.clusterFaults.watchDropMs));
     res.on('close', end);
   }
