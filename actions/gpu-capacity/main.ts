@@ -6,8 +6,8 @@ import { explainQuotaApiError } from '../lib/gpu-quota.js';
 import { readBool, readInt, readList, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
+import { readProjectId } from '../lib/google/project.js';
 
-const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /** Unlimited headroom is Infinity in the library; JSON has no Infinity, so it becomes null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -15,14 +15,7 @@ const shown = (n: number): string | number => (Number.isFinite(n) ? n : 'unlimit
 
 await runAction({
   main: async () => {
-    const project = readString('project_id', {
-      default: process.env.CLOUDSDK_CORE_PROJECT || process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT || '',
-      pattern: PROJECT,
-      accepted: 'a project id: 6 to 30 lowercase letters, digits or hyphens, starting with a letter',
-    });
-    if (!PROJECT.test(project)) {
-      throw new InputError('project_id', project, 'expected a project id (none was given and the job has no Google project set).', 'Set project_id, or log in with wif-login first.');
-    }
+    const project = readProjectId();
     const typeRaw = readString('accelerator_type', { required: true, accepted: `one of ${GPU_TYPE_NAMES.join(', ')}` });
     const type = findGpuType(typeRaw);
     if (!type) throw new InputError('accelerator_type', typeRaw, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);

@@ -5,8 +5,8 @@ import { consoleQuotaUrl, ensureGpuQuota, explainQuotaApiError, releaseGpuQuota,
 import { readBool, readDuration, readEnum, readInt, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
+import { readProjectId } from '../lib/google/project.js';
 
-const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[A-Za-z]{2,}$/;
 
 /** The limit in force after the step: what Google granted when it decided, else the limit read. */
@@ -49,14 +49,7 @@ function report(outcome: GpuQuotaOutcome): QuotaResult[] {
 await runAction({
   main: async () => {
     const mode = readEnum('mode', ['ensure', 'release'] as const, { default: 'ensure' });
-    const project = readString('project_id', {
-      default: process.env.CLOUDSDK_CORE_PROJECT || process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT || '',
-      pattern: PROJECT,
-      accepted: 'a project id: 6 to 30 lowercase letters, digits or hyphens, starting with a letter',
-    });
-    if (!PROJECT.test(project)) {
-      throw new InputError('project_id', project, 'expected a project id (none was given and the job has no Google project set).', 'Set project_id, or log in with wif-login first.');
-    }
+    const project = readProjectId();
     const region = readString('region', { required: true, pattern: REGION_PATTERN, accepted: 'a Compute region such as us-central1 or europe-west4' });
     const familyRaw = readString('gpu_family', { required: true, accepted: `one of ${GPU_TYPE_NAMES.join(', ')}` });
     const type = findGpuType(familyRaw);

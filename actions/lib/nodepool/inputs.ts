@@ -1,11 +1,10 @@
 /** The inputs every node-pool action shares: project_id, location, cluster, pool, bucket, timeout. */
-import { InputError } from '../errors.js';
 import { readDuration, readString } from '../inputs.js';
 import type { ClusterRef } from '../google/container.js';
 import { deadlineIn } from '../operations.js';
+import { readProjectId } from '../google/project.js';
 
 export const NAME_PATTERN = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
-export const PROJECT_PATTERN = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 export const LOCATION_PATTERN = /^[a-z]+-[a-z]+\d+(-[a-z])?$/;
 export const BUCKET_PATTERN = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
@@ -16,18 +15,8 @@ export interface CommonInputs {
   deadline: number;
 }
 
-export function readProject(): string {
-  const fallback = process.env.CLOUDSDK_CORE_PROJECT || process.env.GOOGLE_CLOUD_PROJECT || '';
-  const project = readString('project_id', { pattern: PROJECT_PATTERN, accepted: 'a project id: 6-30 lowercase letters, digits or hyphens' }) || fallback;
-  if (!project) {
-    throw new InputError('project_id', '', 'this input is required when CLOUDSDK_CORE_PROJECT / GOOGLE_CLOUD_PROJECT are not set.', 'Run wif-login first (it exports them), or set project_id.');
-  }
-  if (!PROJECT_PATTERN.test(project)) throw new InputError('project_id', project, 'expected a project id: 6-30 lowercase letters, digits or hyphens.');
-  return project;
-}
-
 export function readCommon(opts: { pool?: boolean } = {}): CommonInputs {
-  const project = readProject();
+  const project = readProjectId();
   const location = readString('location', { required: true, pattern: LOCATION_PATTERN, accepted: 'a region (us-central1) or zone (us-central1-a)' });
   const cluster = readString('cluster', { required: true, pattern: NAME_PATTERN, accepted: 'a GKE cluster name: lowercase letters, digits, hyphens, at most 40' });
   const pool = opts.pool === false ? '' : readString('pool', { required: true, pattern: NAME_PATTERN, accepted: 'a node pool name: lowercase letters, digits, hyphens, at most 40' });
@@ -38,3 +27,6 @@ export function readCommon(opts: { pool?: boolean } = {}): CommonInputs {
 export function readBucket(required: boolean): string {
   return readString('bucket', { required, pattern: BUCKET_PATTERN, accepted: 'a Cloud Storage bucket name (no gs://)' });
 }
+
+/** @deprecated use readProjectId from ../google/project.js */
+export const readProject = readProjectId;
