@@ -14,9 +14,9 @@ import { claimRows, diagnose, diagnosisError, missingIdTokenDiagnosis, type Diag
 import { readBool, readDuration, readList, readString } from '../lib/inputs.js';
 import { exportVariable, getState, info, saveState, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
+import { PROJECT_ID_ACCEPTED, PROJECT_ID_PATTERN } from '../lib/google/project.js';
 
 const SA_RE = /^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$/;
-const PROJECT_RE = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const SCOPE_RE = /^(https:\/\/www\.googleapis\.com\/auth\/[a-z0-9._/-]+|openid|email|profile)$/;
 
 function readInputs() {
@@ -30,7 +30,7 @@ function readInputs() {
   const serviceAccount = readString('service_account', { pattern: SA_RE, accepted: 'a service account email such as NAME@PROJECT_ID.iam.gserviceaccount.com' });
   const audience = readString('audience', { default: defaultOidcAudience(provider), pattern: /^\S+$/, accepted: 'an audience without spaces' });
   const projectId =
-    readString('project_id', { pattern: PROJECT_RE, accepted: 'a project ID: 6 to 30 lowercase letters, digits or hyphens' }) ||
+    readString('project_id', { pattern: PROJECT_ID_PATTERN, accepted: PROJECT_ID_ACCEPTED }) ||
     (/@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$/.exec(serviceAccount)?.[1] ?? '');
   const tokenFormat = readString('token_format', { pattern: /^(access_token|id_token)$/, accepted: 'empty, "access_token" or "id_token"' }) as '' | 'access_token' | 'id_token';
   const lifetime = readDuration('access_token_lifetime', { default: 3600, min: 1, max: 43200 });
