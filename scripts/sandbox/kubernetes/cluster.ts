@@ -633,6 +633,8 @@ export class KubeCluster {
     const text = body.toString('utf8');
     if (!text.trim()) return undefined;
     const ctype = String(req.headers['content-type'] ?? '');
+    if (/protobuf|cbor/.test(ctype))
+      throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     try {
       return ctype.includes('yaml') ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
     } catch (err) {
