@@ -2,6 +2,7 @@
 // Starts the sandbox in the foreground and prints `export` lines that point gcloud and the suite at it.
 import { writeFileSync } from 'node:fs';
 import { startSandbox } from './index.js';
+import { kubernetesOf, MACHINES } from './kubernetes/index.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,6 +23,10 @@ const sb = await startSandbox({
   verbose: process.argv.includes('--verbose'),
 });
 
+// Kubernetes: the seeded GKE clusters' API servers are up already; start the dgx and agx machines' clusters.
+const kube = kubernetesOf(sb);
+for (const machine of Object.keys(MACHINES)) await kube.startCluster(machine);
+
 const quote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
 const lines = Object.entries(sb.env).map(([k, v]) => `export ${k}=${quote(v)}`);
 const state = sb.dump() as {
@@ -36,6 +41,7 @@ const out = [
     (c) => `# cluster: ${c.name} (${c.location}), node pools: ${(c.nodePools ?? []).map((p) => p.name).join(', ') || '-'}`,
   ),
   ...(state.storage?.buckets ?? []).map((b) => `# bucket: gs://${b.name}`),
+  ...[...kube.clusters.values()].map((h) => `# kubeconfig for ${MACHINES[h.name] ? 'machine' : 'GKE cluster'} ${h.name} (${h.server}): ${h.kubeconfigPath}`),
   '# paste these lines into a shell (and set CLOUDSDK_CONFIG=$(mktemp -d) to keep your own gcloud config apart):',
   ...lines,
   '',

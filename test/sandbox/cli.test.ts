@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { KubeClient } from '../../actions/lib/kubernetes/client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,6 +29,17 @@ test('the CLI starts the sandbox on a free port and prints every variable', asyn
     }
     for (const k of ['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_CORE_PROJECT', 'GITHUB_API_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN']) {
       assert.ok(env[k], k);
+    }
+    const kubeconfigs = new Map([...out.matchAll(/^# kubeconfig for (GKE cluster|machine) (\S+) \((https:\/\/127\.0\.0\.1:\d+)\): (\S+)$/gm)].map((m) => [m[2] as string, { kind: m[1], server: m[3], path: m[4] as string }]));
+    assert.deepEqual([...kubeconfigs.keys()].sort(), ['agx', 'dgx', 'mlabs']);
+    assert.equal(kubeconfigs.get('mlabs')?.kind, 'GKE cluster');
+    assert.equal(kubeconfigs.get('dgx')?.kind, 'machine');
+    for (const [name, k] of kubeconfigs) {
+      const client = KubeClient.fromKubeconfig(k.path);
+      assert.equal(client.config.server, k.server);
+      const nodes = await client.list({ apiVersion: 'v1', kind: 'Node' });
+      if (name === 'mlabs') assert.ok(nodes.length > 0 && nodes.every((n) => n.metadata.labels?.['cloud.google.com/gke-nodepool'] === 'system'));
+      else assert.deepEqual(nodes.map((n) => n.metadata.name), [name]);
     }
     const tokenFile = env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE as string;
     assert.ok(existsSync(tokenFile));
