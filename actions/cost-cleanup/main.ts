@@ -2,7 +2,8 @@ import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { regionOfZone } from '../lib/gpu.js';
 import { readDuration, readEnum, readInt, readList, readString } from '../lib/inputs.js';
-import { readBucket, readProject, LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
+import { readProjectId } from '../lib/google/project.js';
+import { readBucket, LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { deadlineIn } from '../lib/operations.js';
 import { setOutput } from '../lib/runner.js';
 import { accessFromGke, accessFromKubeconfig } from '../lib/cleanup/kube.js';
@@ -16,7 +17,7 @@ const PATTERN = /^[A-Za-z0-9_.*/:@-]+$/;
 await runAction({
   async main() {
     const mode = readEnum('mode', ['report', 'enforce'] as const, { default: 'report' });
-    const project = readProject();
+    const project = readProjectId();
     const location = readString('location', { required: true, pattern: LOCATION_PATTERN, accepted: 'a region (us-central1) or zone (us-central1-a)' });
     const cluster = readString('cluster', { required: true, pattern: NAME_PATTERN, accepted: 'a GKE cluster name' });
     const bucket = readBucket(true);
