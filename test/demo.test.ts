@@ -1,0 +1,27 @@
+/** The README's first command: the lifecycle demo runs on a fresh sandbox and does what it says. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './harness.js';
+
+test('npm run demo: login, capacity, quota, create, snapshot, destroy, restore with failover', async () => {
+  const { code, out } = await new Promise<{ code: number; out: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c ?? 1, out }));
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /Lifecycle complete\./);
+  for (const action of ['wif-login', 'gpu-capacity', 'gpu-quota', 'node-pool-expand', 'node-pool-snapshot', 'node-pool-destroy', 'node-pool-restore']) {
+    assert.match(out, new RegExp(`actions/${action}@v1`), `${action} ran`);
+  }
+  assert.match(out, /\| 1 \| us-central1-a \| stockout \|/, 'the first restore attempt met the injected stockout');
+  assert.match(out, /\| 2 \| us-central1-b \| created \|/, 'and the pool came back in the next zone');
+  assert.match(out, /gs:\/\/mlabs-demo-nodepool-snapshots\/node-pools\/mlabs\/gpu-l4\//);
+  assert.match(out, /Post: wif-login\s+removed the credentials file/);
+  assert.doesNotMatch(out, /^ {4}failed/m, 'no step failed');
+});
