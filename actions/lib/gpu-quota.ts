@@ -23,6 +23,7 @@ import {
 } from './google/quotas.js';
 import { gpuQuotas, type GpuType, type QuotaRef } from './gpu.js';
 import { info, warning } from './runner.js';
+import { sleep } from './time.js';
 
 /** Annotation keys the suite writes on its preferences. */
 export const ANNOTATION_MANAGED_BY = 'mlabs-managed-by';
@@ -196,7 +197,6 @@ export function overallState(results: QuotaResult[]): QuotaState {
   return results.reduce<QuotaState>((worst, r) => (SEVERITY.indexOf(r.state) > SEVERITY.indexOf(worst) ? r.state : worst), 'sufficient');
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface WaitOptions {
   /** Seconds to wait for Google's decision; 0 = check once and return. */

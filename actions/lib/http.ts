@@ -4,6 +4,7 @@
  * and Google's two error shapes turned into ApiError.
  */
 import { debug, warning } from './runner.js';
+import { sleep } from './time.js';
 
 export interface RetryPolicy {
   /** Total attempts including the first. */
@@ -92,8 +93,6 @@ function delayFor(attempt: number, policy: RetryPolicy, retryAfter: string | nul
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
   return Math.random() * ceiling;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Send a request and return the raw Response (2xx only); errors become ApiError. */
 export async function request(url: string, opts: RequestOptions = {}): Promise<Response> {

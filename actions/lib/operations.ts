@@ -11,6 +11,7 @@ import { ActionError } from './errors.js';
 import { ApiError } from './http.js';
 import { debug, info } from './runner.js';
 import { getOperation, operationName, type GkeOperation } from './google/container.js';
+import { sleep } from './time.js';
 
 export interface LroAdapter<T> {
   /** For logs and errors, e.g. "CREATE_NODE_POOL gpu-a (operation-123)". */
@@ -75,7 +76,6 @@ export class OperationTimeoutError extends ActionError {
 }
 
 const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function defaultPollMs(): number {
   const v = Number(process.env.MLABS_OPERATION_POLL_MS);
@@ -178,6 +178,23 @@ export function gkeOperation(project: string, location: string, op: GkeOperation
     isDone: (o) => o.status === 'DONE',
     errorOf: gkeOperationError,
     progressOf: gkeProgress,
+  };
+}
+
+/** google.longrunning.Operation, as Artifact Registry (and most newer Google APIs) return it. */
+export interface LongRunningOperation {
+  name: string;
+  done?: boolean;
+  error?: { code?: number; message?: string };
+}
+
+/** An adapter for a google.longrunning.Operation fetched by `poll`. */
+export function longRunningOperation(label: string, poll: () => Promise<LongRunningOperation>): LroAdapter<LongRunningOperation> {
+  return {
+    label,
+    poll,
+    isDone: (o) => o.done === true,
+    errorOf: (o) => (o.error && (o.error.code || o.error.message) ? o.error.message || `error code ${o.error.code}` : undefined),
   };
 }
 

@@ -7,6 +7,7 @@ import { ActionError } from '../errors.js';
 import { apiUrl } from '../endpoints.js';
 import { ApiError, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
+import { longRunningOperation, waitFor, type LongRunningOperation } from '../operations.js';
 
 export interface ImageVersion {
   /** Full resource name. */
@@ -31,15 +32,10 @@ export interface ImageTag {
   digest: string;
 }
 
-interface Operation {
-  name: string;
-  done?: boolean;
-  error?: { code?: number; message?: string };
-}
+type Operation = LongRunningOperation;
 
 const lastSegment = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
 const url = (name: string): string => apiUrl('artifactregistry', `v1/${name}`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The package resource name of a Docker image, from its parts. */
 export function packageName(project: string, location: string, repository: string, image: string): string {
@@ -87,23 +83,18 @@ export async function listTags(pkg: string): Promise<ImageTag[]> {
 
 /** Wait for a long-running operation to finish; its error becomes an ActionError. */
 export async function waitOperation(op: Operation, timeoutMs = 10 * 60_000): Promise<void> {
+  if (op.done && !op.error) return;
   const token = await getAccessToken();
-  const deadline = Date.now() + timeoutMs;
-  let current = op;
-  let wait = 200;
-  while (!current.done) {
-    if (Date.now() > deadline) {
-      throw new ActionError(`Artifact Registry operation ${op.name} did not finish in ${Math.round(timeoutMs / 1000)} s.`, {
-        fix: `Check it with: gcloud artifacts operations describe ${lastSegment(op.name)} --location=${op.name.split('/')[3] ?? ''}`,
-      });
-    }
-    await sleep(wait);
-    wait = Math.min(wait * 2, 5000);
-    current = await requestJson<Operation>(url(op.name), { token });
-  }
-  if (current.error) {
-    throw new ActionError(`Artifact Registry operation ${op.name} failed: ${current.error.message ?? `code ${current.error.code}`}.`);
-  }
+  const location = op.name.split('/')[3] ?? '';
+  await waitFor(
+    longRunningOperation(`Artifact Registry operation ${lastSegment(op.name)}`, () => requestJson<Operation>(url(op.name), { token })),
+    {
+      deadline: Date.now() + timeoutMs,
+      initialMs: 200,
+      maxMs: 5000,
+      timeoutFix: `Check it with: gcloud artifacts operations describe ${lastSegment(op.name)} --location=${location}`,
+    },
+  );
 }
 
 /**

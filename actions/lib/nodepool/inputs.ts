@@ -27,6 +27,3 @@ export function readCommon(opts: { pool?: boolean } = {}): CommonInputs {
 export function readBucket(required: boolean): string {
   return readString('bucket', { required, pattern: BUCKET_PATTERN, accepted: 'a Cloud Storage bucket name (no gs://)' });
 }
-
-/** @deprecated use readProjectId from ../google/project.js */
-export const readProject = readProjectId;

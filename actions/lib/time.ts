@@ -1,0 +1,2 @@
+/** Waiting. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
