@@ -5,10 +5,13 @@
  * (test/harness.ts), in one emulated job: what a step exports reaches the next.
  * The sandbox stands in for Google Cloud and GitHub; nothing leaves this machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
+import { kubernetesOf } from './sandbox/kubernetes/index.js';
 import { runAction, runDeferredPost, type ActionRun, type RunOptions } from '../test/harness.js';
 
 const PROJECT = 'mlabs-demo';
@@ -55,6 +58,21 @@ async function step(title: string, action: string, inputs: Record<string, string
   return run;
 }
 
+/** What the cluster's own API says: real kubectl against the GKE cluster's Kubernetes endpoint. */
+async function showNodes(kubeconfig: string, when: string): Promise<void> {
+  const args = ['get', 'nodes', '-L', 'cloud.google.com/gke-nodepool,cloud.google.com/gke-accelerator', '--kubeconfig', kubeconfig];
+  console.log(`\n${bold('kubectl get nodes')} ${dim(`(${when})`)}`);
+  let text: string;
+  try {
+    // Asynchronous: the sandbox answering kubectl runs in this same process.
+    text = (await promisify(execFile)('kubectl', args, { encoding: 'utf8' })).stdout.trim();
+  } catch (err) {
+    failures++;
+    text = `kubectl failed: ${(err as Error).message}`;
+  }
+  console.log(text.split('\n').map((l) => '    ' + l).join('\n'));
+}
+
 async function main(): Promise<void> {
   console.log(bold('mlabs-actions: the platform lifecycle on the local sandbox'));
   const sb: Sandbox = await startSandbox({ port: 0, operationMs: 400 });
@@ -80,10 +98,15 @@ async function main(): Promise<void> {
 
     await step('Destroy the pool (it costs money every hour it exists)', 'node-pool-destroy', { location: LOCATION, cluster: CLUSTER, pool: POOL, bucket: BUCKET }, job);
 
+    const kubeconfig = join(jobDirs.runnerTemp, 'mlabs.kubeconfig');
+    writeFileSync(kubeconfig, kubernetesOf(sb).kubeconfig(CLUSTER), { mode: 0o600 });
+    await showNodes(kubeconfig, 'the GPU pool is gone: only the system pool runs');
+
     const first = zones.split(',')[0] as string;
     sb.faults.add({ kind: 'stockout', zones: [first], count: 1 });
     console.log(dim(`\n   (the sandbox now has no L4 capacity in ${first}: the next create there fails with GCE_STOCKOUT)`));
     await step(`Restore it from the latest snapshot, failing over from ${first}`, 'node-pool-restore', { location: LOCATION, cluster: CLUSTER, pool: POOL, bucket: BUCKET, zones }, job);
+    await showNodes(kubeconfig, 'after the restore: the GPU node is back, with its accelerator label');
     if (login) {
       const post = await runDeferredPost('wif-login', login, { inputs: loginInputs, ...jobDirs }, job);
       console.log(`\n${bold('Post: wif-login')}  ${post?.exitCode === 0 ? 'removed the credentials file' : 'failed'}`);

@@ -22,6 +22,10 @@ test('npm run demo: login, capacity, quota, create, snapshot, destroy, restore w
   assert.match(out, /\| 1 \| us-central1-a \| stockout \|/, 'the first restore attempt met the injected stockout');
   assert.match(out, /\| 2 \| us-central1-b \| created \|/, 'and the pool came back in the next zone');
   assert.match(out, /gs:\/\/mlabs-demo-nodepool-snapshots\/node-pools\/mlabs\/gpu-l4\//);
+  const nodes = out.split('kubectl get nodes').slice(1);
+  assert.equal(nodes.length, 2, 'kubectl showed the nodes before and after the restore');
+  assert.doesNotMatch(nodes[0] as string, /nvidia-l4/);
+  assert.match((nodes[1] as string).split('\n\n')[0] as string, /gke-mlabs-gpu-l4-\S+\s+Ready\s.*gpu-l4\s+nvidia-l4/);
   assert.match(out, /Post: wif-login\s+removed the credentials file/);
   assert.doesNotMatch(out, /^ {4}failed/m, 'no step failed');
 });
