@@ -1,0 +1,99 @@
+import { runAction } from '../lib/entry.js';
+import { ActionError, InputError } from '../lib/errors.js';
+import { findGpuType, GPU_TYPE_NAMES } from '../lib/gpu.js';
+import { readBool, readEnum, readInt, readSecret, readString } from '../lib/inputs.js';
+import { info, setOutput } from '../lib/runner.js';
+import { decide, type JobNeeds } from '../lib/routing/decide.js';
+import { listQueuedJobs, listRunners } from '../lib/routing/github.js';
+import { DEFAULT_MACHINES, parseMachines } from '../lib/routing/machines.js';
+import { routeSummary } from '../lib/routing/summary.js';
+
+const NUMBER = /^\d+(\.\d+)?$/;
+const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function readNumber(name: string, fallback: string, max: number): number {
+  const raw = readString(name, { default: fallback, pattern: NUMBER, accepted: `a number such as ${fallback}` });
+  const n = Number(raw);
+  if (n > max) throw new InputError(name, raw, `expected a number of at most ${max}.`);
+  return n;
+}
+
+function readOptionalInt(name: string, max: number): number | undefined {
+  return readString(name) === '' ? undefined : readInt(name, { min: 0, max });
+}
+
+await runAction({
+  main: async () => {
+    const token = readSecret('github_token', { required: true, requiredBecause: 'to read the runners and queued jobs from the GitHub REST API' });
+    const repository = readString('repository', { default: process.env.GITHUB_REPOSITORY ?? '', pattern: REPO, accepted: 'owner/name' });
+    if (repository === '') throw new InputError('repository', '', 'expected owner/name (GITHUB_REPOSITORY is not set either).');
+    const accelName = readString('cloud_accelerator', { default: 'nvidia-l4' });
+    const accelerator = findGpuType(accelName);
+    if (!accelerator) throw new InputError('cloud_accelerator', accelName, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);
+    let maxQueuedJobs = readOptionalInt('max_queued_jobs', 10000);
+    const maxQueueMinutes = readOptionalInt('max_queue_minutes', 7 * 24 * 60);
+    if (maxQueuedJobs === undefined && maxQueueMinutes === undefined) maxQueuedJobs = 2;
+    const needs: JobNeeds = {
+      gpuMemoryGb: readNumber('gpu_memory_gb', '0', 100000),
+      gpus: readInt('gpus', { default: 1, min: 0, max: 64 }),
+      arch: readEnum('arch', ['any', 'amd64', 'arm64'] as const, { default: 'any' }),
+      dataClass: readEnum('data_class', ['public', 'internal', 'sensitive'] as const, { default: 'internal' }),
+      maxQueuedJobs,
+      maxQueueMinutes,
+      allowCloud: readBool('allow_cloud', { default: false }),
+      maxHourlyUsd: readNumber('max_hourly_usd', '5', 100000),
+      cloudAccelerator: accelerator,
+      cloudGpus: readInt('cloud_gpus', { default: 1, min: 1, max: 16 }),
+    };
+    const cloudRunner = readString('cloud_runner_label', { default: 'wsl2', pattern: LABEL, accepted: 'a runner label such as wsl2' });
+    const machinesRaw = readString('machines');
+    const machines = machinesRaw.trim() === '' ? [...DEFAULT_MACHINES] : parseMachines(machinesRaw);
+
+    const runId = Number(process.env.GITHUB_RUN_ID);
+    const client = { token, repository, ...(Number.isSafeInteger(runId) && runId > 0 ? { excludeRunId: runId } : {}) };
+    const runners = await listRunners(client);
+    const queued = await listQueuedJobs(client);
+    info(`${repository}: ${runners.length} self-hosted runner(s), ${queued.length} queued job(s) in other runs.`);
+
+    const d = decide(machines, needs, runners, queued);
+    routeSummary(d, needs).write();
+    setOutput(
+      'machines',
+      JSON.stringify(
+        d.machines.map((v) => ({
+          label: v.label,
+          fits: v.fits,
+          online: v.online,
+          busy: v.busy,
+          queued_jobs: v.queuedJobs,
+          oldest_queued_minutes: v.oldestQueuedMinutes,
+          eligible: v.eligible,
+          why: v.why,
+        })),
+      ),
+    );
+    setOutput('reason', d.reason);
+    if (d.decision === 'fail') {
+      throw new ActionError(d.reason, {
+        fix: 'Lower gpu_memory_gb/gpus, or let the job burst (allow_cloud: true, a data_class other than sensitive, a cloud_accelerator and cloud_gpus that hold it, and a max_hourly_usd that covers it).',
+      });
+    }
+    setOutput('decision', d.decision);
+    setOutput('target', d.target ?? '');
+    if (d.target === 'cloud') {
+      setOutput('runner_label', '');
+      setOutput('runs_on', JSON.stringify(['self-hosted', cloudRunner]));
+      setOutput('cloud_accelerator', d.cloud.accelerator);
+      setOutput('cloud_gpus', d.cloud.gpus);
+      setOutput('estimated_hourly_usd', d.cloud.estimatedHourlyUsd.toFixed(2));
+    } else {
+      setOutput('runner_label', d.machine?.label ?? '');
+      setOutput('runs_on', JSON.stringify(d.runsOn ?? []));
+      setOutput('cloud_accelerator', '');
+      setOutput('cloud_gpus', '');
+      setOutput('estimated_hourly_usd', '0');
+    }
+    info(d.reason);
+  },
+});
