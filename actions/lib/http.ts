@@ -50,6 +50,11 @@ export class ApiError extends Error {
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 
+/** The API answered 404: the thing asked for does not exist. */
+export function isNotFound(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.httpStatus === 404;
+}
+
 export function withQuery(url: string, query: RequestOptions['query']): string {
   if (!query) return url;
   const u = new URL(url);

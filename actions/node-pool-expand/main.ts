@@ -1,17 +1,15 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { ApiError } from '../lib/http.js';
 import { readBool, readEnum, readInt, readList, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
 import { findGpuType, GPU_TYPE_NAMES } from '../lib/gpu.js';
 import { ensureGpuQuota } from '../lib/gpu-quota.js';
-import { getCluster } from '../lib/google/container.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { expandNodePool } from '../lib/nodepool/expand.js';
 import { FailoverError } from '../lib/nodepool/failover.js';
 import { readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
-import { clusterNotFound } from '../lib/nodepool/snapshot.js';
+import { requireCluster } from '../lib/nodepool/snapshot.js';
 import { DRIVER_VERSIONS, parseLabels, parseTaint, type GpuPoolSpec } from '../lib/nodepool/spec.js';
 import { clusterRegion, parseZones } from '../lib/nodepool/zones.js';
 
@@ -57,13 +55,7 @@ await runAction({
     const justification = readString('quota_justification');
     if (ensureQuota && !contactEmail) throw new InputError('quota_contact_email', '', 'required with ensure_quota: true (Google asks for it on increase requests).');
 
-    let cluster;
-    try {
-      cluster = await getCluster(ref);
-    } catch (err) {
-      if (err instanceof ApiError && err.httpStatus === 404) throw clusterNotFound(ref, err);
-      throw err;
-    }
+    const cluster = await requireCluster(ref);
     if (ensureQuota) {
       const region = clusterRegion(cluster, ref.location);
       const zonesPerPool = zones.mode === 'default' ? Math.max(1, cluster.locations?.length ?? 1) : 1;

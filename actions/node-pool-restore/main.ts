@@ -1,14 +1,12 @@
 import { runAction } from '../lib/entry.js';
-import { ApiError } from '../lib/http.js';
 import { readBool, readList, readString } from '../lib/inputs.js';
 import { setOutput, warning } from '../lib/runner.js';
-import { getCluster } from '../lib/google/container.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { FailoverError } from '../lib/nodepool/failover.js';
 import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { restoreNodePool } from '../lib/nodepool/restore.js';
-import { clusterNotFound, loadSnapshot } from '../lib/nodepool/snapshot.js';
+import { requireCluster, loadSnapshot } from '../lib/nodepool/snapshot.js';
 import { parseZones } from '../lib/nodepool/zones.js';
 
 await runAction({
@@ -18,13 +16,7 @@ await runAction({
     const source = readString('snapshot', { default: 'latest', pattern: /^(latest|gs:\/\/.+)$/, accepted: '"latest" or a gs://BUCKET/OBJECT URI' });
     const zones = parseZones(readList('zones'));
     const replace = readBool('replace', { default: false });
-    let cluster;
-    try {
-      cluster = await getCluster(ref);
-    } catch (err) {
-      if (err instanceof ApiError && err.httpStatus === 404) throw clusterNotFound(ref, err);
-      throw err;
-    }
+    const cluster = await requireCluster(ref);
     const snap = await loadSnapshot(bucket, ref.cluster, pool, source);
     if (snap.snapshot.pool !== pool) warning(`The snapshot is of pool ${snap.snapshot.pool}; it is restored under that name.`);
     setOutput('snapshot_uri', snap.uri);

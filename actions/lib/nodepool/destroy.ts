@@ -3,12 +3,12 @@
  * `destroyNodePool(ref, pool, { bucket, force, deadline })`.
  */
 import { ActionError } from '../errors.js';
-import { ApiError } from '../http.js';
+import { isNotFound } from '../http.js';
 import { info } from '../runner.js';
-import { deleteNodePool, getCluster, getNodePool, listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
+import { deleteNodePool, getNodePool, listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
 import { waitForGkeOperation } from '../operations.js';
 import { withClusterLock } from './lock.js';
-import { clusterNotFound, snapshotNodePool, type SnapshotRef } from './snapshot.js';
+import { requireCluster, snapshotNodePool, type SnapshotRef } from './snapshot.js';
 import { isManaged, MANAGED_LABEL } from './spec.js';
 
 export interface DestroyOptions {
@@ -27,22 +27,14 @@ export interface DestroyResult {
   note?: string;
 }
 
-function notFound(err: unknown): boolean {
-  return err instanceof ApiError && err.httpStatus === 404;
-}
 
 export async function destroyNodePool(ref: ClusterRef, name: string, opts: DestroyOptions): Promise<DestroyResult> {
-  try {
-    await getCluster(ref);
-  } catch (err) {
-    if (notFound(err)) throw clusterNotFound(ref, err);
-    throw err;
-  }
+  await requireCluster(ref);
   let pool: NodePool;
   try {
     pool = await getNodePool(ref, name);
   } catch (err) {
-    if (!notFound(err)) throw err;
+    if (!isNotFound(err)) throw err;
     const note = `Node pool ${name} does not exist in cluster ${ref.cluster}: nothing to delete.`;
     info(note);
     return { outcome: 'absent', note };
@@ -65,7 +57,7 @@ export async function destroyNodePool(ref: ClusterRef, name: string, opts: Destr
     const op = await withClusterLock(ref, opts.deadline, `delete ${name}`, () => deleteNodePool(ref, name));
     await waitForGkeOperation(ref.project, ref.location, op, { deadline: opts.deadline, what: `DELETE_NODE_POOL ${name}` });
   } catch (err) {
-    if (!notFound(err)) throw err;
+    if (!isNotFound(err)) throw err;
     return { outcome: 'absent', pool, snapshot, note: `Node pool ${name} disappeared while it was being deleted (another run deleted it).` };
   }
   return { outcome: 'deleted', pool, snapshot };

@@ -9,11 +9,11 @@
  * snapshot is newer. The snapshot carries a sha256 checksum of its own canonical JSON.
  */
 import { ActionError } from '../errors.js';
-import { ApiError, request } from '../http.js';
+import { isNotFound, request } from '../http.js';
 import { info, warning } from '../runner.js';
 import { apiBase } from '../endpoints.js';
 import { getAccessToken } from '../google/auth.js';
-import { getCluster, getNodePool, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
+import { getCluster, getNodePool, type Cluster, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
 import { CONTRACT_SOURCE } from './contract.generated.js';
 import { canonicalJson, createableDefinition, sha256 } from './definition.js';
 import { bucketExists, isPreconditionFailed, readObject, writeObject } from './store.js';
@@ -123,9 +123,6 @@ export async function buildSnapshot(ref: ClusterRef, pool: NodePool, clusterVers
   return { ...doc, checksum: checksumOf(doc) };
 }
 
-function notFound(err: unknown): boolean {
-  return err instanceof ApiError && err.httpStatus === 404;
-}
 
 export async function requireBucket(bucket: string): Promise<void> {
   if (!(await bucketExists(bucket))) {
@@ -138,18 +135,12 @@ export async function requireBucket(bucket: string): Promise<void> {
 /** Read the pool and write its snapshot and the latest.json pointer. */
 export async function snapshotNodePool(ref: ClusterRef, poolName: string, bucket: string): Promise<SnapshotRef> {
   await requireBucket(bucket);
-  let cluster;
-  try {
-    cluster = await getCluster(ref);
-  } catch (err) {
-    if (notFound(err)) throw clusterNotFound(ref, err);
-    throw err;
-  }
+  const cluster = await requireCluster(ref);
   let pool: NodePool;
   try {
     pool = await getNodePool(ref, poolName);
   } catch (err) {
-    if (notFound(err)) {
+    if (isNotFound(err)) {
       throw new ActionError(`Node pool ${poolName} does not exist in cluster ${ref.cluster} (${ref.location}, project ${ref.project}); nothing to snapshot.`, {
         fix: `Check the pool name: \`gcloud container node-pools list --cluster ${ref.cluster} --location ${ref.location}\`.`,
         cause: err,
@@ -161,7 +152,17 @@ export async function snapshotNodePool(ref: ClusterRef, poolName: string, bucket
   return writeSnapshot(bucket, snapshot);
 }
 
-export function clusterNotFound(ref: ClusterRef, cause?: unknown): ActionError {
+/** The cluster, or an ActionError naming the cluster, location and project when it does not exist. */
+export async function requireCluster(ref: ClusterRef): Promise<Cluster> {
+  try {
+    return await getCluster(ref);
+  } catch (err) {
+    if (isNotFound(err)) throw clusterNotFound(ref, err);
+    throw err;
+  }
+}
+
+function clusterNotFound(ref: ClusterRef, cause?: unknown): ActionError {
   return new ActionError(`Cluster ${ref.cluster} was not found in location ${ref.location} of project ${ref.project}.`, {
     fix: `Check the cluster, location and project_id inputs: \`gcloud container clusters list --project ${ref.project}\`.`,
     cause,
