@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { kubernetesOf } from './sandbox/kubernetes/index.js';
+import type { GithubRestService } from './sandbox/apis/github-rest.js';
 import { runAction, runDeferredPost, type ActionRun, type RunOptions } from '../test/harness.js';
 
 const PROJECT = 'mlabs-demo';
@@ -19,6 +20,8 @@ const LOCATION = 'us-central1';
 const CLUSTER = 'mlabs';
 const POOL = 'gpu-l4';
 const BUCKET = 'mlabs-demo-nodepool-snapshots';
+/** The sandbox's token with `administration: read`, as the MLABS_RUNNER_READ_TOKEN secret would be. */
+const RUNNER_READ_TOKEN = 'github_pat_11MLABSSANDBOX0runners0read0write0000000000000000000000000000';
 const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions';
 const SERVICE_ACCOUNT = 'mlabs-ci@mlabs-demo.iam.gserviceaccount.com';
 
@@ -80,6 +83,20 @@ async function main(): Promise<void> {
   // The job: sandbox endpoints, but no ready-made token: every step authenticates
   // through the credentials file that wif-login writes, as on a real runner.
   const job: Record<string, string | undefined> = { ...sb.env, CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: undefined, MLABS_RETRY_BASE_MS: '50' };
+  // Private first: the fine-tuning job would fit the DGX, but it is busy with a queue behind it,
+  // and the Jetson is offline at the edge; policy allows a cloud burst for internal data.
+  const github = sb.ctx.services.get('github-rest') as GithubRestService;
+  github.setRunner('mlabs-dgx', { busy: true });
+  github.setRunner('mlabs-agx', { status: 'offline' });
+  for (let i = 0; i < 3; i++) github.queueJob({ labels: ['self-hosted', 'dgx'], name: `fine-tune-${i + 1}`, createdAt: new Date(Date.now() - (40 - i) * 60_000) });
+  const route = await step(
+    'Route a 20 GB fine-tuning job: private first, burst only if policy allows',
+    'route-job',
+    { gpu_memory_gb: '20', data_class: 'internal', allow_cloud: 'true', max_queued_jobs: '2', max_hourly_usd: '2', github_token: RUNNER_READ_TOKEN, repository: 'mlabs/platform' },
+    job,
+  );
+  console.log(`    ${dim(`decision: ${route.outputs.decision} -> runs-on ${route.outputs.runs_on}`)}`);
+
   const loginInputs = { workload_identity_provider: PROVIDER, service_account: SERVICE_ACCOUNT };
   let login: ActionRun | undefined;
   try {

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './harness.js';
 
-test('npm run demo: login, capacity, quota, create, snapshot, destroy, restore with failover', async () => {
+test('npm run demo: routing, login, capacity, quota, create, snapshot, destroy, restore with failover', async () => {
   const { code, out } = await new Promise<{ code: number; out: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -16,9 +16,10 @@ test('npm run demo: login, capacity, quota, create, snapshot, destroy, restore w
   });
   assert.equal(code, 0, out);
   assert.match(out, /Lifecycle complete\./);
-  for (const action of ['wif-login', 'gpu-capacity', 'gpu-quota', 'node-pool-expand', 'node-pool-snapshot', 'node-pool-destroy', 'node-pool-restore']) {
+  for (const action of ['route-job', 'wif-login', 'gpu-capacity', 'gpu-quota', 'node-pool-expand', 'node-pool-snapshot', 'node-pool-destroy', 'node-pool-restore']) {
     assert.match(out, new RegExp(`actions/${action}@v1`), `${action} ran`);
   }
+  assert.match(out, /decision: cloud -> runs-on \["self-hosted","wsl2"\]/, 'the busy DGX and offline Jetson sent the job to the cloud');
   assert.match(out, /\| 1 \| us-central1-a \| stockout \|/, 'the first restore attempt met the injected stockout');
   assert.match(out, /\| 2 \| us-central1-b \| created \|/, 'and the pool came back in the next zone');
   assert.match(out, /gs:\/\/mlabs-demo-nodepool-snapshots\/node-pools\/mlabs\/gpu-l4\//);
