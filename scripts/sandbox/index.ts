@@ -223,8 +223,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const delay = faults.latencyFor(call);
         if (delay > 0) await sleep(delay);
         const injected = faults.errorFor(call);
-        if (injected) throw faultError(injected.status, injected.message, route.api, project.projectNumber);
-        reply = await route.handler(sreq);
+        if (injected && route.faultReply) reply = route.faultReply(injected);
+        else if (injected) throw faultError(injected.status, injected.message, route.api, project.projectNumber);
+        else reply = await route.handler(sreq);
       } catch (err) {
         if (err instanceof GoogleError) {
           reply = { status: err.httpStatus, json: err.toJSON(), headers: err.headers };

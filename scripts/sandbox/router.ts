@@ -5,6 +5,7 @@
 // '*' matches one segment (no '/' and no ':' so a trailing ':verb' stays literal); '**' matches the rest.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TokenInfo } from './tokens.js';
+import type { ErrorFault } from './faults.js';
 
 export interface SandboxRequest {
   method: string;
@@ -43,6 +44,11 @@ export interface RouteSpec {
   /** Whether a sandbox-issued bearer token is required (default true). */
   auth?: boolean;
   handler: RouteHandler;
+  /**
+   * How this API answers an injected `error` fault. Default: Google's error body. APIs that are
+   * not Google's (GitHub) give their own shape.
+   */
+  faultReply?: (fault: ErrorFault) => SandboxReply;
 }
 
 interface CompiledRoute extends RouteSpec {

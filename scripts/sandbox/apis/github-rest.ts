@@ -170,11 +170,7 @@ const mod: ApiModule = {
       return names.map((n) => ({ id: next++, name: n, type: READ_ONLY_LABELS.has(n.toLowerCase()) ? 'read-only' : 'custom' }));
     };
 
-    // --- request-level faults in GitHub's shape ----------------------------------------------------
-    // The core applies `error` rules before a handler runs, with Google's body. For api 'github' we take
-    // them here instead (same rules, same matching and counting), so a client sees what GitHub sends.
-    const coreErrorFor = ctx.faults.errorFor.bind(ctx.faults);
-    ctx.faults.errorFor = (call) => (call.api === GITHUB_API ? undefined : coreErrorFor(call));
+    // --- request-level faults in GitHub's shape (the core applies the rules, this words the answer) ---
     const faultReply = (rule: ErrorFault): SandboxReply => {
       if (rule.status === 429) {
         return gh(
@@ -197,8 +193,6 @@ const mod: ApiModule = {
     type Guarded = (req: SandboxRequest, token: GithubToken) => SandboxReply;
     const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
       const reply = ((): SandboxReply => {
-        const injected = coreErrorFor({ api: GITHUB_API, method: name, httpMethod: req.method, path: req.path });
-        if (injected) return faultReply(injected);
         const value = githubTokenOf(req.headers.authorization);
         const token = value === undefined ? undefined : st.tokens.find((t) => t.token === value);
         if (!token) {
@@ -326,7 +320,7 @@ const mod: ApiModule = {
 
     const runnersDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-a-repository';
     const add = (method: string, path: string, name: string, handler: (req: SandboxRequest) => SandboxReply): void =>
-      ctx.router.add({ method, path, api: GITHUB_API, name, auth: false, handler });
+      ctx.router.add({ method, path, api: GITHUB_API, name, auth: false, handler, faultReply });
 
     add(
       'GET',
