@@ -13,7 +13,6 @@ import { runAction, type ActionRun } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubOidcService } from '../../scripts/sandbox/apis/github-oidc.js';
 import type { IamCredentialsService } from '../../scripts/sandbox/apis/iamcredentials.js';
-import type { StsService } from '../../scripts/sandbox/apis/sts.js';
 import type { WorkloadIdentitySeed } from '../../scripts/sandbox/apis/_wif.js';
 
 const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-actions';
@@ -302,7 +301,7 @@ test('token_format id_token without a service account or audience is refused bef
 });
 
 test('STS 429 is retried, then the login succeeds', async () => {
-  (sb.ctx.services.get('sts') as StsService).throttle(2);
+  sb.faults.add({ kind: 'error', match: { api: 'sts' }, status: 429, count: 2 });
   const before = sb.requests.length;
   const run = await login({ service_account: SA, token_format: 'access_token' });
   assert.equal(run.exitCode, 0, run.main.stdout);
@@ -311,14 +310,14 @@ test('STS 429 is retried, then the login succeeds', async () => {
 });
 
 test('STS throttling that persists ends in the throttled diagnosis; 400s are not retried', async () => {
-  (sb.ctx.services.get('sts') as StsService).throttle(100);
+  const rule = sb.faults.add({ kind: 'error', match: { api: 'sts' }, status: 429 });
   try {
     const run = await login({ service_account: SA });
     assert.equal(run.exitCode, 1);
     assert.match(errorOf(run), /\[throttled\]/);
     assert.match(errorOf(run), /quota_exceeded/);
   } finally {
-    (sb.ctx.services.get('sts') as StsService).throttle(0);
+    sb.faults.remove(rule);
   }
   const before = sb.requests.length;
   await login({ service_account: SA, audience: 'https://example.com/x' });

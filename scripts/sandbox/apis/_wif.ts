@@ -27,7 +27,6 @@ export interface PoolSeed {
 export interface WorkloadIdentitySeed {
   pools: PoolSeed[];
   /** The next N token exchanges answer 429 quota_exceeded (STS's own OAuth-shaped throttle). */
-  stsThrottle?: number;
 }
 
 export interface Binding {

@@ -53,34 +53,21 @@ function readParams(body: Buffer, contentType: string | undefined): Record<strin
 const AUDIENCE_RE = /^\/\/iam\.googleapis\.com\/projects\/([^/]+)\/locations\/global\/workloadIdentityPools\/([^/]+)\/providers\/([^/]+)$/;
 const POOL_ONLY_RE = /^\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/[^/]+\/?$/;
 
-export interface StsService {
-  /** Make the next `count` exchanges answer HTTP 429 quota_exceeded. */
-  throttle(count: number): void;
-}
-
 const mod: ApiModule = {
   id: 'sts',
   register(ctx: SandboxContext) {
     const wi = ctx.state.section<WorkloadIdentitySeed>('workloadIdentity', () => defaultWorkloadIdentity(ctx.project.projectNumber));
     wi.pools ??= [];
-    const service: StsService = {
-      throttle(count) {
-        wi.stsThrottle = count;
-      },
-    };
-    ctx.services.set('sts', service);
-
     ctx.router.add({
       method: 'POST',
       path: '/sts/v1/token',
       api: 'sts',
       name: 'token',
       auth: false,
+      // Injected faults in STS's flat OAuth shape: 429 is its rate limit, anything else a server error.
+      faultReply: (fault) =>
+        fault.status === 429 ? oauth('quota_exceeded', fault.message ?? STS_MESSAGES.throttled, 429) : oauth('internal_error', fault.message ?? 'Internal error.', fault.status),
       handler(req) {
-        if ((wi.stsThrottle ?? 0) > 0) {
-          wi.stsThrottle = (wi.stsThrottle ?? 1) - 1;
-          return oauth('quota_exceeded', STS_MESSAGES.throttled, 429);
-        }
         const p = readParams(req.body, req.headers['content-type']);
         if (p.grant_type !== GRANT) {
           return oauth('unsupported_grant_type', `Invalid value for "grant_type". Expected "${GRANT}".`);
