@@ -232,7 +232,7 @@ describe('faults', () => {
     const r = await call(sb, 'POST', `${CLUSTER}/nodePools`, gpuPool('stock', 'us-central1-a'));
     assert.equal(r.status, 200, 'stockout is not refused at request time');
     const op = await waitOp(sb, String(r.body.name));
-    assert.match(String(op.statusMessage), /\[GCE_STOCKOUT\]: Instance '.*' creation failed: The zone 'projects\/mlabs-demo\/zones\/us-central1-a' does not have enough resources available to fulfill the request\.  Try a different zone, or try again later\./);
+    assert.match(String(op.statusMessage), /\[GCE_STOCKOUT\]: Instance '.*' creation failed: The zone 'projects\/mlabs-demo\/zones\/us-central1-a' does not have enough resources available to fulfill the request\. {2}Try a different zone, or try again later\./);
     assert.match(String((op.error as Json).message), /GCE_STOCKOUT/);
     const np = await call(sb, 'GET', `${CLUSTER}/nodePools/stock`);
     assert.equal(np.body.status, 'ERROR');
