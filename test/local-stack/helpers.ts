@@ -112,11 +112,20 @@ export interface StackFixture {
   stop(): Promise<void>;
 }
 
-export async function startStack(machineName: 'dgx' | 'agx'): Promise<StackFixture> {
+/** A machine cluster (dgx/agx), or with `gke` the sandbox's GKE cluster of that name (amd64 nodes). */
+export async function startStack(machineName: 'dgx' | 'agx' | 'gke', gke = 'mlabs'): Promise<StackFixture> {
   requireKubectl();
   const sb = await startSandbox({ port: 0, operationMs: 100 });
   const kube = kubernetesOf(sb);
-  const machine = await kube.startCluster(machineName);
+  let found = machineName === 'gke' ? kube.get(gke) : await kube.startCluster(machineName);
+  for (let i = 0; !found && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    found = kube.get(gke);
+  }
+  if (!found) throw new Error(`the sandbox has no Kubernetes cluster ${gke}`);
+  const machine = found;
+  // A GKE cluster's nodes follow its node pools asynchronously: wait until one is there.
+  for (let i = 0; i < 200 && !machine.cluster.store.list(machine.cluster.type('', 'nodes')).length; i++) await new Promise((r) => setTimeout(r, 50));
   const standins = mkdtempSync(join(tmpdir(), 'mlabs-standins-'));
   writeFileSync(join(standins, 'helm'), HELM);
   writeFileSync(join(standins, 'minikube'), MINIKUBE);
