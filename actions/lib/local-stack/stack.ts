@@ -278,7 +278,10 @@ export async function waitForRollout(k: Kubectl, spec: ComponentSpec, deadline: 
     }
     if (!pending.length) return;
     const unsched = pods.flatMap((p) => (p.status?.conditions ?? []).filter((c) => c.type === 'PodScheduled' && c.status === 'False').map((c) => `pod ${p.metadata.name}: ${c.reason ?? ''} ${c.message ?? ''}`.trim()));
-    const now = [...pending, ...unsched].join('; ');
+    const podStates = pods.length
+      ? pods.map((p) => `pod ${p.metadata.name} ${p.status?.phase ?? 'Pending'}${(p.status?.containerStatuses ?? []).map((c) => (c.state?.waiting?.reason ? ` ${c.state.waiting.reason}` : '')).join('')}`)
+      : ['no pods yet'];
+    const now = [...pending, ...(unsched.length ? unsched : podStates)].join('; ');
     if (now !== last) info(`${spec.name}: waiting for ${now}`);
     last = now;
     if (Date.now() > deadline) throw new ActionError(`${spec.name}: not rolled out before the timeout: ${now}.`, { fix: 'Raise `timeout`, or check the pods on the machine.' });
