@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
 import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
+import { HELM, MINIKUBE } from '../../actions/lib/local-stack/tools.js';
 import { ROOT } from '../harness.js';
 
 const node = (arch: string, gpu: number, memory: string, product = ''): Parameters<typeof nodeFacts>[0] => ({
@@ -54,10 +55,9 @@ describe('tool install helper', () => {
   const payload = Buffer.from('#!/bin/sh\necho tool 1.0\n');
   let url = '';
   let served = 0;
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     served++;
-    if (req.url === '/tool.sha256') res.end(`${sha256Hex(payload)}  tool-linux-amd64\n`);
-    else res.end(payload);
+    res.end(payload);
   });
   before(async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -87,10 +87,17 @@ describe('tool install helper', () => {
     rmSync(cache, { recursive: true, force: true });
   });
 
-  it('verifies against a published checksum file', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'toolcache-'));
-    const r = await ensureTool(pin({ url: `${url}/tool.sha256` }), { arch: 'amd64', cacheRoot: cache });
-    assert.equal(r.source, 'download');
+  it('takes helm and minikube from runner-image/versions.json, the pins the runner image is built from', () => {
+    const versions = JSON.parse(readFileSync(join(ROOT, 'runner-image/versions.json'), 'utf8'));
+    for (const [pinned, name] of [[HELM, 'helm'], [MINIKUBE, 'minikube']] as const) {
+      const entry = versions.tools[name];
+      assert.equal(pinned.version, `v${entry.version}`);
+      assert.deepEqual(pinned.sha256, entry.sha256);
+      assert.match(pinned.sha256.amd64, /^(?!0{64})[0-9a-f]{64}$/, `${name} has a real checksum`);
+      for (const arch of ['amd64', 'arm64'] as const) {
+        assert.ok(pinned.url[arch].includes(entry.version) && pinned.url[arch].includes(entry.arch[arch]), pinned.url[arch]);
+      }
+    }
   });
 
   it('refuses a download whose checksum does not match, installing nothing', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { exec } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { addPath, info } from '../runner.js';
+import { request } from '../http.js';
 
 export type ToolArch = 'amd64' | 'arm64';
 
@@ -19,8 +20,8 @@ export interface ToolPin {
   version: string;
   /** Download URL per architecture. */
   url: Record<ToolArch, string>;
-  /** SHA-256 of each download, inlined from the release page; or the URL of the checksum file the project publishes next to it. */
-  sha256: Record<ToolArch, string | { url: string }>;
+  /** SHA-256 of each download, as the project publishes it. */
+  sha256: Record<ToolArch, string>;
   /** A .tar.gz holding the binary at this path (`{arch}` replaced), or a bare binary. */
   archiveMember?: string;
 }
@@ -47,23 +48,35 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   return undefined;
 }
 
+/** A tool's entry in runner-image/versions.json. */
+export interface VersionsEntry {
+  version: string;
+  /** With `{version}` and `{arch}` placeholders. */
+  url: string;
+  /** How the download names each architecture. */
+  arch: Record<ToolArch, string>;
+  sha256: Record<ToolArch, string>;
+}
+
+/** A ToolPin from runner-image/versions.json, so the image and the actions install the same bytes. */
+export function pinFromVersions(name: string, entry: VersionsEntry, extra: Pick<ToolPin, 'archiveMember'> = {}): ToolPin {
+  const urlFor = (a: ToolArch) => entry.url.replace(/\{version\}/g, entry.version).replace(/\{arch\}/g, entry.arch[a]);
+  return { name, version: `v${entry.version}`, url: { amd64: urlFor('amd64'), arm64: urlFor('arm64') }, sha256: entry.sha256, ...extra };
+}
+
 export function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
 async function download(url: string): Promise<Buffer> {
-  const res = await fetch(url, { redirect: 'follow' });
-  if (!res.ok) throw new ActionError(`Downloading ${url} failed: HTTP ${res.status}.`, { fix: 'Check the runner can reach the release host, or preinstall the tool on the runner image.' });
-  return Buffer.from(await res.arrayBuffer());
-}
-
-async function expectedSha(pin: ToolPin, arch: ToolArch): Promise<string> {
-  const s = pin.sha256[arch];
-  if (typeof s === 'string') return s.toLowerCase();
-  const text = (await download(s.url)).toString('utf8').trim();
-  const hex = /^[0-9a-f]{64}/i.exec(text)?.[0];
-  if (!hex) throw new ActionError(`The checksum file ${s.url} holds no SHA-256.`);
-  return hex.toLowerCase();
+  try {
+    return Buffer.from(await (await request(url)).arrayBuffer());
+  } catch (err) {
+    throw new ActionError(`Downloading ${url} failed: ${(err as Error).message}`, {
+      fix: 'Check the runner can reach the release host, or preinstall the tool on the runner image.',
+      cause: err,
+    });
+  }
 }
 
 export interface EnsuredTool {
@@ -87,18 +100,17 @@ export async function ensureTool(pin: ToolPin, opts: { arch?: ToolArch; cacheRoo
   const bin = join(dir, pin.name);
   if (existsSync(join(dir, '.complete')) && existsSync(bin)) {
     addPath(dir);
-    process.env.PATH = `${dir}${delimiter}${process.env.PATH ?? ''}`;
     info(`${pin.name} ${pin.version}: from the tool cache ${dir}`);
     return { path: bin, source: 'cache' };
   }
   const url = pin.url[arch];
   info(`${pin.name} ${pin.version}: downloading ${url}`);
   const data = await download(url);
-  const want = await expectedSha(pin, arch);
+  const want = pin.sha256[arch].toLowerCase();
   const got = sha256Hex(data);
   if (got !== want) {
     throw new ActionError(`${pin.name} ${pin.version} (${arch}) from ${url} has SHA-256 ${got}, expected ${want}: not installed.`, {
-      fix: 'The download was altered or the pin is wrong; do not bypass the check. Retry, or fix the pinned checksum in actions/lib/local-stack/tools.ts from the release page.',
+      fix: 'The download was altered or the pin is wrong; do not bypass the check. Retry, or fix the pin in runner-image/versions.json from the release page.',
     });
   }
   rmSync(dir, { recursive: true, force: true });
@@ -116,6 +128,5 @@ export async function ensureTool(pin: ToolPin, opts: { arch?: ToolArch; cacheRoo
   chmodSync(bin, 0o755);
   writeFileSync(join(dir, '.complete'), `${got}\n`);
   addPath(dir);
-  process.env.PATH = `${dir}${delimiter}${process.env.PATH ?? ''}`;
   return { path: bin, source: 'download' };
 }
