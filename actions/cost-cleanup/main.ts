@@ -41,7 +41,7 @@ await runAction({
     const prices = await loadPrices(regionOfZone(location));
     const report = await runCleanup(
       { ref, bucket, idleMinutes, diskDays, snapshotDays, images, retention: { keep, minAgeDays, protectTags }, protect, systemPools, now: new Date() },
-      { mode, deadline: deadlineIn(timeoutSeconds), prices, kube: () => (kubeconfig ? Promise.resolve(accessFromKubeconfig(kubeconfig)) : accessFromGke(ref)) },
+      { mode, deadline: deadlineIn(timeoutSeconds), prices, kube: () => (kubeconfig ? accessFromKubeconfig(kubeconfig) : accessFromGke(ref)) },
     );
     setOutput('report', reportJson(report));
     setOutput('saved_per_month', report.savedPerMonth.toFixed(2));

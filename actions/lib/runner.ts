@@ -7,7 +7,6 @@
  * the part of it the suite uses, a few KB.
  */
 import { appendFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { EOL } from 'node:os';
 
 const secrets = new Set<string>();
@@ -39,7 +38,8 @@ function issue(command: string, message = '', properties: Record<string, string 
 function appendFileCommand(envName: string, key: string, value: string): boolean {
   const file = process.env[envName];
   if (!file) return false;
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+  // Unique enough, and checked below: a value can never close its own record.
+  const delimiter = `ghadelimiter_${Date.now().toString(36)}${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   if (key.includes(delimiter) || value.includes(delimiter)) {
     throw new Error(`Unexpected input: name or value contains the delimiter ${delimiter}`);
   }

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   // The file first, so that the post step removes it whatever happens next.
   let credentialsPath = '';
   if (inp.createFile) {
-    credentialsPath = writeCredentialsFile(
+    credentialsPath = await writeCredentialsFile(
       process.env.RUNNER_TEMP as string,
       externalAccount({
         audience: stsAudience(inp.provider),

@@ -27,7 +27,7 @@ describe('Kubernetes client against the sandbox', () => {
     process.env.MLABS_RETRY_BASE_MS = '1';
     sb = await startSandbox({ port: 0, operationMs: 100 });
     dgx = await kubernetesOf(sb).startCluster('dgx');
-    k = KubeClient.fromKubeconfig(dgx.kubeconfigPath);
+    k = await KubeClient.fromKubeconfig(dgx.kubeconfigPath);
     dir = mkdtempSync(join(tmpdir(), 'kube-client-'));
   });
   after(async () => {
@@ -37,23 +37,23 @@ describe('Kubernetes client against the sandbox', () => {
     Object.assign(process.env, saved);
   });
 
-  it('reads a kubeconfig: server, CA data or file, token, namespace', () => {
-    const cfg = loadKubeconfig(dgx.kubeconfigPath);
+  it('reads a kubeconfig: server, CA data or file, token, namespace', async () => {
+    const cfg = await loadKubeconfig(dgx.kubeconfigPath);
     assert.equal(cfg.server, dgx.server);
     assert.equal(cfg.caPem, kubernetesOf(sb).caPem);
     assert.equal(cfg.namespace, 'default');
     writeFileSync(join(dir, 'ca.pem'), kubernetesOf(sb).caPem);
     const text = kubernetesOf(sb).kubeconfig('dgx').replace(/certificate-authority-data: \S+/, `certificate-authority: ${join(dir, 'ca.pem')}`).replace('namespace: default', 'namespace: ml');
     writeFileSync(join(dir, 'file-ca.kubeconfig'), text);
-    const fromFile = loadKubeconfig(join(dir, 'file-ca.kubeconfig'));
+    const fromFile = await loadKubeconfig(join(dir, 'file-ca.kubeconfig'));
     assert.equal(fromFile.caPem, kubernetesOf(sb).caPem);
     assert.equal(fromFile.namespace, 'ml');
   });
 
-  it('refuses a kubeconfig that turns TLS verification off', () => {
+  it('refuses a kubeconfig that turns TLS verification off', async () => {
     const text = kubernetesOf(sb).kubeconfig('dgx').replace(/certificate-authority-data: \S+/, 'insecure-skip-tls-verify: true');
     writeFileSync(join(dir, 'insecure.kubeconfig'), text);
-    assert.throws(() => loadKubeconfig(join(dir, 'insecure.kubeconfig')), (e: unknown) => e instanceof ActionError && /insecure-skip-tls-verify/.test(e.message));
+    await assert.rejects(loadKubeconfig(join(dir, 'insecure.kubeconfig')), (e: unknown) => e instanceof ActionError && /insecure-skip-tls-verify/.test(e.message));
   });
 
   it('applies server-side, gets, lists by label and field selector, and deletes', async () => {
@@ -122,7 +122,7 @@ describe('Kubernetes client against the sandbox', () => {
     assert.equal(g.code, 0, g.stderr);
     assert.match(readFileSync(join(dir, 'gke.kubeconfig'), 'utf8'), /command: gke-gcloud-auth-plugin/);
     Object.assign(process.env, env); // the plugin runs with the action's environment
-    const gke = KubeClient.fromKubeconfig(join(dir, 'gke.kubeconfig'));
+    const gke = await KubeClient.fromKubeconfig(join(dir, 'gke.kubeconfig'));
     assert.equal(await gke.config.token?.(), sb.accessToken);
     assert.equal(gke.config.server, kubernetesOf(sb).get('mlabs')?.server);
     const nodes = await gke.list(Node, { labelSelector: 'cloud.google.com/gke-nodepool=system' });

@@ -35,7 +35,7 @@ test('the CLI starts the sandbox on a free port and prints every variable', asyn
     assert.equal(kubeconfigs.get('mlabs')?.kind, 'GKE cluster');
     assert.equal(kubeconfigs.get('dgx')?.kind, 'machine');
     for (const [name, k] of kubeconfigs) {
-      const client = KubeClient.fromKubeconfig(k.path);
+      const client = await KubeClient.fromKubeconfig(k.path);
       assert.equal(client.config.server, k.server);
       const nodes = await client.list({ apiVersion: 'v1', kind: 'Node' });
       if (name === 'mlabs') assert.ok(nodes.length > 0 && nodes.every((n) => n.metadata.labels?.['cloud.google.com/gke-nodepool'] === 'system'));

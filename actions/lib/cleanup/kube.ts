@@ -31,7 +31,7 @@ export interface KubePod {
 
 type Json = Record<string, unknown>;
 
-export function accessFromKubeconfig(path: string): KubeAccess {
+export function accessFromKubeconfig(path: string): Promise<KubeAccess> {
   return KubeClient.fromKubeconfig(path);
 }
 

@@ -9,7 +9,6 @@
  * before it expires.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ActionError } from '../errors.js';
 import { requestJson } from '../http.js';
@@ -185,7 +184,8 @@ export function externalAccount(opts: ExternalAccountOptions): ExternalAccountFi
 }
 
 /** Write `content` as a new file with a random name in `dir`, readable by the owner only (0600). */
-export function writeCredentialsFile(dir: string, content: ExternalAccountFile): string {
+export async function writeCredentialsFile(dir: string, content: ExternalAccountFile): Promise<string> {
+  const { randomBytes } = await import('node:crypto'); // only wif-login writes one: the others need not load crypto
   const path = join(dir, `gha-creds-${randomBytes(12).toString('hex')}.json`);
   writeFileSync(path, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
   return path;

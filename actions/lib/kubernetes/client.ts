@@ -9,7 +9,6 @@
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { getExecOutput } from '@actions/exec';
-import { parse as parseYaml } from 'yaml';
 import { ActionError } from '../errors.js';
 import { ApiError, defaultRetry, type RetryPolicy } from '../http.js';
 import { debug, setSecret, warning } from '../runner.js';
@@ -102,9 +101,11 @@ function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promi
 }
 
 /** Read a kubeconfig file: its current context (or `context`). */
-export function loadKubeconfig(path: string, opts: { context?: string } = {}): KubeConfig {
+export async function loadKubeconfig(path: string, opts: { context?: string } = {}): Promise<KubeConfig> {
   let doc: Json;
   try {
+    // The YAML parser is most of this client's weight: loaded only when a kubeconfig is read.
+    const { parse: parseYaml } = await import('yaml');
     doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Json;
   } catch (err) {
     throw new ActionError(`Cannot read kubeconfig ${path}: ${(err as Error).message}`, { fix: 'Pass the path of a readable kubeconfig file.' });
@@ -177,8 +178,8 @@ export class KubeClient {
     private readonly retry: RetryPolicy | false = defaultRetry(),
   ) {}
 
-  static fromKubeconfig(path: string, opts: { context?: string; retry?: RetryPolicy | false } = {}): KubeClient {
-    return new KubeClient(loadKubeconfig(path, opts), opts.retry);
+  static async fromKubeconfig(path: string, opts: { context?: string; retry?: RetryPolicy | false } = {}): Promise<KubeClient> {
+    return new KubeClient(await loadKubeconfig(path, opts), opts.retry);
   }
 
   /** One request, no retries. */
