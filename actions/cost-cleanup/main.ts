@@ -47,6 +47,7 @@ await runAction({
     setOutput('saved_per_month', report.savedPerMonth.toFixed(2));
     setOutput('findings', report.findings.filter((f) => f.action !== 'protected').length);
     setOutput('remaining', report.remaining.length);
+    setOutput('platform_per_month', report.platform ? report.platform.monthlyUsd.toFixed(2) : '');
     writeCleanupSummary(report, prices);
     if (report.remaining.length) {
       throw new ActionError(`cost-cleanup left ${report.remaining.length} item(s) undone:\n${report.remaining.map((r) => `  - ${r}`).join('\n')}`, {

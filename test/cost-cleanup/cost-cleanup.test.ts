@@ -52,6 +52,18 @@ test('report: changes nothing and lists exactly the expected findings with their
     assert.match(run.summary, /Cloud Billing Catalog API, effective 2025-01-01/);
     assert.match(run.summary, /gpu-busy: busy \(default\/trainer requesting nvidia.com\/gpu\)/);
     assert.match(run.summary, /gpu-zero: scaled to zero/);
+    // What the cluster costs now: every pool, its nodes from the Kubernetes API, plus the cluster fee.
+    const platform = (report as unknown as { platform: { pools: { pool: string; nodes: number; monthlyUsd: number }[]; clusterFeeMonthlyUsd: number; monthlyUsd: number } }).platform;
+    const byPool = Object.fromEntries(platform.pools.map((p) => [p.pool, p]));
+    assert.deepEqual(Object.keys(byPool).sort(), ['gpu-busy', 'gpu-idle', 'gpu-keep', 'gpu-zero', 'system']);
+    assert.equal(byPool['gpu-zero']?.nodes, 0);
+    assert.equal(byPool['gpu-zero']?.monthlyUsd, 0);
+    assert.equal(byPool['gpu-idle']?.monthlyUsd, idle?.costPerMonth, 'the same price for the same pool in both tables');
+    assert.equal(platform.clusterFeeMonthlyUsd, 73);
+    const sum = platform.pools.reduce((a, p) => a + p.monthlyUsd, 0) + platform.clusterFeeMonthlyUsd;
+    assert.ok(Math.abs(platform.monthlyUsd - sum) < 0.01);
+    assert.equal(run.outputs.platform_per_month, platform.monthlyUsd.toFixed(2));
+    assert.match(run.summary, /What the cluster costs now: about \$[\d.]+ per month/);
   } finally {
     await fx.stop();
   }
@@ -97,6 +109,8 @@ test('enforce: removes exactly the findings, each snapshot written before its de
     const second = parse(again.outputs.report ?? '');
     assert.deepEqual(second.findings.filter((f) => f.action !== 'protected'), []);
     assert.equal(again.outputs.saved_per_month, '0.00');
+    const cost = (r: typeof run) => Number(r.outputs.platform_per_month);
+    assert.ok(cost(run) - cost(again) >= (removedPool?.costPerMonth ?? Infinity) - 0.01, `the cluster costs less without the idle pool: ${cost(run)} -> ${cost(again)}`);
 
     // The idle pool comes back from the snapshot it left.
     const restore = await runAction('node-pool-restore', {

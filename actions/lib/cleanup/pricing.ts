@@ -9,6 +9,7 @@ import { apiUrl } from '../endpoints.js';
 import { listAll } from '../http.js';
 import { getAccessToken } from '../google/auth.js';
 import { warning } from '../runner.js';
+import type { NodePool } from '../google/container.js';
 
 export const HOURS_PER_MONTH = 730;
 
@@ -219,6 +220,23 @@ export function nodeHourly(p: PriceTable, n: NodeCostInput): number {
   const gpus = g ? n.gpusPerNode * (n.spot ? g.spot : g.onDemand) : 0;
   const disk = (n.bootDiskGb * (p.disk[n.bootDiskType] ?? p.disk['pd-balanced'] ?? 0)) / HOURS_PER_MONTH;
   return machine + gpus + disk;
+}
+
+/** GKE Standard's cluster management fee, per cluster-hour (list price; the free-tier credit is not counted). */
+export const GKE_CLUSTER_FEE_HOURLY = 0.1;
+
+/** USD per hour of one node of a GKE node pool, from the pool's node config. */
+export function poolNodeHourly(p: PriceTable, pool: NodePool): number {
+  const c = pool.config ?? {};
+  const acc = c.accelerators?.[0];
+  return nodeHourly(p, {
+    machineType: c.machineType ?? 'e2-medium',
+    acceleratorType: acc?.acceleratorType,
+    gpusPerNode: Number(acc?.acceleratorCount ?? 0),
+    spot: c.spot === true || c.preemptible === true,
+    bootDiskGb: Number(c.diskSizeGb ?? 100),
+    bootDiskType: c.diskType ?? 'pd-balanced',
+  });
 }
 
 export const money = (usd: number): string => `$${usd.toFixed(2)}`;

@@ -20,7 +20,7 @@ import { latestObject, SNAPSHOT_PREFIX, type LatestPointer } from '../nodepool/s
 import { isManaged, MANAGED_LABEL } from '../nodepool/spec.js';
 import { listAllDisks, type Disk } from './disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
-import { HOURS_PER_MONTH, nodeHourly, round2, type PriceTable } from './pricing.js';
+import { HOURS_PER_MONTH, poolNodeHourly, round2, type PriceTable } from './pricing.js';
 
 export const KEEP_LABEL = 'mlabs-keep';
 export const RULES = ['idle-gpu-pool', 'unattached-disk', 'image-retention', 'old-pool-snapshot'] as const;
@@ -129,16 +129,7 @@ export async function idleGpuPools(cfg: CleanupConfig, kube: KubeAccess, prices:
       continue;
     }
     const cfgN = pool.config ?? {};
-    const hourly =
-      poolNodes.length *
-      nodeHourly(prices, {
-        machineType: cfgN.machineType ?? 'e2-medium',
-        acceleratorType: acc.acceleratorType,
-        gpusPerNode: Number(acc.acceleratorCount ?? 0),
-        spot: cfgN.spot === true || cfgN.preemptible === true,
-        bootDiskGb: Number(cfgN.diskSizeGb ?? 100),
-        bootDiskType: cfgN.diskType ?? 'pd-balanced',
-      });
+    const hourly = poolNodes.length * poolNodeHourly(prices, pool);
     const labels = { ...(cfgN.resourceLabels ?? {}), ...(cfgN.labels ?? {}) };
     let protectedBy = protection([pool.name], labels, cfg.protect);
     if (!protectedBy && !isManaged(pool)) protectedBy = `no ${MANAGED_LABEL}=true label (not created by the suite)`;

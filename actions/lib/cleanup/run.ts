@@ -12,6 +12,7 @@ import { loadSnapshot, snapshotNodePool } from '../nodepool/snapshot.js';
 import { info, warning } from '../runner.js';
 import { deleteDisk, diskSnapshotName, snapshotDisk } from './disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
+import { platformCost, type PlatformCost } from './platform.js';
 import { round2, type PriceTable } from './pricing.js';
 import { idleGpuPools, imageVersions, oldPoolSnapshots, unattachedDisks, type CleanupConfig, type Finding, type Rule } from './rules.js';
 
@@ -31,6 +32,8 @@ export interface CleanupReport {
   savedPerMonth: number;
   /** Candidates still in place after enforce (failures), and rules that could not run. */
   remaining: string[];
+  /** What the cluster cost when the run started (undefined when it could not be read). */
+  platform?: PlatformCost;
 }
 
 export interface RunOptions {
@@ -111,6 +114,14 @@ export async function runCleanup(cfg: CleanupConfig, opts: RunOptions): Promise<
     }
   }
 
+  // What the cluster costs before anything is removed: informational, never fails the run.
+  let platform: PlatformCost | undefined;
+  try {
+    platform = await platformCost(cfg.ref, (kube ??= await opts.kube()), opts.prices);
+  } catch (err) {
+    notes.push(`The cluster's current cost could not be read: ${describeError(err)}`);
+  }
+
   if (opts.mode === 'enforce') {
     for (const f of findings) {
       if (f.action !== 'would delete') continue;
@@ -144,6 +155,7 @@ export async function runCleanup(cfg: CleanupConfig, opts: RunOptions): Promise<
     prices: { source, date, region, currency, fallbackItems, ...(catalogError ? { catalogError } : {}) },
     savedPerMonth: round2(Math.max(0, saved)),
     remaining,
+    ...(platform ? { platform } : {}),
   };
 }
 
@@ -173,5 +185,6 @@ export function reportJson(r: CleanupReport): string {
     })),
     ruleErrors: r.ruleErrors,
     remaining: r.remaining,
+    ...(r.platform ? { platform: r.platform } : {}),
   });
 }

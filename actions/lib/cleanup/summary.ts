@@ -53,6 +53,15 @@ export function writeCleanupSummary(r: CleanupReport, prices: PriceTable, restor
   if (disks.length) {
     s.list(disks.map((f) => `${f.resource}: recreate with \`gcloud compute disks create NAME --source-snapshot ${(f.snapshotUri ?? "").split('/').pop()}\`.`));
   }
+  if (r.platform) {
+    s.heading(`What the cluster costs now: about ${money(r.platform.monthlyUsd)} per month`, 3).table(
+      ['Node pool', 'Nodes', 'Machine', 'GPUs', '$/hour', '$/month'],
+      [
+        ...r.platform.pools.map((p) => [p.pool, p.nodes, p.machineType, p.gpus, p.hourlyUsd.toFixed(4), money(p.monthlyUsd)]),
+        ['GKE cluster fee', '', '', '', '', money(r.platform.clusterFeeMonthlyUsd)],
+      ],
+    );
+  }
   if (r.remaining.length) s.heading('Not done', 3).list(r.remaining);
   if (r.notes.length) s.details('Also looked at', r.notes.map((n) => `- ${n}`).join('\n'));
   s.paragraph(priceSourceText(prices));
