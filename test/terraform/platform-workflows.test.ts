@@ -211,3 +211,27 @@ test('the platform outputs the prepare job reads come from terraform output', ()
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readFileSync(out, 'utf8'), 'cluster=mlabs\nlocation=us-central1\nbucket=mlabs-demo-nodepool-snapshots\nsystem_pool=system\n');
 });
+
+test('the destroy report quotes what the cluster cost before, read by cost-cleanup in report mode (which changes nothing)', () => {
+  const prepare = destroy.jobs.prepare?.steps ?? [];
+  const cost = prepare.find((s) => s.uses === 'mlabs/mlabs-actions/actions/cost-cleanup@v1');
+  assert.ok(cost, 'the prepare job reads the cost');
+  assert.equal(cost.with?.mode, 'report');
+  assert.equal((cost as Step & { 'continue-on-error'?: boolean })['continue-on-error'], true, 'a cost it cannot read does not block the destroy');
+
+  const step = stepScript('destroy', /Report what remains/);
+  const dir = mkdtempSync(join(tmpdir(), 'report-'));
+  for (const tool of ['terraform', 'gcloud']) {
+    writeFileSync(join(dir, tool), `#!/bin/bash\necho "${tool} $*"\n`);
+    chmodSync(join(dir, tool), 0o755);
+  }
+  const summary = join(dir, 'summary');
+  const env = { PATH: `${dir}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: summary, PROJECT_ID: 'mlabs-demo', BUCKET: 'mlabs-demo-nodepool-snapshots', TF_STATE_BUCKET: 'mlabs-demo-tfstate' };
+  writeFileSync(summary, '');
+  assert.equal(bash(step.run as string, { ...env, MONTHLY_COST: '612.34' }, dir).status, 0);
+  assert.match(readFileSync(summary, 'utf8'), /Before the destroy, the cluster cost about \$612\.34 per month/);
+  assert.match(readFileSync(summary, 'utf8'), /gs:\/\/mlabs-demo-nodepool-snapshots/);
+  writeFileSync(summary, '');
+  assert.equal(bash(step.run as string, { ...env, MONTHLY_COST: '' }, dir).status, 0);
+  assert.match(readFileSync(summary, 'utf8'), /could not be read/);
+});
