@@ -1,19 +1,12 @@
 /** The README's first command: the lifecycle demo runs on a fresh sandbox and does what it says. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './harness.js';
+import { ROOT, runProgram } from './harness.js';
 
 test('npm run demo: routing, login, capacity, quota, create, snapshot, destroy, restore with failover', async () => {
-  const { code, out } = await new Promise<{ code: number; out: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? 1, out }));
-  });
+  const { code, stdout, stderr } = await runProgram(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo.ts')], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' });
+  const out = stdout + stderr;
   assert.equal(code, 0, out);
   assert.match(out, /Lifecycle complete\./);
   for (const action of ['route-job', 'wif-login', 'gpu-capacity', 'gpu-quota', 'node-pool-expand', 'node-pool-snapshot', 'node-pool-destroy', 'node-pool-restore']) {

@@ -103,7 +103,11 @@ export function readActionYaml(dir: string): ActionYaml {
   return parseYaml(readFileSync(join(dir, 'action.yml'), 'utf8')) as ActionYaml;
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Run a program asynchronously (a sandbox in this same process keeps answering) and collect its output.
+ * Used for the action steps here and for the real clients (gcloud, kubectl, bash) the tests drive.
+ */
+export function runProgram(cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -127,7 +131,7 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
   for (const f of Object.values(files)) writeFileSync(f, '');
   const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const args = entry.endsWith('.ts') ? ['--import', tsx, entry] : [entry];
-  const { code, stdout, stderr } = await run(process.execPath, args, { ...env, ...files }, cwd);
+  const { code, stdout, stderr } = await runProgram(process.execPath, args, { ...env, ...files }, cwd);
   const masks: string[] = [];
   const annotations: Annotation[] = [];
   for (const line of stdout.split('\n')) {

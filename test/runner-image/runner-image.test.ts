@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../harness.js';
+import { ROOT, runProgram } from '../harness.js';
 
 const DIR = join(ROOT, 'runner-image');
 const dockerfile = readFileSync(join(DIR, 'Dockerfile'), 'utf8');
@@ -239,14 +239,7 @@ async function githubStandIn(status = 201) {
 }
 
 function runEntrypoint(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [join(DIR, 'entrypoint.sh')], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runProgram('bash', [join(DIR, 'entrypoint.sh')], { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env });
 }
 
 const TOKEN = 'ghs_registration-token-for-tests-0123456789';

@@ -4,12 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAction, type ActionRun } from '../harness.js';
+import { runAction, runProgram, type ActionRun } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubOidcService } from '../../scripts/sandbox/apis/github-oidc.js';
 import type { IamCredentialsService } from '../../scripts/sandbox/apis/iamcredentials.js';
@@ -67,15 +66,7 @@ function assertNoLeaks(run: ActionRun): void {
 }
 
 function gcloud(args: string[], extraEnv: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('gcloud', args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runProgram('gcloud', args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...extraEnv });
 }
 
 const provider = () => ((sb.state.workloadIdentity as WorkloadIdentitySeed).pools[0]?.providers[0]) as NonNullable<WorkloadIdentitySeed['pools'][0]['providers'][0]>;

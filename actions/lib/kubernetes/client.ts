@@ -12,6 +12,7 @@ import { getExecOutput } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { ApiError, defaultRetry, type RetryPolicy } from '../http.js';
 import { debug, setSecret, warning } from '../runner.js';
+import { sleep } from '../time.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -147,7 +148,6 @@ interface RawResponse {
 }
 
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function backoff(attempt: number, policy: RetryPolicy, retryAfter?: string): number {
   const after = retryAfter ? Number(retryAfter) : NaN;

@@ -12,10 +12,10 @@ import { info, setSecret, warning } from '../runner.js';
 import { installNemo, uninstallNemo } from './helm.js';
 import { desiredPart, keyOf, type KubeObject, Kubectl } from './kubectl.js';
 import { assess, type Component, type ComponentSpec, componentSpecs, deployOrder, formatRequests, imageRef, KFP, nodeFacts, type NodeFacts, type Requests, supportTable } from './matrix.js';
+import { sleep } from '../time.js';
 
 export const MANAGED_BY = 'mlabs-actions';
 const FAILING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CrashLoopBackOff', 'CreateContainerConfigError', 'CreateContainerError', 'ErrImageNeverPull']);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The suite's kustomize bases. GitHub checks out the whole repository for `uses:`, so from the bundle
