@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { runAction, type ActionRun } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf, type ClusterHandle, type KubernetesService } from '../../scripts/sandbox/kubernetes/index.js';
+import type { ComponentResult } from '../../actions/lib/local-stack/stack.js';
 
 export const NGC_KEY = 'nvapi-TEST-ngc-key-0123456789abcdefSECRET';
 
@@ -167,18 +168,8 @@ export async function startStack(machineName: 'dgx' | 'agx' | 'gke', gke = 'mlab
   };
 }
 
-export interface StatusEntry {
-  component: string;
-  namespace: string;
-  images: string[];
-  architecture: string;
-  status: string;
-  health: string;
-  url: string;
-  tunnel: string;
-  changed: string[];
-  error?: string;
-}
+/** One entry of the action's `status` output: the library's own result type, as JSON. */
+export type StatusEntry = ComponentResult;
 
 export function statusOf(run: ActionRun): StatusEntry[] {
   return JSON.parse(run.outputs.status ?? '[]') as StatusEntry[];
