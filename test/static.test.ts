@@ -1,7 +1,8 @@
 /**
  * Static checks of what GitHub reads: every action.yml against GitHub's own action
- * schema, every workflow through actionlint, and every `uses:` of a suite action
- * against that action's declared inputs.
+ * schema, every workflow through actionlint, every `uses:` of a suite action against that
+ * action's declared inputs, every third-party action pinned by commit, credentials not left
+ * on self-hosted runners by checkout, and Node read from .nvmrc.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,4 +112,56 @@ test('workflows call suite actions with inputs those actions declare, and never 
       }
     }
   }
+});
+
+interface Job {
+  'runs-on'?: string | string[];
+  uses?: string;
+  steps?: Step[];
+  concurrency?: string | { group: string; 'cancel-in-progress'?: boolean };
+}
+interface Workflow {
+  on?: Record<string, { inputs?: Record<string, { default?: unknown }> } | null>;
+  concurrency?: string | { group: string; 'cancel-in-progress'?: boolean };
+  jobs?: Record<string, Job>;
+}
+
+const FIXTURE = join(ROOT, 'test/fixtures/unsafe-workflow.yml');
+
+/** The suite's own actions, called at the major tag the release moves; and local ones. */
+const SUITE_ACTION = /^mlabs\/mlabs-actions\/actions\/[a-z0-9-]+@v1$/;
+const PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[^@\s]+)?@[0-9a-f]{40}$/;
+
+/**
+ * Every `uses:` (steps and reusable-workflow jobs) not pinned by a full commit SHA with its tag as
+ * a comment (`owner/repo@<40 hex> # v1.2.3`), except `./...` and the suite's own actions at @v1.
+ */
+function unpinnedUses(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const wf = parseYaml(text) as Workflow;
+  const parsed = Object.values(wf.jobs ?? {}).flatMap((j) => [...(j.uses ? [j.uses] : []), ...(j.steps ?? []).flatMap((s) => (s.uses ? [s.uses] : []))]);
+  const lines = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(['"]?)([^'"\s#]+)\1[ \t]*(?:#[ \t]*(.*))?$/gm)].map((m) => ({ uses: m[2] as string, comment: m[3]?.trim() ?? '' }));
+  // The line scan must see every `uses:` GitHub sees (no flow-style step hiding one).
+  assert.deepEqual(lines.map((l) => l.uses), parsed, `${relative(ROOT, file)}: every uses: on a line of its own`);
+  const bad: string[] = [];
+  for (const { uses, comment } of lines) {
+    if (uses.startsWith('./') || SUITE_ACTION.test(uses)) continue;
+    if (!PINNED.test(uses) || !/^v\d+(\.\d+)*$/.test(comment)) bad.push(uses + (comment ? ` # ${comment}` : ''));
+  }
+  return bad;
+}
+
+test('every third-party action and reusable workflow is pinned by full commit SHA, with its tag as a comment', () => {
+  for (const file of workflowFiles) assert.deepEqual(unpinnedUses(file), [], `${relative(ROOT, file)}: pin these as owner/repo@<40-hex SHA> # vX.Y.Z`);
+});
+
+test('the pinning check refuses tags, branches, short SHAs, a SHA without its tag comment, docker tags and reusable workflows at a branch', () => {
+  assert.deepEqual(unpinnedUses(FIXTURE), [
+    'actions/checkout@v4',
+    'actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020',
+    'hashicorp/setup-terraform@b9cd54a # v3.1.2',
+    'docker://alpine:3.20',
+    'mlabs/mlabs-actions/actions/wif-login@main',
+    'octo-org/workflows/.github/workflows/deploy.yml@main',
+  ]);
 });

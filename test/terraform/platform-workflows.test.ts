@@ -74,7 +74,7 @@ test('both workflows: workflow_dispatch, routed to self-hosted wsl2 by default, 
 test('platform-create: login, setup-terraform, init, plan -out, show -json, plan summary, then apply of exactly that plan', () => {
   const steps = create.jobs.apply?.steps ?? [];
   const login = index(steps, (s) => /wif-login/.test(s.uses ?? ''), 'wif-login');
-  const setup = index(steps, (s) => s.uses === 'hashicorp/setup-terraform@v3', 'setup-terraform');
+  const setup = index(steps, (s) => /^hashicorp\/setup-terraform@[0-9a-f]{40}$/.test(s.uses ?? ''), 'setup-terraform');
   const init = index(steps, (s) => /terraform init /.test(s.run ?? ''), 'init');
   const plan = index(steps, (s) => /terraform plan .*-out=tfplan/.test(s.run ?? ''), 'plan -out');
   const show = index(steps, (s) => /terraform show -json tfplan > "\$RUNNER_TEMP\/plan\.json"/.test(s.run ?? ''), 'show -json');
