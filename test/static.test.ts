@@ -126,6 +126,7 @@ interface Workflow {
   jobs?: Record<string, Job>;
 }
 
+const readWorkflow = (file: string) => parseYaml(readFileSync(file, 'utf8')) as Workflow;
 const FIXTURE = join(ROOT, 'test/fixtures/unsafe-workflow.yml');
 
 /** The suite's own actions, called at the major tag the release moves; and local ones. */
@@ -164,4 +165,59 @@ test('the pinning check refuses tags, branches, short SHAs, a SHA without its ta
     'mlabs/mlabs-actions/actions/wif-login@main',
     'octo-org/workflows/.github/workflows/deploy.yml@main',
   ]);
+});
+
+/** GitHub-hosted labels; any other runs-on (a self-hosted label, or an expression) counts as self-hosted. */
+const HOSTED = /^(ubuntu|windows|macos)-[a-z0-9.-]+$/;
+const isHosted = (runsOn: Job['runs-on']) => {
+  const labels = Array.isArray(runsOn) ? runsOn : runsOn ? [runsOn] : [];
+  return labels.length > 0 && labels.every((l) => HOSTED.test(l));
+};
+
+/** `job: uses` of every actions/checkout on a self-hosted runner that leaves the token in .git/config. */
+function persistedCheckouts(file: string): string[] {
+  const bad: string[] = [];
+  for (const [name, job] of Object.entries(readWorkflow(file).jobs ?? {})) {
+    if (isHosted(job['runs-on'])) continue;
+    for (const s of job.steps ?? []) {
+      if (/^actions\/checkout@/.test(s.uses ?? '') && s.with?.['persist-credentials'] !== false) bad.push(`${name}: ${s.uses}`);
+    }
+  }
+  return bad;
+}
+
+test('every actions/checkout on a self-hosted runner sets persist-credentials: false', () => {
+  for (const file of workflowFiles) assert.deepEqual(persistedCheckouts(file), [], `${relative(ROOT, file)}: the token would stay in .git/config on a machine that outlives the job`);
+});
+
+test('the checkout check refuses a default or true persist-credentials on self-hosted and routed (expression) runners, not on GitHub-hosted ones', () => {
+  assert.deepEqual(persistedCheckouts(FIXTURE), [
+    'self-hosted: actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5',
+    'routed: actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5',
+  ]);
+});
+
+/** Every actions/setup-node step that does not take its version from .nvmrc alone. */
+function setupNodeNotFromNvmrc(file: string): string[] {
+  return Object.entries(readWorkflow(file).jobs ?? {}).flatMap(([name, job]) =>
+    (job.steps ?? [])
+      .filter((s) => /^actions\/setup-node@/.test(s.uses ?? ''))
+      .filter((s) => s.with?.['node-version-file'] !== '.nvmrc' || s.with?.['node-version'] !== undefined)
+      .map((s) => `${name}: ${s.uses}`),
+  );
+}
+
+test('CI runs the Node the actions declare, from .nvmrc: every setup-node reads it, it names runs.using, engines stays >=20', () => {
+  const nvmrc = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
+  assert.match(nvmrc, /^\d+$/, '.nvmrc holds a major version');
+  for (const name of listActions()) assert.equal(parseYaml(readFileSync(join(ROOT, 'actions', name, 'action.yml'), 'utf8')).runs.using, `node${nvmrc}`, `${name}: runs.using matches .nvmrc`);
+  const setups = workflowFiles.flatMap((f) => Object.values(readWorkflow(f).jobs ?? {}).flatMap((j) => (j.steps ?? []).filter((s) => /^actions\/setup-node@/.test(s.uses ?? ''))));
+  assert.ok(setups.length >= 2, 'ci and release set up Node');
+  for (const file of workflowFiles) assert.deepEqual(setupNodeNotFromNvmrc(file), [], `${relative(ROOT, file)}: use node-version-file: .nvmrc`);
+  // The bundles must still run on Node 20 (the development machines'); CI tests on the newer one.
+  assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node, '>=20');
+});
+
+test('the setup-node check refuses a node-version of its own', () => {
+  assert.deepEqual(setupNodeNotFromNvmrc(FIXTURE), ['hosted: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020']);
 });
