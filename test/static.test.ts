@@ -221,3 +221,130 @@ test('CI runs the Node the actions declare, from .nvmrc: every setup-node reads 
 test('the setup-node check refuses a node-version of its own', () => {
   assert.deepEqual(setupNodeNotFromNvmrc(FIXTURE), ['hosted: actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020']);
 });
+
+type Value = string | undefined;
+type Context = Record<string, unknown>;
+
+/**
+ * The part of GitHub's expression language the workflows' concurrency groups use: property paths,
+ * 'strings', ==, !=, &&, || (with GitHub's falsy '' and null) and parentheses.
+ */
+function evaluate(expr: string, ctx: Context): Value {
+  const tokens = expr.match(/'(?:[^']|'')*'|==|!=|&&|\|\||[()]|[A-Za-z_][\w.-]*/g) ?? [];
+  assert.equal(tokens.join(''), expr.replace(/\s+/g, ''), `only the supported expression forms: ${expr}`);
+  let i = 0;
+  const primary = (): Value => {
+    const t = tokens[i++];
+    assert.ok(t !== undefined, `incomplete expression: ${expr}`);
+    if (t === '(') {
+      const v = or();
+      assert.equal(tokens[i++], ')', expr);
+      return v;
+    }
+    if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
+    let v: unknown = ctx;
+    for (const k of t.split('.')) v = v && typeof v === 'object' ? (v as Context)[k] : undefined;
+    return v === undefined || v === null ? undefined : String(v);
+  };
+  const cmp = (): Value => {
+    const a = primary();
+    const op = tokens[i];
+    if (op !== '==' && op !== '!=') return a;
+    i++;
+    const b = primary();
+    return String(((a ?? '').toLowerCase() === (b ?? '').toLowerCase()) === (op === '=='));
+  };
+  const truthy = (v: Value) => v !== undefined && v !== '' && v !== 'false';
+  const and = (): Value => {
+    let v = cmp();
+    while (tokens[i] === '&&') {
+      i++;
+      const r = cmp();
+      v = truthy(v) ? r : v;
+    }
+    return v;
+  };
+  const or = (): Value => {
+    let v = and();
+    while (tokens[i] === '||') {
+      i++;
+      const r = and();
+      v = truthy(v) ? v : r;
+    }
+    return v;
+  };
+  const v = or();
+  assert.equal(i, tokens.length, `unparsed rest of ${expr}`);
+  return v;
+}
+
+/** The concurrency group a job of a workflow runs in (its own, else the workflow's), evaluated in ctx. */
+function concurrencyOf(name: string, job: string, ctx: { inputs?: Record<string, string>; vars?: Record<string, string>; needs?: Context }) {
+  const wf = readWorkflow(join(ROOT, 'workflows', name));
+  assert.ok(wf.jobs?.[job], `${name} has a job ${job}`);
+  const c = wf.jobs[job].concurrency ?? wf.concurrency;
+  assert.ok(c, `${name} ${job} runs in a concurrency group`);
+  const { group, 'cancel-in-progress': cancel } = typeof c === 'string' ? { group: c, 'cancel-in-progress': undefined } : c;
+  const defaults = Object.fromEntries(Object.entries(wf.on?.workflow_dispatch?.inputs ?? {}).map(([k, v]) => [k, v.default === undefined ? undefined : String(v.default)]));
+  const full = { inputs: { ...defaults, ...ctx.inputs }, vars: ctx.vars ?? {}, needs: ctx.needs ?? {}, github: { ref: 'refs/heads/main', run_id: '1' } };
+  return { group: group.replace(/\$\{\{(.*?)\}\}/g, (_, e: string) => evaluate(e.trim(), full) ?? ''), cancel };
+}
+
+/** What changes the cluster of a project: every one of them runs in that project's one group. */
+const CLUSTER_CHANGES: [string, string][] = [
+  ['platform-create.yml', 'apply'],
+  ['platform-destroy.yml', 'prepare'],
+  ['platform-destroy.yml', 'destroy'],
+  ['gke-gpu-expand.yml', 'expand'],
+  ['gke-gpu-destroy.yml', 'destroy'],
+  ['gke-gpu-restore.yml', 'restore'],
+  ['train-private-first.yml', 'train-cloud'],
+  ['cost-cleanup.yml', 'cleanup'],
+];
+
+test('everything that changes the cluster shares one concurrency group per project, never cancelled midway', () => {
+  const enforce = { needs: { mode: { outputs: { mode: 'enforce' } } } };
+  for (const project of ['proj-a', 'proj-b']) {
+    const ctx = { inputs: { project_id: project }, vars: { MLABS_PROJECT_ID: project }, ...enforce };
+    for (const [file, job] of CLUSTER_CHANGES) {
+      assert.deepEqual(concurrencyOf(file, job, ctx), { group: `mlabs-platform-${project}`, cancel: false }, `${file} ${job}`);
+    }
+  }
+  // With the defaults (dispatch inputs as offered, repository variables unset): the demo project.
+  for (const [file, job] of CLUSTER_CHANGES) assert.equal(concurrencyOf(file, job, enforce).group, 'mlabs-platform-mlabs-demo', `${file} ${job}`);
+  // cost-cleanup only reporting changes nothing: it does not wait for (or hold up) a platform change.
+  const report = concurrencyOf('cost-cleanup.yml', 'cleanup', { needs: { mode: { outputs: { mode: 'report' } } } });
+  assert.notEqual(report.group, 'mlabs-platform-mlabs-demo');
+  const wf = readWorkflow(join(ROOT, 'workflows/cost-cleanup.yml'));
+  assert.match(JSON.stringify(wf.jobs?.cleanup), /needs\.mode\.outputs\.mode/, 'the group follows the mode the cleanup job acts in');
+});
+
+test('every create workflow shares its concurrency group with its destroy twin', () => {
+  const twins: [string, string, string, string][] = [
+    ['build-mlabs-runner.yml', 'build', 'prune-mlabs-runner.yml', 'prune'],
+    ['build-mlabs-runner.yml', 'merge', 'prune-mlabs-runner.yml', 'prune'],
+    ['gke-gpu-expand.yml', 'expand', 'gke-gpu-destroy.yml', 'destroy'],
+    ['gke-gpu-restore.yml', 'restore', 'gke-gpu-destroy.yml', 'destroy'],
+    ['gpu-quota-request.yml', 'request', 'gpu-quota-release.yml', 'release'],
+    ['local-stack-deploy.yml', 'deploy', 'local-stack-undeploy.yml', 'undeploy'],
+    ['platform-create.yml', 'apply', 'platform-destroy.yml', 'destroy'],
+  ];
+  const scenarios: Record<string, string>[] = [{}, { project_id: 'proj-b', runner: 'agx', region: 'europe-west4', gpu_family: 'nvidia-l4' }];
+  for (const inputs of scenarios) {
+    for (const [a, ja, b, jb] of twins) {
+      const ca = concurrencyOf(a, ja, { inputs });
+      assert.deepEqual(ca, concurrencyOf(b, jb, { inputs }), `${a} and ${b}`);
+      assert.equal(ca.cancel, false, `${a}: never cancelled midway`);
+    }
+  }
+});
+
+test('the expression reader behind the concurrency checks', () => {
+  const ctx = { inputs: { a: 'x', empty: '' }, vars: {}, needs: { m: { outputs: { mode: 'enforce' } } } };
+  assert.equal(evaluate("inputs.a || 'd'", ctx), 'x');
+  assert.equal(evaluate("inputs.empty || vars.NOPE || 'd'", ctx), 'd');
+  assert.equal(evaluate("needs.m.outputs.mode == 'enforce' && 'p' || 'r'", ctx), 'p');
+  assert.equal(evaluate("needs.m.outputs.mode == 'report' && 'p' || 'r'", ctx), 'r');
+  assert.equal(evaluate("(inputs.a != 'x') || 'y'", ctx), 'y');
+  assert.throws(() => evaluate('fromJSON(inputs.a)', ctx));
+});

@@ -3,10 +3,10 @@
  * and with which environment, and the shell of the steps that decide (confirmation, GPU pool list)
  * executed with stand-ins for gcloud on PATH.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -88,9 +88,10 @@ test('platform-create: login, setup-terraform, init, plan -out, show -json, plan
   assert.equal(steps[setup]?.with?.terraform_wrapper, false, 'the wrapper would add noise to show -json output');
 });
 
-test('platform-destroy: confirm first, then snapshot every GPU pool, and only then the destroy', () => {
-  const { prepare, snapshot, destroy: destroyJob } = destroy.jobs;
-  assert.ok(prepare && snapshot && destroyJob);
+test('platform-destroy: confirm first; then, in the destroy job itself, list and snapshot every GPU pool right before the destroy', () => {
+  const { prepare, destroy: destroyJob } = destroy.jobs;
+  assert.ok(prepare && destroyJob);
+  assert.deepEqual(Object.keys(destroy.jobs), ['prepare', 'destroy'], 'no separate snapshot job: the listing and the destroy cannot drift apart');
   assert.equal(destroy.on.workflow_dispatch.inputs.confirm?.required, true);
 
   // The confirmation is the first step, compares through env:, and fails the job.
@@ -99,36 +100,68 @@ test('platform-destroy: confirm first, then snapshot every GPU pool, and only th
   assert.deepEqual(confirm.env, { CONFIRM: '${{ inputs.confirm }}', PROJECT_ID: '${{ inputs.project_id }}' });
   assert.match(confirm.run ?? '', /"\$CONFIRM" != "\$PROJECT_ID"/);
 
-  // Snapshot job: after prepare, one leg per GPU pool, the node-pool-snapshot action with the platform's values.
-  assert.deepEqual(needs(snapshot), ['prepare']);
-  assert.equal(snapshot.strategy?.matrix?.pool, '${{ fromJSON(needs.prepare.outputs.pools) }}');
-  assert.equal(snapshot.strategy?.['fail-fast'], true);
-  const snap = snapshot.steps.find((s) => s.uses === 'mlabs/mlabs-actions/actions/node-pool-snapshot@v1');
-  assert.ok(snap, 'the snapshot job runs node-pool-snapshot');
-  assert.equal(snap.with?.pool, '${{ matrix.pool }}');
-  assert.equal(snap.with?.bucket, '${{ needs.prepare.outputs.bucket }}');
-  assert.equal(snap.with?.cluster, '${{ needs.prepare.outputs.cluster }}');
-  assert.equal(snap.with?.location, '${{ needs.prepare.outputs.location }}');
-  assert.equal(snap.with?.project_id, '${{ inputs.project_id }}');
+  // The destroy job runs only after prepare succeeded (the default condition), never after a failure.
+  assert.deepEqual(needs(destroyJob), ['prepare']);
+  assert.equal(destroyJob.if, undefined);
 
-  // Destroy job: needs the snapshots; runs only when they all succeeded or there was no pool to snapshot.
-  assert.deepEqual(needs(destroyJob).sort(), ['prepare', 'snapshot']);
-  const cond = (destroyJob.if ?? '').replace(/\s+/g, ' ');
-  assert.match(cond, /needs\.prepare\.result == 'success'/);
-  assert.match(cond, /needs\.snapshot\.result == 'success' \|\| \(needs\.snapshot\.result == 'skipped' && needs\.prepare\.outputs\.pool_count == '0'\)/);
-  assert.doesNotMatch(cond, /failure|cancelled/);
-  assert.equal(snapshot.if, "needs.prepare.outputs.pool_count != '0'");
-  // No destroy or delete anywhere before the destroy job.
-  for (const job of [prepare, snapshot]) for (const s of job.steps) assert.doesNotMatch(s.run ?? '', /terraform (destroy|apply)|-destroy|\bdelete\b|\brm\b/, `${s.name} changes nothing`);
+  // Order inside the destroy job: list the pools, one snapshot step per possible pool, then the plan.
+  const steps = destroyJob.steps;
+  const list = index(steps, (s) => s.id === 'pools', 'the GPU pool listing');
+  const snaps = steps.map((s, i) => [s, i] as const).filter(([s]) => s.uses === 'mlabs/mlabs-actions/actions/node-pool-snapshot@v1');
+  const plan = index(steps, (s) => /terraform plan -destroy/.test(s.run ?? ''), 'plan -destroy');
+  assert.ok(snaps.length >= 4, 'room for several GPU pools');
+  assert.equal(steps[list]?.env?.MAX_POOLS, String(snaps.length), 'the listing refuses more pools than there are snapshot steps');
+  snaps.forEach(([s, at], n) => {
+    assert.equal(at, list + 1 + n, 'the snapshot steps follow the listing, nothing in between');
+    assert.equal(s.if, `steps.pools.outputs.count > ${n}`);
+    assert.deepEqual(s.with, {
+      project_id: '${{ inputs.project_id }}',
+      location: '${{ needs.prepare.outputs.location }}',
+      cluster: '${{ needs.prepare.outputs.cluster }}',
+      pool: `\${{ fromJSON(steps.pools.outputs.pools)[${n}] }}`,
+      bucket: '${{ needs.prepare.outputs.bucket }}',
+    });
+    assert.equal((s as Step & { 'continue-on-error'?: unknown })['continue-on-error'], undefined, 'a failed snapshot stops the destroy');
+  });
+  assert.equal(plan, list + 1 + snaps.length, 'the destroy is planned right after the last snapshot');
+  assert.deepEqual(steps[list]?.env, {
+    CLUSTER: '${{ needs.prepare.outputs.cluster }}',
+    LOCATION: '${{ needs.prepare.outputs.location }}',
+    SYSTEM_POOL: '${{ needs.prepare.outputs.system_pool }}',
+    MAX_POOLS: String(snaps.length),
+  });
+  // The snapshot inputs are the action's.
+  const declared = parseYaml(readFileSync(join(ROOT, 'actions/node-pool-snapshot/action.yml'), 'utf8')).inputs;
+  for (const k of Object.keys(snaps[0]?.[0].with ?? {})) assert.ok(k in declared, k);
+  // Nothing is destroyed or deleted in prepare, nor in the destroy job before its plan.
+  for (const s of [...prepare.steps, ...steps.slice(0, plan)]) assert.doesNotMatch(s.run ?? '', /terraform (destroy|apply)|\s-destroy\b|\bdelete\b|\brm\b/, `${s.name} changes nothing`);
 });
 
-test('platform-destroy: a targeted destroy plan that keeps the snapshot bucket, checked by the plan summary, then applied', () => {
+test('platform-destroy: a targeted destroy plan that keeps the snapshot bucket and, by default, the runner repository; checked by the plan summary, then applied', (t) => {
   const steps = destroy.jobs.destroy?.steps ?? [];
   const plan = index(steps, (s) => /terraform plan -destroy/.test(s.run ?? ''), 'plan -destroy');
-  const run = steps[plan]?.run ?? '';
-  const targets = [...run.matchAll(/-target=(\S+)/g)].map((m) => m[1]);
-  assert.deepEqual(targets, ['module.gke', 'module.registry']);
-  assert.match(run, /-out=destroy\.tfplan/);
+  assert.deepEqual(steps[plan]?.env, { DELETE_RUNNER_IMAGES: '${{ inputs.delete_runner_images }}' });
+  const input = destroy.on.workflow_dispatch.inputs.delete_runner_images as { default?: unknown; type?: string };
+  assert.equal(input?.type, 'boolean');
+  assert.equal(input?.default, false, 'keeping the runner images is the default');
+
+  // The plan step run with a stand-in terraform: which targets it plans for each value of the input.
+  const dir = tempDir(t, 'plan-');
+  const calls = join(dir, 'calls');
+  writeFileSync(join(dir, 'terraform'), `#!/bin/bash\nprintf '%s\\n' "$*" >> "${calls}"\n`);
+  chmodSync(join(dir, 'terraform'), 0o755);
+  const targets = (value: string | undefined) => {
+    writeFileSync(calls, '');
+    const r = bash(steps[plan]?.run as string, { PATH: `${dir}:${process.env.PATH}`, ...(value === undefined ? {} : { DELETE_RUNNER_IMAGES: value }) }, dir);
+    assert.equal(r.status, 0, r.stderr);
+    const line = readFileSync(calls, 'utf8').trim();
+    assert.match(line, /^plan -destroy -input=false .* -out=destroy\.tfplan$/);
+    return [...line.matchAll(/-target=(\S+)/g)].map((m) => m[1]);
+  };
+  assert.deepEqual(targets('false'), ['module.gke', 'module.registry'], 'the default keeps module.runner_registry');
+  assert.deepEqual(targets(undefined), ['module.gke', 'module.registry']);
+  assert.deepEqual(targets('true'), ['module.gke', 'module.registry', 'module.runner_registry']);
+
   const summary = index(steps, (s) => s.uses === 'mlabs/mlabs-actions/actions/terraform-plan-summary@v1', 'plan summary');
   assert.equal(steps[summary]?.with?.allow_destroy, true);
   assert.equal(steps[summary]?.with?.protect, undefined, 'the default protect list (state and snapshot buckets) applies');
@@ -149,13 +182,20 @@ function stepScript(job: string, name: RegExp): Step {
   return s;
 }
 
+/** A temporary folder removed when the test ends. */
+function tempDir(t: TestContext, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 function bash(script: string, env: Record<string, string>, cwd: string) {
   return spawnSync('bash', ['-e', '-o', 'pipefail', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, cwd });
 }
 
-test('the confirmation step refuses a wrong or empty confirm and passes the project id', () => {
+test('the confirmation step refuses a wrong or empty confirm and passes the project id', (t) => {
   const step = stepScript('prepare', /confirm/i);
-  const dir = mkdtempSync(join(tmpdir(), 'confirm-'));
+  const dir = tempDir(t, 'confirm-');
   const wrong = bash(step.run as string, { CONFIRM: 'mlabs-dem', PROJECT_ID: 'mlabs-demo' }, dir);
   assert.equal(wrong.status, 1);
   assert.match(wrong.stdout, /::error::confirm must equal the project id \(mlabs-demo\)/);
@@ -165,9 +205,9 @@ test('the confirmation step refuses a wrong or empty confirm and passes the proj
   assert.equal(bash(step.run as string, { CONFIRM: 'mlabs-demo', PROJECT_ID: 'mlabs-demo' }, dir).status, 0);
 });
 
-test('the GPU pool list is every pool but the Terraform system pool, as the matrix the snapshot job takes', () => {
-  const step = stepScript('prepare', /GPU pools/);
-  const dir = mkdtempSync(join(tmpdir(), 'pools-'));
+test('the GPU pool list is every pool but the Terraform system pool, and more pools than snapshot steps are refused', (t) => {
+  const step = stepScript('destroy', /GPU pools/);
+  const dir = tempDir(t, 'pools-');
   const calls = join(dir, 'calls');
   // gcloud stand-in: records its arguments, answers as `gcloud container node-pools list --format=json` does.
   const pools = [
@@ -180,7 +220,7 @@ test('the GPU pool list is every pool but the Terraform system pool, as the matr
   chmodSync(join(dir, 'gcloud'), 0o755);
   const out = join(dir, 'output');
   writeFileSync(out, '');
-  const env = { PATH: `${dir}:${process.env.PATH}`, CLUSTER: 'mlabs', LOCATION: 'us-central1', SYSTEM_POOL: 'system', GITHUB_OUTPUT: out };
+  const env = { PATH: `${dir}:${process.env.PATH}`, CLUSTER: 'mlabs', LOCATION: 'us-central1', SYSTEM_POOL: 'system', MAX_POOLS: '2', GITHUB_OUTPUT: out };
   const r = bash(step.run as string, env, dir);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readFileSync(calls, 'utf8').trim(), 'container node-pools list --cluster mlabs --location us-central1 --format=json');
@@ -189,16 +229,24 @@ test('the GPU pool list is every pool but the Terraform system pool, as the matr
   writeFileSync(join(dir, 'pools.json'), JSON.stringify([pools[0]]));
   writeFileSync(out, '');
   assert.equal(bash(step.run as string, env, dir).status, 0);
-  assert.equal(readFileSync(out, 'utf8'), 'pools=[]\ncount=0\n', 'no GPU pool: the snapshot job is skipped and the destroy may run');
+  assert.equal(readFileSync(out, 'utf8'), 'pools=[]\ncount=0\n', 'no GPU pool: every snapshot step is skipped and the destroy may run');
+
+  // One pool more than there are snapshot steps: refused before anything is snapshotted or destroyed.
+  writeFileSync(join(dir, 'pools.json'), JSON.stringify([...pools, { name: 'a100', config: {} }]));
+  writeFileSync(out, '');
+  const over = bash(step.run as string, env, dir);
+  assert.equal(over.status, 1);
+  assert.match(over.stdout, /::error::The cluster has 3 GPU pools; platform-destroy snapshots at most 2\. Delete the others first with gke-gpu-destroy/);
+  assert.equal(readFileSync(out, 'utf8'), '', 'no pool list for the snapshot steps');
 
   // gcloud failing (no cluster, no permission) fails the step: no destroy on an unknown pool list.
   writeFileSync(join(dir, 'gcloud'), '#!/bin/bash\necho "ERROR: (gcloud.container.node-pools.list) PERMISSION_DENIED" >&2\nexit 1\n');
   assert.notEqual(bash(step.run as string, env, dir).status, 0);
 });
 
-test('the platform outputs the prepare job reads come from terraform output', () => {
+test('the platform outputs the prepare job reads come from terraform output', (t) => {
   const step = stepScript('prepare', /Read the platform/);
-  const dir = mkdtempSync(join(tmpdir(), 'outputs-'));
+  const dir = tempDir(t, 'outputs-');
   const values: Record<string, string> = { cluster_name: 'mlabs', location: 'us-central1', snapshot_bucket: 'mlabs-demo-nodepool-snapshots', system_pool: 'system' };
   const script = Object.entries(values)
     .map(([k, v]) => `  ${k}) echo -n "${v}";;`)
@@ -212,7 +260,7 @@ test('the platform outputs the prepare job reads come from terraform output', ()
   assert.equal(readFileSync(out, 'utf8'), 'cluster=mlabs\nlocation=us-central1\nbucket=mlabs-demo-nodepool-snapshots\nsystem_pool=system\n');
 });
 
-test('the destroy report quotes what the cluster cost before, read by cost-cleanup in report mode (which changes nothing)', () => {
+test('the destroy report quotes what the cluster cost before, read by cost-cleanup in report mode (which changes nothing)', (t) => {
   const prepare = destroy.jobs.prepare?.steps ?? [];
   const cost = prepare.find((s) => s.uses === 'mlabs/mlabs-actions/actions/cost-cleanup@v1');
   assert.ok(cost, 'the prepare job reads the cost');
@@ -220,7 +268,7 @@ test('the destroy report quotes what the cluster cost before, read by cost-clean
   assert.equal((cost as Step & { 'continue-on-error'?: boolean })['continue-on-error'], true, 'a cost it cannot read does not block the destroy');
 
   const step = stepScript('destroy', /Report what remains/);
-  const dir = mkdtempSync(join(tmpdir(), 'report-'));
+  const dir = tempDir(t, 'report-');
   for (const tool of ['terraform', 'gcloud']) {
     writeFileSync(join(dir, tool), `#!/bin/bash\necho "${tool} $*"\n`);
     chmodSync(join(dir, tool), 0o755);
@@ -231,7 +279,10 @@ test('the destroy report quotes what the cluster cost before, read by cost-clean
   assert.equal(bash(step.run as string, { ...env, MONTHLY_COST: '612.34' }, dir).status, 0);
   assert.match(readFileSync(summary, 'utf8'), /Before the destroy, the cluster cost about \$612\.34 per month/);
   assert.match(readFileSync(summary, 'utf8'), /gs:\/\/mlabs-demo-nodepool-snapshots/);
+  assert.match(readFileSync(summary, 'utf8'), /The mlabs-runner repository \(module\.runner_registry\): the self-hosted runners pull their image from it/);
   writeFileSync(summary, '');
-  assert.equal(bash(step.run as string, { ...env, MONTHLY_COST: '' }, dir).status, 0);
+  assert.equal(bash(step.run as string, { ...env, MONTHLY_COST: '', DELETE_RUNNER_IMAGES: 'true' }, dir).status, 0);
   assert.match(readFileSync(summary, 'utf8'), /could not be read/);
+  assert.match(readFileSync(summary, 'utf8'), /Not kept \(delete_runner_images\): the mlabs-runner repository/);
+  assert.deepEqual(stepScript('destroy', /Report what remains/).env?.DELETE_RUNNER_IMAGES, '${{ inputs.delete_runner_images }}');
 });

@@ -204,8 +204,34 @@ test('Artifact Registry: apps and mlabs-runner, Docker, with cleanup policies', 
   assert.equal(r.cleanup_policy_dry_run, false);
   const policies = r.cleanup_policies as { action: string }[];
   assert.deepEqual(policies.map((p) => p.action).sort(), ['DELETE', 'KEEP']);
-  const v = (await dirHcl('envs/dev')).flatMap((h) => h.variable?.repositories ?? [])[0] as { default?: string[] };
-  assert.deepEqual(v.default, ['apps', 'mlabs-runner']);
+  const variables = Object.fromEntries((await dirHcl('envs/dev')).flatMap((h) => Object.entries(h.variable ?? {})).map(([n, b]) => [n, b[0] as { default?: unknown }]));
+  assert.deepEqual(variables.repositories?.default, ['apps']);
+  assert.equal(variables.runner_repository?.default, 'mlabs-runner');
+});
+
+test('the mlabs-runner repository is a module of its own, outside the default destroy of platform-destroy, moved (not recreated) from module.registry', async () => {
+  const modules = Object.fromEntries((await dirHcl('envs/dev')).flatMap((h) => Object.entries(h.module ?? {})).map(([n, b]) => [n, b[0] as Block]));
+  assert.equal(modules.registry?.source, '../../modules/registry');
+  assert.equal(modules.registry?.repositories, '${var.repositories}');
+  assert.equal(modules.runner_registry?.source, '../../modules/registry', 'the same module: the same cleanup policies');
+  assert.deepEqual(modules.runner_registry?.repositories, ['${var.runner_repository}']);
+  // module.registry may never take the runner repository back.
+  const repositories = (await dirHcl('envs/dev')).flatMap((h) => h.variable?.repositories ?? [])[0] as { validation?: { condition: string }[] };
+  assert.ok(repositories.validation?.some((v) => v.condition === '${!contains(var.repositories, var.runner_repository)}'), JSON.stringify(repositories.validation));
+  // An existing state moves the repository (and its images) to the new address.
+  const moved = (await dirHcl('envs/dev')).flatMap((h) => ((h as { moved?: Block[] }).moved ?? []));
+  assert.deepEqual(moved, [
+    {
+      from: '${module.registry.google_artifact_registry_repository.this["mlabs-runner"]}',
+      to: '${module.runner_registry.google_artifact_registry_repository.this["mlabs-runner"]}',
+    },
+  ]);
+  const outputs = Object.fromEntries((await dirHcl('envs/dev')).flatMap((h) => Object.entries(h.output ?? {})).map(([n, b]) => [n, b[0] as Block]));
+  assert.equal(outputs.runner_registry?.value, '${module.runner_registry.repository_urls[var.runner_repository]}');
+  // platform-destroy's default targets leave it alone (the plan step itself runs in platform-workflows.test.ts).
+  const destroy = readFileSync(join(ROOT, 'workflows/platform-destroy.yml'), 'utf8');
+  assert.match(destroy, /targets=\(-target=module\.gke -target=module\.registry\)\n/);
+  assert.match(destroy, /if \[ "\$DELETE_RUNNER_IMAGES" = true \]; then targets\+=\(-target=module\.runner_registry\); fi/);
 });
 
 test('every variable has a description; every validation has an error message; the key variables are validated', async () => {

@@ -1,5 +1,5 @@
-# The platform of one project: the GKE cluster (system pool only), the Docker repositories and
-# the node-pool snapshot bucket. Applied by the platform-create workflow as the CI service account.
+# The platform of one project: the GKE cluster (system pool only), the Docker repositories (apps,
+# and the runner image's) and the node-pool snapshot bucket. Applied by the platform-create workflow as the CI service account.
 #
 # Not here, on purpose:
 #   - the state bucket, the Workload Identity pool and provider, the CI service account and every
@@ -31,7 +31,25 @@ module "registry" {
   repositories = var.repositories
 }
 
-# Kept by platform-destroy: its destroy targets only module.gke and module.registry.
+# The runner image's repository, a module of its own so that platform-destroy keeps it unless its
+# input delete_runner_images is set: the self-hosted runners pull their image from here, and a
+# destroy without it would leave them unable to start. Same module, same cleanup policies.
+module "runner_registry" {
+  source = "../../modules/registry"
+
+  project_id   = var.project_id
+  location     = var.region
+  repositories = [var.runner_repository]
+}
+
+# It used to be one of module.registry's repositories: an existing state moves, nothing is recreated.
+moved {
+  from = module.registry.google_artifact_registry_repository.this["mlabs-runner"]
+  to   = module.runner_registry.google_artifact_registry_repository.this["mlabs-runner"]
+}
+
+# Kept by platform-destroy: its destroy targets only module.gke, module.registry and, when asked,
+# module.runner_registry.
 module "storage" {
   source = "../../modules/storage"
 

@@ -37,7 +37,7 @@ output "registry" {
 
 output "runner_registry" {
   description = "Docker path of the mlabs-runner repository."
-  value       = lookup(module.registry.repository_urls, "mlabs-runner", "")
+  value       = module.runner_registry.repository_urls[var.runner_repository]
 }
 
 output "node_service_account" {

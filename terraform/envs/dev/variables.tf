@@ -59,13 +59,29 @@ variable "release_channel" {
 }
 
 variable "repositories" {
-  description = "Artifact Registry Docker repositories."
+  description = "Artifact Registry Docker repositories of the platform's workloads (destroyed with the platform)."
   type        = list(string)
-  default     = ["apps", "mlabs-runner"]
+  default     = ["apps"]
 
   validation {
     condition     = alltrue([for r in var.repositories : can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", r))])
     error_message = "repositories must be names of 1 to 63 lowercase letters, digits or hyphens, starting with a letter, e.g. apps."
+  }
+
+  validation {
+    condition     = !contains(var.repositories, var.runner_repository)
+    error_message = "repositories must not list the runner repository (var.runner_repository, default mlabs-runner): it is its own module, kept by platform-destroy."
+  }
+}
+
+variable "runner_repository" {
+  description = "Artifact Registry Docker repository of the mlabs-runner image, kept by platform-destroy unless delete_runner_images."
+  type        = string
+  default     = "mlabs-runner"
+
+  validation {
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", var.runner_repository))
+    error_message = "runner_repository must be a name of 1 to 63 lowercase letters, digits or hyphens, starting with a letter, e.g. mlabs-runner."
   }
 }
 
