@@ -180,7 +180,7 @@ function persistedCheckouts(file: string): string[] {
   for (const [name, job] of Object.entries(readWorkflow(file).jobs ?? {})) {
     if (isHosted(job['runs-on'])) continue;
     for (const s of job.steps ?? []) {
-      if (/^actions\/checkout@/.test(s.uses ?? '') && s.with?.['persist-credentials'] !== false) bad.push(`${name}: ${s.uses}`);
+      if (/^actions\/checkout@/.test(s.uses ?? '') && String(s.with?.['persist-credentials']) !== 'false') bad.push(`${name}: ${s.uses}`);
     }
   }
   return bad;

@@ -189,8 +189,9 @@ function tempDir(t: TestContext, prefix: string): string {
   return dir;
 }
 
+/** A run: step as GitHub runs it without a `shell:` of its own: `bash -e` (no pipefail). */
 function bash(script: string, env: Record<string, string>, cwd: string) {
-  return spawnSync('bash', ['-e', '-o', 'pipefail', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, cwd });
+  return spawnSync('bash', ['-e', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, cwd });
 }
 
 test('the confirmation step refuses a wrong or empty confirm and passes the project id', (t) => {
@@ -241,7 +242,15 @@ test('the GPU pool list is every pool but the Terraform system pool, and more po
 
   // gcloud failing (no cluster, no permission) fails the step: no destroy on an unknown pool list.
   writeFileSync(join(dir, 'gcloud'), '#!/bin/bash\necho "ERROR: (gcloud.container.node-pools.list) PERMISSION_DENIED" >&2\nexit 1\n');
+  writeFileSync(out, '');
   assert.notEqual(bash(step.run as string, env, dir).status, 0);
+  assert.equal(readFileSync(out, 'utf8'), '', 'no (empty) pool list for the snapshot steps');
+  // gcloud answering nothing at all, with success: refused too.
+  writeFileSync(join(dir, 'gcloud'), '#!/bin/bash\nexit 0\n');
+  const empty = bash(step.run as string, env, dir);
+  assert.equal(empty.status, 1);
+  assert.match(empty.stdout, /::error::Could not list the node pools of mlabs in us-central1/);
+  assert.equal(readFileSync(out, 'utf8'), '');
 });
 
 test('the platform outputs the prepare job reads come from terraform output', (t) => {
@@ -258,6 +267,12 @@ test('the platform outputs the prepare job reads come from terraform output', (t
   const r = bash(step.run as string, { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: out }, dir);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readFileSync(out, 'utf8'), 'cluster=mlabs\nlocation=us-central1\nbucket=mlabs-demo-nodepool-snapshots\nsystem_pool=system\n');
+  // An output terraform cannot read (no state, no such output) fails the step instead of passing on ''.
+  delete values.system_pool;
+  writeFileSync(join(dir, 'terraform'), `#!/bin/bash\ncase "$3" in\n${Object.entries(values).map(([k, v]) => `  ${k}) echo -n "${v}";;`).join('\n')}\n  *) echo "no output $3" >&2; exit 1;;\nesac\n`);
+  writeFileSync(out, '');
+  assert.notEqual(bash(step.run as string, { PATH: `${dir}:${process.env.PATH}`, GITHUB_OUTPUT: out }, dir).status, 0);
+  assert.equal(readFileSync(out, 'utf8'), '');
 });
 
 test('the destroy report quotes what the cluster cost before, read by cost-cleanup in report mode (which changes nothing)', (t) => {
