@@ -71,7 +71,7 @@ await runAction({
       : undefined;
     try {
       const r = await expandNodePool(ref, cluster, spec, zones, deadline, { beforeGrow });
-      const g = poolGpus(r.pool);
+      const g = poolGpus(r.pool, r.nodes);
       setOutput('outcome', r.outcome);
       setOutput('zones', r.zones.join(','));
       setOutput('attempts', JSON.stringify(r.attempts));

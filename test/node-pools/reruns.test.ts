@@ -74,6 +74,7 @@ test('expand and snapshot re-runs wait for a resize still running on the pool', 
   assert.equal(r.exitCode, 0, errorText(r));
   assert.equal(r.outputs.outcome, 'unchanged');
   assert.equal(count('SetNodePoolSize') - sizes, 0);
+  assert.equal(r.outputs.gpus, '2');
 
   sb.ctx.operations.pause();
   const op2 = await gke(sb, 'POST', `${poolPath('gpu-rs')}:setSize`, { name: poolPath('gpu-rs'), nodeCount: 3 });
@@ -123,6 +124,7 @@ async function ensureQuotaRuns(regional: QuotaEntry, global: QuotaEntry): Promis
   const grown = await run('node-pool-expand', env, { ...L4, pool: 'gpu-qb', zones: 'us-central1-a', node_count: 3, ...quotaInputs });
   assert.equal(grown.exitCode, 0, errorText(grown));
   assert.equal(grown.outputs.outcome, 'resized');
+  assert.equal(grown.outputs.gpus, '3');
   assert.equal(preferred('mlabs-nvidia-l4-gpus-us-central1'), r1 + 2);
   assert.equal(preferred('mlabs-gpus-all-regions'), g1 + 2);
 }

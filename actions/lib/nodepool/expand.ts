@@ -19,6 +19,8 @@ export interface ExpandResult {
   zones: string[];
   attempts: Attempt[];
   changes: string[];
+  /** Nodes the pool runs after this run (all zones), when read or set here; else the definition's count applies. */
+  nodes?: number;
 }
 
 function sameAutoscaling(a: NodePoolAutoscaling | undefined, b: NodePoolAutoscaling | undefined): boolean {
@@ -80,7 +82,9 @@ export async function expandNodePool(ref: ClusterRef, cluster: Cluster, spec: Gp
     else info(`Node pool ${spec.name} runs ${live.count} node(s); growing to ${perZoneCeiling} per zone needs no more GPU quota.`);
   }
   const changes: string[] = [];
+  let nodes = live?.source === 'instance-groups' ? live.count : undefined;
   if (!sameAutoscaling(current.autoscaling, wantAuto)) {
+    if (wantAuto) nodes = undefined; // the autoscaler decides from here
     const target: NodePoolAutoscaling = wantAuto ?? { enabled: false };
     const op = await withClusterLock(ref, deadline, `set autoscaling of ${spec.name}`, () => setNodePoolAutoscaling(ref, spec.name, target));
     await waitForGkeOperation(ref.project, ref.location, op, { deadline, what: `SET_NODE_POOL_AUTOSCALING ${spec.name}` });
@@ -92,10 +96,11 @@ export async function expandNodePool(ref: ClusterRef, cluster: Cluster, spec: Gp
       const op = await withClusterLock(ref, deadline, `resize ${spec.name}`, () => setNodePoolSize(ref, spec.name, spec.nodeCount));
       await waitForGkeOperation(ref.project, ref.location, op, { deadline, what: `SET_NODE_POOL_SIZE ${spec.name}` });
       changes.push(`${spec.nodeCount} node(s) per zone`);
+      nodes = spec.nodeCount * zonesOfPool;
     }
   }
   const pool = await getNodePool(ref, spec.name);
   // An earlier run's create that this run waited for, with nothing left to change: this run's create.
   const outcome: ExpandResult['outcome'] = changes.length ? 'resized' : adoptedCreate(adopted) ? 'created' : 'unchanged';
-  return { outcome, pool, zones: pool.locations ?? [], attempts: [], changes: outcome === 'created' ? ['created'] : changes };
+  return { outcome, pool, zones: pool.locations ?? [], attempts: [], changes: outcome === 'created' ? ['created'] : changes, nodes };
 }
