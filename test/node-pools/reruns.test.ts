@@ -93,8 +93,10 @@ test('ensure_quota with the quota full asks for usage plus the pool, and for the
   try {
     await ensureQuotaRuns(regional, global);
   } finally {
-    sb.ctx.quota.setLimit(regional, Math.max(limits[0], sb.ctx.quota.usage(regional)));
-    sb.ctx.quota.setLimit(global, Math.max(limits[1], sb.ctx.quota.usage(global)));
+    // Give the GPUs and the quota back, for the other tests.
+    for (const pool of ['gpu-qa', 'gpu-qb']) await run('node-pool-destroy', env, { pool, snapshot: false });
+    sb.ctx.quota.setLimit(regional, limits[0]);
+    sb.ctx.quota.setLimit(global, limits[1]);
   }
 });
 
