@@ -172,9 +172,11 @@ const allows = (limit: number, target: number): boolean => unlimited(limit) || l
 /**
  * The limits needed for `count` GPUs of this family in the region: the regional quota
  * must reach `count`; the global cap must hold `count` plus every GPU in use outside
- * this regional quota (global usage minus this quota's usage).
+ * this regional quota (global usage minus this quota's usage). With `additional`, `count`
+ * GPUs come on top of what is in use now: each quota must reach its usage plus `count`.
  */
-export function targetsFor(count: number, regional: QuotaReading, global: QuotaReading): { regional: number; global: number } {
+export function targetsFor(count: number, regional: QuotaReading, global: QuotaReading, additional = false): { regional: number; global: number } {
+  if (additional) return { regional: regional.usage + count, global: global.usage + count };
   const elsewhere = Math.max(0, global.usage - regional.usage);
   return { regional: count, global: count + elsewhere };
 }
@@ -238,8 +240,10 @@ function applyDecision(r: QuotaResult, pref: QuotaPreference, release: boolean):
 }
 
 export interface EnsureOptions extends GpuQuotaRequest, WaitOptions {
-  /** The limit wanted for the regional family quota. */
+  /** The limit wanted for the regional family quota (with `additional`: GPUs needed on top of current usage). */
   count: number;
+  /** `count` is what a new or growing node pool adds to what runs now (node-pool-expand). */
+  additional?: boolean;
   justification: string;
   contactEmail: string;
 }
@@ -279,7 +283,7 @@ export function recordedOriginal(pref: QuotaPreference | undefined): number | un
  */
 export async function ensureGpuQuota(opts: EnsureOptions): Promise<GpuQuotaOutcome> {
   const { regional, global } = await readGpuQuotas(opts);
-  const targets = targetsFor(opts.count, regional, global);
+  const targets = targetsFor(opts.count, regional, global, opts.additional);
   const results: QuotaResult[] = [];
   for (const [reading, target] of [
     [regional, targets.regional],

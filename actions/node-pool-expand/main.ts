@@ -56,19 +56,22 @@ await runAction({
     if (ensureQuota && !contactEmail) throw new InputError('quota_contact_email', '', 'required with ensure_quota: true (Google asks for it on increase requests).');
 
     const cluster = await requireCluster(ref);
-    if (ensureQuota) {
-      const region = clusterRegion(cluster, ref.location);
-      const zonesPerPool = zones.mode === 'default' ? Math.max(1, cluster.locations?.length ?? 1) : 1;
-      const count = spec.acceleratorCount * Math.max(spec.nodeCount, spec.maxNodes ?? 0) * zonesPerPool;
-      info(`ensure_quota: ${count} ${type.name} GPUs in ${region}`);
-      const q = await ensureGpuQuota({ project: ref.project, type, region, spot: spec.spot, count, justification, contactEmail, waitSeconds: Math.min(timeoutSeconds, 600), pollSeconds: 10 });
-      if (q.state !== 'sufficient' && q.state !== 'granted' && q.state !== 'unchanged') {
-        throw new ActionError(`GPU quota for ${count} ${type.name} in ${region} is ${q.state}.`, { fix: 'See the gpu-quota action, or lower node_count / max_nodes.' });
-      }
-    }
+    const region = clusterRegion(cluster, ref.location);
+    // ensure_quota: the quotas must hold what runs now plus what this pool adds.
+    const beforeGrow = ensureQuota
+      ? async (more: number) => {
+          info(`ensure_quota: ${more} more ${type.name} GPUs in ${region} than in use now`);
+          const q = await ensureGpuQuota({ project: ref.project, type, region, spot: spec.spot, count: more, additional: true, justification, contactEmail, waitSeconds: Math.min(timeoutSeconds, 600), pollSeconds: 10 });
+          if (q.state !== 'sufficient' && q.state !== 'granted' && q.state !== 'unchanged') {
+            throw new ActionError(`GPU quota for ${more} more ${type.name} in ${region} (regional limit ${q.regional.target}, global ${q.global.target}) is ${q.state}.`, {
+              fix: 'See the gpu-quota action, or lower node_count / max_nodes.',
+            });
+          }
+        }
+      : undefined;
     try {
-      const r = await expandNodePool(ref, cluster, spec, zones, deadline);
-      const g = poolGpus(r.pool);
+      const r = await expandNodePool(ref, cluster, spec, zones, deadline, { beforeGrow });
+      const g = poolGpus(r.pool, r.nodes);
       setOutput('outcome', r.outcome);
       setOutput('zones', r.zones.join(','));
       setOutput('attempts', JSON.stringify(r.attempts));

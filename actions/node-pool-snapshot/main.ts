@@ -6,9 +6,9 @@ import { latestObject, snapshotNodePool } from '../lib/nodepool/snapshot.js';
 
 await runAction({
   async main() {
-    const { ref, pool } = readCommon();
+    const { ref, pool, deadline } = readCommon();
     const bucket = readBucket(true);
-    const snap = await snapshotNodePool(ref, pool, bucket);
+    const snap = await snapshotNodePool(ref, pool, bucket, { deadline });
     const latestUri = `gs://${bucket}/${latestObject(ref.cluster, pool)}`;
     setOutput('uri', snap.uri);
     setOutput('generation', snap.generation);

@@ -145,6 +145,35 @@ test('enforce: a disk snapshot that fails leaves the disk and fails the step nam
   }
 });
 
+test('enforce: a pool delete that leaves the pool in ERROR is retried once; failed twice, the step says what to do and a re-run deletes it', async () => {
+  const fx = await start();
+  try {
+    const failDelete = (count: number) =>
+      fx.sb.faults.add({ kind: 'operationFailure', match: { api: 'container', method: 'DeleteNodePool' }, message: 'Internal error while deleting instances (injected).', count });
+    const idlePool = () => (section(fx, 'container').clusters[0].nodePools as { name: string; status: string }[]).find((p) => p.name === 'gpu-idle');
+    const deletes = () => fx.sb.requests.filter((r) => r.method === 'DELETE' && /nodePools\/gpu-idle$/.test(r.path)).length;
+    failDelete(2);
+    const first = await runAction('cost-cleanup', { inputs: { ...INPUTS, mode: 'enforce' }, env: fx.env });
+    assert.equal(first.exitCode, 1);
+    assert.equal(deletes(), 2, 'deleted once more after the first failure');
+    const failed = parse(first.outputs.report ?? '').findings.find((f) => f.resource.includes('gpu-idle'));
+    assert.equal(failed?.action, 'failed');
+    assert.match(failed?.error ?? '', /The pool is still there, in ERROR/);
+    assert.match(failed?.error ?? '', /Fix: Re-run this step: a pool in ERROR is deleted again/);
+    assert.equal(idlePool()?.status, 'ERROR');
+
+    failDelete(1);
+    const again = await runAction('cost-cleanup', { inputs: { ...INPUTS, mode: 'enforce' }, env: fx.env });
+    assert.equal(again.exitCode, 0, again.main.log);
+    assert.equal(parse(again.outputs.report ?? '').findings.find((f) => f.resource.includes('gpu-idle'))?.action, 'deleted');
+    assert.match(again.main.stdout, /the pool is in ERROR\. Deleting it once more/);
+    assert.equal(deletes(), 4);
+    assert.equal(idlePool(), undefined);
+  } finally {
+    await fx.stop();
+  }
+});
+
 test('a 429 storm on every API is retried; the Billing Catalog unreachable falls back to the dated table', async () => {
   const fx = await start();
   try {

@@ -1,8 +1,11 @@
-/** Zone failover, operation failures, 429 storms and every clear error, through the bundles. */
+/**
+ * Zone failover, operation failures, 429 storms and every clear error, through the bundles.
+ * Each test works on pools of its own, so each passes alone and in any order.
+ */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
-import { BUCKET, L4, errorText, getText, pools, putObject, run, sandbox } from './helpers.js';
+import { BUCKET, L4, errorText, getText, gke, poolPath, pools, putObject, run, runWhileHeld, sandbox } from './helpers.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
@@ -85,23 +88,25 @@ test('a 429 storm on GKE and Storage is ridden out', async () => {
 });
 
 test('a corrupted snapshot fails its checksum; an unknown format version is refused', async () => {
-  const s = await run('node-pool-snapshot', env, { pool: 'gpu-fo', bucket: BUCKET });
+  const e = await run('node-pool-expand', env, { ...L4, pool: 'gpu-tamper', zones: 'us-central1-c' });
+  assert.equal(e.exitCode, 0, errorText(e));
+  const s = await run('node-pool-snapshot', env, { pool: 'gpu-tamper', bucket: BUCKET });
   assert.equal(s.exitCode, 0, errorText(s));
   const object = (s.outputs.uri ?? '').replace(`gs://${BUCKET}/`, '');
   const doc = JSON.parse(await getText(sb, BUCKET, object)) as { nodePool: { initialNodeCount: number }; formatVersion: number };
   doc.nodePool.initialNodeCount = 8;
-  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/tampered.json', JSON.stringify(doc));
-  const bad = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/tampered.json` });
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-tamper/tampered.json', JSON.stringify(doc));
+  const bad = await run('node-pool-restore', env, { pool: 'gpu-tamper', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-tamper/tampered.json` });
   assert.equal(bad.exitCode, 1);
   assert.match(errorText(bad), /failed its checksum/);
   const future = JSON.parse(await getText(sb, BUCKET, object)) as { formatVersion: number };
   future.formatVersion = 99;
-  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/future.json', JSON.stringify(future));
-  const v = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/future.json` });
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-tamper/future.json', JSON.stringify(future));
+  const v = await run('node-pool-restore', env, { pool: 'gpu-tamper', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-tamper/future.json` });
   assert.equal(v.exitCode, 1);
   assert.match(errorText(v), /format version 99; this version of the action reads version 1/);
-  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-fo/truncated.json', '{"format":"mlabs.node-pool');
-  const t = await run('node-pool-restore', env, { pool: 'gpu-fo', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-fo/truncated.json` });
+  await putObject(sb, BUCKET, 'node-pools/mlabs/gpu-tamper/truncated.json', '{"format":"mlabs.node-pool');
+  const t = await run('node-pool-restore', env, { pool: 'gpu-tamper', bucket: BUCKET, snapshot: `gs://${BUCKET}/node-pools/mlabs/gpu-tamper/truncated.json` });
   assert.match(errorText(t), /not valid JSON/);
 });
 
@@ -124,20 +129,23 @@ test('missing bucket, wrong cluster, missing pool, no snapshot yet: each its cle
   assert.match(errorText(i), /Input "accelerator_type"/);
 });
 
-test('a mutation refused with CLUSTER_ALREADY_HAS_OPERATION waits for that operation and goes on (library, in-process)', async () => {
-  Object.assign(process.env, env);
-  const { setNodePoolSize } = await import('../../actions/lib/google/container.js');
-  const { createWithFailover } = await import('../../actions/lib/nodepool/failover.js');
-  const { buildGpuPool } = await import('../../actions/lib/nodepool/spec.js');
-  const ref = { project: 'mlabs-demo', location: 'us-central1', cluster: 'mlabs' };
-  const busy = await setNodePoolSize(ref, 'gpu-fo', 2);
+test('a mutation refused with CLUSTER_ALREADY_HAS_OPERATION waits for that operation and goes on', async () => {
+  const base = await run('node-pool-expand', env, { ...L4, pool: 'gpu-busy', zones: 'us-central1-b' });
+  assert.equal(base.exitCode, 0, errorText(base));
+  // Another client resizes gpu-busy; its operation is held RUNNING until the create was refused.
+  sb.ctx.operations.pause();
+  const busy = await gke(sb, 'POST', `${poolPath('gpu-busy')}:setSize`, { name: poolPath('gpu-busy'), nodeCount: 2 });
   const before = sb.requests.length;
-  const def = buildGpuPool({ name: 'gpu-lock', acceleratorType: 'nvidia-l4', acceleratorCount: 1, nodeCount: 1, spot: false, diskSizeGb: 100, diskType: 'pd-balanced', taints: [], labels: {}, driver: 'default' });
-  const r = await createWithFailover(ref, def, [['us-central1-c']], { deadline: Date.now() + 60_000, pauseMs: 0 });
-  assert.equal(r.pool.status, 'RUNNING');
-  const after = sb.requests.slice(before);
-  const refused = after.find((q) => q.rpc === 'CreateNodePool' && q.status === 400);
-  assert.ok(refused, 'the first create was refused while the resize ran');
-  assert.ok(after.some((q) => q.rpc === 'GetOperation' && q.path.endsWith(busy.name)), 'it waited on the blocking operation');
-  assert.equal(after.filter((q) => q.rpc === 'CreateNodePool' && q.status === 200).length, 1);
+  const r = await runWhileHeld(
+    sb,
+    (q) => q.seq > (sb.requests[before - 1]?.seq ?? 0) && q.rpc === 'CreateNodePool' && q.status === 400,
+    () => run('node-pool-expand', env, { ...L4, pool: 'gpu-lock', zones: 'us-central1-c' }),
+  );
+  assert.equal(r.exitCode, 0, errorText(r));
+  assert.equal(r.outputs.outcome, 'created');
+  const seen = sb.requests.slice(before);
+  assert.ok(seen.some((q) => q.rpc === 'CreateNodePool' && q.status === 400), 'the first create was refused while the resize ran');
+  assert.ok(seen.some((q) => q.rpc === 'GetOperation' && q.path.endsWith(String(busy.name))), 'it waited on the blocking operation');
+  assert.equal(seen.filter((q) => q.rpc === 'CreateNodePool' && q.status === 200).length, 1);
+  assert.equal(pools(sb).find((p) => p.name === 'gpu-lock')?.status, 'RUNNING');
 });

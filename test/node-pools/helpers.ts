@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runAction, type ActionRun } from '../harness.js';
-import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
+import { startSandbox, type RequestLogEntry, type Sandbox } from '../../scripts/sandbox/index.js';
 
 const exec = promisify(execFile);
 
@@ -64,3 +64,34 @@ export async function getText(sb: Sandbox, bucket: string, name: string): Promis
 }
 
 export const L4 = { pool: 'gpu-l4', accelerator_type: 'nvidia-l4', accelerator_count: 1, node_count: 1 };
+
+/**
+ * Run an action while the sandbox's operations are held (the caller paused them and started one),
+ * and let them finish only once the sandbox has seen the request `release` accepts, or the action
+ * has ended: whatever the action does about a running operation, it meets it running.
+ */
+export async function runWhileHeld(sb: Sandbox, release: (q: RequestLogEntry) => boolean, start: () => Promise<ActionRun>): Promise<ActionRun> {
+  let done = false;
+  const action = start().finally(() => (done = true));
+  try {
+    while (!done && !sb.requests.some(release)) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    sb.ctx.operations.resume();
+  }
+  return action;
+}
+
+/** Call the sandbox's GKE API directly (as another client, or a run that was killed, would have). */
+export async function gke(sb: Sandbox, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${sb.url}/container/v1/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sb.accessToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** `projects/mlabs-demo/locations/us-central1/clusters/mlabs/nodePools[/POOL]` */
+export const poolPath = (pool = ''): string => `projects/mlabs-demo/locations/${LOCATION}/clusters/${CLUSTER}/nodePools${pool ? `/${pool}` : ''}`;

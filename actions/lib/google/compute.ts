@@ -1,7 +1,8 @@
 /**
  * Compute Engine v1, the read-only parts the GPU actions need: a region's quotas
  * (regions.get), the project's own quotas (projects.get, where GPUS_ALL_REGIONS
- * lives), zones, and accelerator types per zone or across all zones.
+ * lives), zones, accelerator types per zone or across all zones, and the managed
+ * instance groups behind a GKE node pool (instanceGroupManagers.get).
  */
 import { apiUrl } from '../endpoints.js';
 import { listAll, requestJson } from '../http.js';
@@ -112,4 +113,36 @@ export async function aggregatedAcceleratorTypes(project: string, name?: string)
     pageToken = page.nextPageToken;
   } while (pageToken);
   return name ? out.filter((a) => a.name === name) : out;
+}
+
+/** google.cloud.compute.v1.InstanceGroupManager, the fields a node pool's live size needs. */
+export interface InstanceGroupManager {
+  name: string;
+  zone: string;
+  targetSize: number;
+  currentActions: Record<string, number>;
+  isStable: boolean;
+}
+
+/**
+ * instanceGroupManagers.get from the URL GKE lists in a node pool's instanceGroupUrls
+ * (`https://www.googleapis.com/compute/v1/projects/P/zones/Z/instanceGroupManagers/NAME`),
+ * sent to the Compute endpoint in use. Retried like every call; errors are ApiError.
+ */
+export async function getInstanceGroupManager(url: string): Promise<InstanceGroupManager> {
+  const m = /\/projects\/([^/]+)\/zones\/([^/]+)\/instanceGroup(?:Manager)?s\/([^/?]+)$/.exec(url);
+  if (!m) throw new Error(`not an instance group URL: ${url}`);
+  const [, project, zone, name] = m as unknown as [string, string, string, string];
+  const token = await getAccessToken();
+  const igm = await requestJson<{ name?: string; zone?: string; targetSize?: number | string; currentActions?: Record<string, number | string>; status?: { isStable?: boolean } }>(
+    `${base(decodeURIComponent(project))}/zones/${encodeURIComponent(decodeURIComponent(zone))}/instanceGroupManagers/${encodeURIComponent(decodeURIComponent(name))}`,
+    { token },
+  );
+  return {
+    name: igm.name ?? name,
+    zone: lastSegment(igm.zone) || zone,
+    targetSize: Number(igm.targetSize ?? 0),
+    currentActions: Object.fromEntries(Object.entries(igm.currentActions ?? {}).map(([k, v]) => [k, Number(v)])),
+    isStable: igm.status?.isStable === true,
+  };
 }

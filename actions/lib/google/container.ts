@@ -183,3 +183,18 @@ export function operationName(project: string, location: string, op: Pick<GkeOpe
 export function getOperation(name: string): Promise<GkeOperation> {
   return call<GkeOperation>('GET', name);
 }
+
+/** ListOperations for a location (GKE has no server-side filter: filter the answer). */
+export async function listOperations(project: string, location: string): Promise<GkeOperation[]> {
+  const res = await call<{ operations?: GkeOperation[] }>('GET', `projects/${project}/locations/${location}/operations`);
+  return res.operations ?? [];
+}
+
+/**
+ * Whether an operation's targetLink names this node pool. GKE writes targetLink with the project
+ * number or id and with `zones/` or `locations/`, so only location, cluster and pool are compared.
+ */
+export function targetsNodePool(op: Pick<GkeOperation, 'targetLink'>, ref: ClusterRef, pool: string): boolean {
+  const m = /\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)\/nodePools\/([^/?]+)$/.exec(op.targetLink ?? '');
+  return !!m && m[1] === ref.location && m[2] === ref.cluster && m[3] === pool;
+}

@@ -5,9 +5,9 @@
 import { ActionError } from '../errors.js';
 import { isNotFound } from '../http.js';
 import { info } from '../runner.js';
-import { deleteNodePool, getNodePool, listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
-import { waitForGkeOperation } from '../operations.js';
-import { withClusterLock } from './lock.js';
+import { getNodePool, listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
+import { deleteNodePoolAndWait } from './delete.js';
+import { awaitPoolOperations } from './pending.js';
 import { requireCluster, snapshotNodePool, type SnapshotRef } from './snapshot.js';
 import { isManaged, MANAGED_LABEL } from './spec.js';
 
@@ -30,11 +30,18 @@ export interface DestroyResult {
 
 export async function destroyNodePool(ref: ClusterRef, name: string, opts: DestroyOptions): Promise<DestroyResult> {
   await requireCluster(ref);
+  const adopted = await awaitPoolOperations(ref, name, opts.deadline);
   let pool: NodePool;
   try {
     pool = await getNodePool(ref, name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    const earlier = adopted.find((a) => a.operationType === 'DELETE_NODE_POOL' && a.failed === undefined);
+    if (earlier) {
+      const note = `Node pool ${name} was deleted by ${earlier.name}, the delete an earlier run started; this run waited for it to finish.`;
+      info(note);
+      return { outcome: 'deleted', note };
+    }
     const note = `Node pool ${name} does not exist in cluster ${ref.cluster}: nothing to delete.`;
     info(note);
     return { outcome: 'absent', note };
@@ -52,12 +59,8 @@ export async function destroyNodePool(ref: ClusterRef, name: string, opts: Destr
       });
     }
   }
-  const snapshot = opts.bucket ? await snapshotNodePool(ref, name, opts.bucket) : undefined;
-  try {
-    const op = await withClusterLock(ref, opts.deadline, `delete ${name}`, () => deleteNodePool(ref, name));
-    await waitForGkeOperation(ref.project, ref.location, op, { deadline: opts.deadline, what: `DELETE_NODE_POOL ${name}` });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
+  const snapshot = opts.bucket ? await snapshotNodePool(ref, name, opts.bucket, { deadline: opts.deadline }) : undefined;
+  if ((await deleteNodePoolAndWait(ref, name, opts.deadline)) === 'absent') {
     return { outcome: 'absent', pool, snapshot, note: `Node pool ${name} disappeared while it was being deleted (another run deleted it).` };
   }
   return { outcome: 'deleted', pool, snapshot };

@@ -4,11 +4,12 @@
  * be deleted before trying elsewhere. Quota shortfalls and accelerators a zone does not offer are
  * refused at once. Every attempt is recorded; after a total failure nothing is left behind.
  */
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
-import { createNodePool, deleteNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
+import { createNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
 import { OperationFailedError, OperationTimeoutError, waitForGkeOperation } from '../operations.js';
+import { deleteNodePoolAndWait } from './delete.js';
 import { withClusterLock } from './lock.js';
 
 export type AttemptOutcome = 'created' | 'stockout' | 'quota' | 'unavailable' | 'failed';
@@ -73,12 +74,9 @@ export async function removeLeftover(ref: ClusterRef, name: string, deadline: nu
   }
   info(`Deleting what the failed attempt left: node pool ${name}`);
   try {
-    const op = await withClusterLock(ref, deadline, `delete ${name}`, () => deleteNodePool(ref, name));
-    await waitForGkeOperation(ref.project, ref.location, op, { deadline, what: `DELETE_NODE_POOL ${name}` });
-    return 'deleted';
+    return (await deleteNodePoolAndWait(ref, name, deadline)) === 'deleted' ? 'deleted' : 'none-left';
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return 'none-left';
-    warning(`Could not delete the leftover node pool ${name}: ${(err as Error).message}`);
+    warning(`Could not delete the leftover node pool ${name}: ${describeError(err)}`);
     return 'failed';
   }
 }

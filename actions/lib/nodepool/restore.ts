@@ -5,11 +5,11 @@
 import { ActionError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
-import { deleteNodePool, getNodePool, getServerConfig, type Cluster, type ClusterRef, type NodePool } from '../google/container.js';
-import { waitForGkeOperation } from '../operations.js';
+import { getNodePool, getServerConfig, type Cluster, type ClusterRef, type NodePool } from '../google/container.js';
 import { createableDefinition, diffDefinitions, formatDiff, type DiffEntry } from './definition.js';
+import { deleteNodePoolAndWait } from './delete.js';
 import { createWithFailover, removeLeftover, type Attempt } from './failover.js';
-import { withClusterLock } from './lock.js';
+import { adoptedCreate, awaitPoolOperations } from './pending.js';
 import type { SnapshotRef } from './snapshot.js';
 import { chooseNodeVersion } from './version.js';
 import { candidateZones, type ZonesInput } from './zones.js';
@@ -63,6 +63,7 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
   const allowed = candidates.flat();
 
   let outcome: RestoreResult['outcome'] = 'created';
+  const adopted = await awaitPoolOperations(ref, definition.name, opts.deadline);
   const current = await existing(ref, definition.name);
   if (current) {
     if (current.status === 'ERROR') {
@@ -74,6 +75,16 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
       if (zonesOk) ignore.push('locations');
       const diff = diffDefinitions(definition, createableDefinition(current), ignore);
       if (diff.length === 0) {
+        const create = adoptedCreate(adopted);
+        if (create && current.status === 'RUNNING') {
+          notes.push(`An earlier run's create of ${definition.name} (${create.name}) was still running; this run waited for it, and the pool is RUNNING and matches the snapshot.`);
+          return { outcome: 'created', pool: current, zones: current.locations ?? [], attempts: [], versionNote, notes };
+        }
+        if (current.status !== 'RUNNING') {
+          throw new ActionError(`Node pool ${definition.name} matches the snapshot but is ${current.status}${current.statusMessage ? `: ${current.statusMessage}` : ''}.`, {
+            fix: 'Re-run once GKE has settled the pool (gcloud container node-pools describe); a pool left in ERROR is deleted and created again.',
+          });
+        }
         info(`Node pool ${definition.name} already exists and matches the snapshot: nothing to do.`);
         return { outcome: 'unchanged', pool: current, zones: current.locations ?? [], attempts: [], versionNote, notes };
       }
@@ -86,12 +97,7 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
         );
       }
       info(`Replacing node pool ${definition.name} (${diff.length} field(s) differ):\n${formatDiff(diff)}`);
-      try {
-        const op = await withClusterLock(ref, opts.deadline, `delete ${definition.name}`, () => deleteNodePool(ref, definition.name));
-        await waitForGkeOperation(ref.project, ref.location, op, { deadline: opts.deadline, what: `DELETE_NODE_POOL ${definition.name}` });
-      } catch (err) {
-        if (!(err instanceof ApiError && err.httpStatus === 404)) throw err;
-      }
+      await deleteNodePoolAndWait(ref, definition.name, opts.deadline);
       outcome = 'replaced';
       notes.push(`Replaced the existing pool; it differed in: ${diff.map((d) => d.path).join(', ')}.`);
     }

@@ -9,13 +9,14 @@
  * snapshot is newer. The snapshot carries a sha256 checksum of its own canonical JSON.
  */
 import { ActionError } from '../errors.js';
-import { isNotFound, request } from '../http.js';
+import { ApiError, isNotFound } from '../http.js';
 import { info, warning } from '../runner.js';
-import { apiBase } from '../endpoints.js';
-import { getAccessToken } from '../google/auth.js';
+import { getInstanceGroupManager } from '../google/compute.js';
 import { getCluster, getNodePool, type Cluster, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
+import { deadlineIn } from '../operations.js';
 import { CONTRACT_SOURCE } from './contract.generated.js';
 import { canonicalJson, createableDefinition, sha256 } from './definition.js';
+import { awaitPoolOperations } from './pending.js';
 import { bucketExists, isPreconditionFailed, readObject, writeObject } from './store.js';
 
 export const SNAPSHOT_FORMAT = 'mlabs.node-pool-snapshot';
@@ -78,26 +79,27 @@ export function checksumOf(doc: Omit<NodePoolSnapshot, 'checksum'> & { checksum?
   return `sha256:${sha256(canonicalJson(rest))}`;
 }
 
-/** Live node count: each instance group's targetSize (Compute), else the definition's per-zone count. */
+/**
+ * Live node count: each instance group's targetSize (Compute instanceGroupManagers.get, retried
+ * like any call), else, for a pool that lists no instance groups, the definition's per-zone count.
+ * A group that cannot be read is an ActionError naming it: nothing is decided on a guess.
+ */
 export async function liveNodeCount(pool: NodePool): Promise<{ count: number; source: NodePoolSnapshot['nodeCountSource'] }> {
   const urls = pool.instanceGroupUrls ?? [];
-  if (urls.length) {
+  if (urls.length === 0) return { count: Number(pool.initialNodeCount ?? 0) * Math.max(1, pool.locations?.length ?? 1), source: 'definition' };
+  let total = 0;
+  for (const url of urls) {
     try {
-      const token = await getAccessToken();
-      let total = 0;
-      for (const url of urls) {
-        const path = /\/compute\/v1\/(projects\/.+)$/.exec(url)?.[1];
-        if (!path) throw new Error('unrecognised instance group URL');
-        const res = await request(apiBase('compute') + path.replace(/instanceGroups\//, 'instanceGroupManagers/'), { token, retry: false });
-        const igm = (await res.json()) as { targetSize?: number };
-        total += Number(igm.targetSize ?? 0);
-      }
-      return { count: total, source: 'instance-groups' };
-    } catch {
-      /* Compute not reachable for instance groups: fall back */
+      total += (await getInstanceGroupManager(url)).targetSize;
+    } catch (err) {
+      const said = err instanceof ApiError ? `${err.httpStatus} ${err.status}: ${err.message}` : (err as Error).message;
+      throw new ActionError(`Could not read the live size of node pool ${pool.name}: instance group ${url} (${said}).`, {
+        fix: 'The job\'s service account needs compute.instanceGroupManagers.get (roles/compute.viewer, which the platform IAM grants); re-run once Compute answers. Nothing was changed.',
+        cause: err,
+      });
     }
   }
-  return { count: Number(pool.initialNodeCount ?? 0) * Math.max(1, pool.locations?.length ?? 1), source: 'definition' };
+  return { count: total, source: 'instance-groups' };
 }
 
 /** Build (but do not write) the snapshot of a live pool. */
@@ -132,10 +134,14 @@ export async function requireBucket(bucket: string): Promise<void> {
   }
 }
 
-/** Read the pool and write its snapshot and the latest.json pointer. */
-export async function snapshotNodePool(ref: ClusterRef, poolName: string, bucket: string): Promise<SnapshotRef> {
+/**
+ * Read the pool and write its snapshot and the latest.json pointer. An operation still running on
+ * the pool (an earlier run's create or resize) is waited for first, until `deadline` (default 1 h).
+ */
+export async function snapshotNodePool(ref: ClusterRef, poolName: string, bucket: string, opts: { deadline?: number } = {}): Promise<SnapshotRef> {
   await requireBucket(bucket);
   const cluster = await requireCluster(ref);
+  await awaitPoolOperations(ref, poolName, opts.deadline ?? deadlineIn(3600));
   let pool: NodePool;
   try {
     pool = await getNodePool(ref, poolName);
