@@ -9,7 +9,7 @@
  * process keeps answering.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -142,7 +142,7 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
   }
   let log = stdout;
   for (const m of masks) log = log.split(m).join('***');
-  return {
+  const result = {
     exitCode: code,
     stdout,
     stderr,
@@ -155,6 +155,8 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
     masks,
     annotations,
   };
+  rmSync(dir, { recursive: true, force: true });
+  return result;
 }
 
 function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {

@@ -2,12 +2,11 @@ import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { findGpuType, GPU_TYPE_NAMES, REGION_PATTERN } from '../lib/gpu.js';
 import { consoleQuotaUrl, ensureGpuQuota, explainQuotaApiError, releaseGpuQuota, type GpuQuotaOutcome, type QuotaResult } from '../lib/gpu-quota.js';
-import { readBool, readDuration, readEnum, readInt, readString } from '../lib/inputs.js';
+import { EMAIL_PATTERN, readBool, readDuration, readEnum, readInt, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 import { readProjectId } from '../lib/google/project.js';
 
-const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[A-Za-z]{2,}$/;
 
 /** The limit in force after the step: what Google granted when it decided, else the limit read. */
 function limitNow(r: QuotaResult): number {
@@ -57,7 +56,7 @@ await runAction({
     const spot = readBool('spot', { default: false });
     const count = mode === 'ensure' ? readInt('count', { required: true, min: 1, max: 4096 }) : 0;
     const justification = readString('justification', { default: '' });
-    const contactEmail = mode === 'ensure' ? readString('contact_email', { required: true, pattern: EMAIL, accepted: 'an email address such as gpu-admins@example.com' }) : '';
+    const contactEmail = mode === 'ensure' ? readString('contact_email', { required: true, pattern: EMAIL_PATTERN, accepted: 'an email address such as gpu-admins@example.com' }) : '';
     if (mode === 'ensure' && justification.length > 1024) throw new InputError('justification', justification.slice(0, 40) + '...', 'expected at most 1024 characters.');
     const waitSeconds = readDuration('wait', { default: 600, min: 0, max: 6 * 3600 });
     const pollSeconds = readDuration('poll_interval', { default: 30, min: 1, max: 600 });

@@ -5,7 +5,7 @@ import { InputError } from '../lib/errors.js';
 import { getAccessToken } from '../lib/google/auth.js';
 import { readBool, readSecret, readString } from '../lib/inputs.js';
 import { PLATFORM_PATTERN } from '../lib/oci/media.js';
-import { REPOSITORY_ACCEPTED, REPOSITORY_PATTERN, isArtifactRegistryHost, parseRepository } from '../lib/oci/reference.js';
+import { REGISTRY_USER, REPOSITORY_ACCEPTED, REPOSITORY_PATTERN, isArtifactRegistryHost, parseRepository } from '../lib/oci/reference.js';
 import { getState, group, info, saveState, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 
@@ -38,8 +38,8 @@ async function main(): Promise<void> {
   const provenance = readString('provenance', { default: 'mode=max', pattern: /^(mode=(max|min)|false|true)$/, accepted: 'mode=max, mode=min, true or false' });
   const sbom = readBool('sbom', { default: false });
   const builder = readString('builder', { default: 'mlabs', pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, accepted: 'a builder name' });
-  const username = readString('username');
-  const password = readSecret('password');
+  const username = readString('username', { pattern: REGISTRY_USER, accepted: 'a registry username: visible ASCII characters, no spaces or colons' });
+  const password = readSecret('password', { header: true });
   if (username && !password) throw new InputError('password', '', 'a password is required when username is given.');
   if (password && !username) throw new InputError('username', '', 'a username is required when password is given.');
   const ref = parseRepository(image);

@@ -4,7 +4,7 @@ import { getAccessToken } from '../lib/google/auth.js';
 import { readList, readSecret, readString } from '../lib/inputs.js';
 import { planIndex, pushIndex } from '../lib/oci/merge.js';
 import { PLATFORM_PATTERN, parsePlatform, platformString } from '../lib/oci/media.js';
-import { DIGEST_PATTERN, REPOSITORY_ACCEPTED, REPOSITORY_PATTERN, TAG_PATTERN, isArtifactRegistryHost, parseRepository } from '../lib/oci/reference.js';
+import { DIGEST_PATTERN, REGISTRY_USER, REPOSITORY_ACCEPTED, REPOSITORY_PATTERN, TAG_PATTERN, isArtifactRegistryHost, parseRepository } from '../lib/oci/reference.js';
 import { RegistryClient, type Credentials } from '../lib/oci/registry.js';
 import { group, info, setOutput } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   const platforms = readList('platforms', { default: ['linux/amd64', 'linux/arm64'], item: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant]', unique: true }).map((p) =>
     platformString(parsePlatform(p)),
   );
-  const username = readString('username');
-  const password = readSecret('password');
+  const username = readString('username', { pattern: REGISTRY_USER, accepted: 'a registry username: visible ASCII characters, no spaces or colons' });
+  const password = readSecret('password', { header: true });
   if (username && !password) throw new InputError('password', '', 'a password is required when username is given.');
   if (password && !username) throw new InputError('username', '', 'a username is required when password is given.');
   const ref = parseRepository(image);

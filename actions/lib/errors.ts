@@ -22,6 +22,13 @@ export class InputError extends ActionError {
     this.name = 'InputError';
     this.input = input;
   }
+
+  /** An error about a value that must not be repeated (a secret): `problem` says what is wrong without it. */
+  static hidden(input: string, problem: string, fix?: string): InputError {
+    const err = new InputError(input, '', '', fix);
+    err.message = `Input "${input}": ${problem}`;
+    return err;
+  }
 }
 
 /** The message a user sees for any thrown value. */

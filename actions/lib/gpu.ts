@@ -150,11 +150,59 @@ export function defaultMachineType(type: GpuType, gpusPerNode = 1): string | und
   return fit === undefined ? undefined : type.machineTypes[fit];
 }
 
-/** GPU counts one node of `type` can carry (the machine table's keys). */
+/**
+ * GPU counts one node of `type` can carry (the machine table's keys), per Google's GPU machine
+ * docs: T4, P4, P100 1/2/4; L4, V100, A100 80GB, H100 1/2/4/8; A100 40GB 1/2/4/8/16; H100 Mega,
+ * H200, B200 8.
+ */
 export function gpusPerNodeOptions(type: GpuType): number[] {
   return Object.keys(type.machineTypes)
     .map(Number)
     .sort((a, b) => a - b);
+}
+
+/** "1, 2, 4 or 8". */
+export function orList(items: readonly (string | number)[]): string {
+  return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+/**
+ * Accelerator-optimized machine types carry a fixed number of one GPU type (G2: L4; A2: A100;
+ * A3: H100/H200; A4: B200). N1 machines take T4, V100, P4 or P100 in a chosen count; every other
+ * family (E2, N2, C3, ...) takes no GPU.
+ */
+export const FIXED_GPU_MACHINES: Readonly<Record<string, { type: string; count: number }>> = {
+  ...Object.fromEntries(
+    [
+      ['4', 1], ['8', 1], ['12', 1], ['16', 1], ['32', 1], ['24', 2], ['48', 4], ['96', 8],
+    ].map(([cpus, count]) => [`g2-standard-${cpus}`, { type: 'nvidia-l4', count: count as number }]),
+  ),
+  ...Object.fromEntries([1, 2, 4, 8].map((n) => [`a2-highgpu-${n}g`, { type: 'nvidia-tesla-a100', count: n }])),
+  'a2-megagpu-16g': { type: 'nvidia-tesla-a100', count: 16 },
+  ...Object.fromEntries([1, 2, 4, 8].map((n) => [`a2-ultragpu-${n}g`, { type: 'nvidia-a100-80gb', count: n }])),
+  ...Object.fromEntries([1, 2, 4, 8].map((n) => [`a3-highgpu-${n}g`, { type: 'nvidia-h100-80gb', count: n }])),
+  'a3-edgegpu-8g': { type: 'nvidia-h100-80gb', count: 8 },
+  'a3-megagpu-8g': { type: 'nvidia-h100-mega-80gb', count: 8 },
+  'a3-ultragpu-8g': { type: 'nvidia-h200-141gb', count: 8 },
+  'a4-highgpu-8g': { type: 'nvidia-b200', count: 8 },
+};
+
+/** The GPU types an N1 machine takes (attached in a chosen count). */
+export const N1_GPU_TYPES: readonly string[] = ['nvidia-tesla-t4', 'nvidia-tesla-v100', 'nvidia-tesla-p4', 'nvidia-tesla-p100'];
+
+/** Why `machineType` cannot carry `gpusPerNode` cards of `type`; undefined when it can. */
+export function machineTypeProblem(type: GpuType, gpusPerNode: number, machineType: string): string | undefined {
+  const suggestion = type.machineTypes[gpusPerNode] ? ` (for ${gpusPerNode} use ${type.machineTypes[gpusPerNode]}, or leave machine_type empty)` : '';
+  const fixed = FIXED_GPU_MACHINES[machineType];
+  if (fixed) {
+    if (fixed.type !== type.name) return `${machineType} carries ${fixed.type} GPUs, not ${type.name}${suggestion}.`;
+    if (fixed.count !== gpusPerNode) return `${machineType} carries exactly ${fixed.count} ${type.name} GPU${fixed.count === 1 ? '' : 's'}, not accelerator_count ${gpusPerNode}${suggestion}.`;
+    return undefined;
+  }
+  const family = machineType.split('-')[0] ?? '';
+  if (family === 'n1') return N1_GPU_TYPES.includes(type.name) ? undefined : `${type.name} does not attach to N1 machines${suggestion}.`;
+  if (['g2', 'a2', 'a3', 'a4'].includes(family)) return `${machineType} is not a ${family.toUpperCase()} machine type that carries GPUs${suggestion}.`;
+  return `${family.toUpperCase()} machine types take no GPU; ${type.name} runs on ${Object.values(type.machineTypes).join(', ')}${suggestion}.`;
 }
 
 /** Approximate USD per hour for `gpus` cards of `type` (with their machines' share). */

@@ -5,6 +5,9 @@
 import { InputError } from './errors.js';
 import { getInput, setSecret } from './runner.js';
 
+/** An e-mail address as Google's quota requests take it (ASCII, one @, a domain with a dot). */
+export const EMAIL_PATTERN = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
+
 interface Common<T> {
   /** Used when the input is empty. Without it (and not `required`), empty gives ''/undefined per reader. */
   default?: T;
@@ -34,12 +37,34 @@ export function readString(name: string, opts: StringOptions = {}): string {
   return raw;
 }
 
-/** A secret input: registered for masking before anything else can print it. */
-export function readSecret(name: string, opts: { required?: boolean; requiredBecause?: string } = {}): string {
+/** Characters an HTTP header value may hold: visible ASCII, space and tab (no CR, LF or other control, no non-ASCII). */
+const HEADER_SAFE = /^[\x20-\x7e\t]*$/;
+
+/** What is wrong with a value that goes into an HTTP header, without repeating the value; undefined when it is fine. */
+export function headerValueProblem(value: string): string | undefined {
+  if (HEADER_SAFE.test(value)) return undefined;
+  if (/[\r\n]/.test(value)) return 'contains a line break';
+  if (/[^\p{ASCII}]/u.test(value)) return 'contains a non-ASCII character';
+  return 'contains a control character';
+}
+
+export interface SecretOptions {
+  required?: boolean;
+  requiredBecause?: string;
+  /** The value goes into an HTTP header (a token, a password for Basic auth): only visible ASCII is accepted. */
+  header?: boolean;
+}
+
+/** A secret input: registered for masking before anything else can print it. Its value is never shown in an error. */
+export function readSecret(name: string, opts: SecretOptions = {}): string {
   const raw = getInput(name);
   setSecret(raw);
   if (raw === '' && opts.required) {
     throw new InputError(name, '', `this secret is required${opts.requiredBecause ? ` ${opts.requiredBecause}` : ''}.`);
+  }
+  const problem = opts.header ? headerValueProblem(raw) : undefined;
+  if (problem) {
+    throw InputError.hidden(name, `the value (not shown, it is a secret) ${problem}; it is sent in an HTTP header, which takes visible ASCII characters only.`, 'Copy the token again without the surrounding text or line break.');
   }
   return raw;
 }
@@ -80,15 +105,16 @@ export function readInt(name: string, opts: IntOptions = {}): number {
   return value;
 }
 
-const TRUE = ['true', 'yes', 'on', '1'];
-const FALSE = ['false', 'no', 'off', '0'];
+/** Exactly the words @actions/core's getBooleanInput accepts (YAML 1.2 core schema booleans). */
+const TRUE = ['true', 'True', 'TRUE'];
+const FALSE = ['false', 'False', 'FALSE'];
 
 export function readBool(name: string, opts: { default: boolean }): boolean {
-  const raw = getInput(name).toLowerCase();
+  const raw = getInput(name);
   if (raw === '') return opts.default;
   if (TRUE.includes(raw)) return true;
   if (FALSE.includes(raw)) return false;
-  throw new InputError(name, raw, 'expected true or false.');
+  throw new InputError(name, raw, 'expected true or false (also True, TRUE, False, FALSE).');
 }
 
 export interface ListOptions extends Common<string[]> {

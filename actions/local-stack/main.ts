@@ -37,7 +37,7 @@ await runAction({
     const ollamaModels = readList('ollama_models', { item: /^[a-zA-Z0-9._/-]+(:[a-zA-Z0-9._-]+)?$/, accepted: 'an Ollama model name such as llama3.2:3b' });
     const nimModel = readString('nim_model', { default: 'meta/llama-3.1-8b-instruct:1.3.3', pattern: /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*:[A-Za-z0-9._-]+$/, accepted: 'an image under nvcr.io/nim as org/model:tag' });
     const needsKey = asked.filter((c) => componentSpecs(nimModel)[c].needsNgcKey);
-    const ngcKey = readSecret('ngc_api_key', { required: operation === 'deploy' && needsKey.length > 0, requiredBecause: `for ${needsKey.join(' and ')} (image pulls from nvcr.io and model downloads); nothing was created` });
+    const ngcKey = readSecret('ngc_api_key', { header: true, required: operation === 'deploy' && needsKey.length > 0, requiredBecause: `for ${needsKey.join(' and ')} (image pulls from nvcr.io and model downloads); nothing was created` });
     const purge = readBool('purge', { default: false });
     const confirm = splitList(readString('confirm'));
     const timeoutMs = readDuration('timeout', { default: 900, min: 10, max: 6 * 3600 }) * 1000;

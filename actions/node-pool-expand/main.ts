@@ -1,8 +1,8 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { readBool, readEnum, readInt, readList, readString } from '../lib/inputs.js';
+import { EMAIL_PATTERN, readBool, readEnum, readInt, readList, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
-import { findGpuType, GPU_TYPE_NAMES } from '../lib/gpu.js';
+import { findGpuType, GPU_TYPE_NAMES, gpusPerNodeOptions, machineTypeProblem, orList } from '../lib/gpu.js';
 import { ensureGpuQuota } from '../lib/gpu-quota.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { expandNodePool } from '../lib/nodepool/expand.js';
@@ -11,7 +11,10 @@ import { readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { requireCluster } from '../lib/nodepool/snapshot.js';
 import { DRIVER_VERSIONS, parseLabels, parseTaint, type GpuPoolSpec } from '../lib/nodepool/spec.js';
-import { clusterRegion, parseZones } from '../lib/nodepool/zones.js';
+import { clusterRegion, readZones } from '../lib/nodepool/zones.js';
+
+/** The boot disk types action.yml documents. */
+const DISK_TYPES = ['pd-balanced', 'pd-ssd', 'pd-standard', 'hyperdisk-balanced'] as const;
 
 await runAction({
   async main() {
@@ -34,24 +37,39 @@ await runAction({
     } catch (err) {
       throw new InputError('labels', readString('labels'), (err as Error).message);
     }
+    const perNode = gpusPerNodeOptions(type);
+    const acceleratorCount = readInt('accelerator_count', { default: 1, min: 1, max: 16 });
+    if (!perNode.includes(acceleratorCount)) {
+      throw new InputError('accelerator_count', String(acceleratorCount), `a ${type.name} node carries ${orList(perNode)} GPUs.`);
+    }
+    const machineType = readString('machine_type', { pattern: /^[a-z][a-z0-9]*-[a-z0-9-]+$/, accepted: 'a machine type such as g2-standard-4' }) || undefined;
+    const machineProblem = machineType ? machineTypeProblem(type, acceleratorCount, machineType) : undefined;
+    if (machineType && machineProblem) throw new InputError('machine_type', machineType, machineProblem);
+    const nodeCount = readInt('node_count', { default: 1, min: 0, max: 1000 });
+    const minNodes = readInt('min_nodes', { default: 0, min: 0, max: 1000 });
+    const maxNodes = readInt('max_nodes', { default: 0, min: 0, max: 1000 });
+    if (maxNodes > 0 && minNodes > maxNodes) throw new InputError('min_nodes', String(minNodes), `expected at most max_nodes (${maxNodes}).`);
+    if (maxNodes > 0 && (nodeCount < minNodes || nodeCount > maxNodes)) {
+      throw new InputError('node_count', String(nodeCount), `with autoscaling the initial node count must be from min_nodes (${minNodes}) to max_nodes (${maxNodes}).`);
+    }
     const spec: GpuPoolSpec = {
       name: pool,
       acceleratorType: type.name,
-      acceleratorCount: readInt('accelerator_count', { default: 1, min: 1, max: 16 }),
-      machineType: readString('machine_type', { pattern: /^[a-z0-9]+-[a-z0-9-]+$/, accepted: 'a machine type such as g2-standard-4' }) || undefined,
-      nodeCount: readInt('node_count', { default: 1, min: 0, max: 1000 }),
-      minNodes: readInt('min_nodes', { default: 0, min: 0, max: 1000 }),
-      maxNodes: readInt('max_nodes', { default: 0, min: 0, max: 1000 }),
+      acceleratorCount,
+      machineType,
+      nodeCount,
+      minNodes,
+      maxNodes,
       spot: readBool('spot', { default: false }),
       diskSizeGb: readInt('disk_size_gb', { default: 100, min: 10, max: 65536 }),
-      diskType: readString('disk_type', { default: 'pd-balanced', pattern: /^[a-z0-9-]+$/, accepted: 'a disk type such as pd-balanced' }),
+      diskType: readEnum('disk_type', DISK_TYPES, { default: 'pd-balanced' }),
       taints: noTaint ? [] : taintItems,
       labels,
       driver: readEnum('gpu_driver', DRIVER_VERSIONS, { default: 'default' }),
     };
-    const zones = parseZones(readList('zones'));
+    const zones = readZones(ref.location);
     const ensureQuota = readBool('ensure_quota', { default: false });
-    const contactEmail = readString('quota_contact_email', { pattern: /^[^@\s]+@[^@\s]+$/, accepted: 'an e-mail address' });
+    const contactEmail = readString('quota_contact_email', { pattern: EMAIL_PATTERN, accepted: 'an e-mail address such as gpu-admins@example.com' });
     const justification = readString('quota_justification');
     if (ensureQuota && !contactEmail) throw new InputError('quota_contact_email', '', 'required with ensure_quota: true (Google asks for it on increase requests).');
 

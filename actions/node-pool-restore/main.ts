@@ -1,5 +1,5 @@
 import { runAction } from '../lib/entry.js';
-import { readBool, readList, readString } from '../lib/inputs.js';
+import { readBool, readString } from '../lib/inputs.js';
 import { setOutput, warning } from '../lib/runner.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { FailoverError } from '../lib/nodepool/failover.js';
@@ -7,14 +7,17 @@ import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { restoreNodePool } from '../lib/nodepool/restore.js';
 import { requireCluster, loadSnapshot } from '../lib/nodepool/snapshot.js';
-import { parseZones } from '../lib/nodepool/zones.js';
+import { readZones } from '../lib/nodepool/zones.js';
+
+/** `latest`, or gs://BUCKET/OBJECT of one snapshot: a bucket name and an object path ending in .json. */
+const SNAPSHOT_SOURCE = /^(latest|gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]\/[^\s?#]+\.json)$/;
 
 await runAction({
   async main() {
     const { ref, pool, deadline } = readCommon();
     const bucket = readBucket(true);
-    const source = readString('snapshot', { default: 'latest', pattern: /^(latest|gs:\/\/.+)$/, accepted: '"latest" or a gs://BUCKET/OBJECT URI' });
-    const zones = parseZones(readList('zones'));
+    const source = readString('snapshot', { default: 'latest', pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
+    const zones = readZones(ref.location);
     const replace = readBool('replace', { default: false });
     const cluster = await requireCluster(ref);
     const snap = await loadSnapshot(bucket, ref.cluster, pool, source);

@@ -1,6 +1,6 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { findGpuType, GPU_TYPE_NAMES } from '../lib/gpu.js';
+import { findGpuType, GPU_TYPE_NAMES, gpusPerNodeOptions, orList } from '../lib/gpu.js';
 import { readBool, readEnum, readInt, readSecret, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
 import { decide, type JobNeeds } from '../lib/routing/decide.js';
@@ -25,7 +25,7 @@ function readOptionalInt(name: string, max: number): number | undefined {
 
 await runAction({
   main: async () => {
-    const token = readSecret('github_token', { required: true, requiredBecause: 'to read the runners and queued jobs from the GitHub REST API' });
+    const token = readSecret('github_token', { required: true, header: true, requiredBecause: 'to read the runners and queued jobs from the GitHub REST API' });
     const repository = readString('repository', { default: process.env.GITHUB_REPOSITORY ?? '', pattern: REPO, accepted: 'owner/name' });
     if (repository === '') throw new InputError('repository', '', 'expected owner/name (GITHUB_REPOSITORY is not set either).');
     const accelName = readString('cloud_accelerator', { default: 'nvidia-l4' });
@@ -34,6 +34,9 @@ await runAction({
     let maxQueuedJobs = readOptionalInt('max_queued_jobs', 10000);
     const maxQueueMinutes = readOptionalInt('max_queue_minutes', 7 * 24 * 60);
     if (maxQueuedJobs === undefined && maxQueueMinutes === undefined) maxQueuedJobs = 2;
+    const cloudGpus = readInt('cloud_gpus', { default: 1, min: 1, max: 16 });
+    const perNode = gpusPerNodeOptions(accelerator);
+    if (!perNode.includes(cloudGpus)) throw new InputError('cloud_gpus', String(cloudGpus), `a ${accelerator.name} node carries ${orList(perNode)} GPUs.`);
     const needs: JobNeeds = {
       gpuMemoryGb: readNumber('gpu_memory_gb', '0', 100000),
       gpus: readInt('gpus', { default: 1, min: 0, max: 64 }),
@@ -44,7 +47,7 @@ await runAction({
       allowCloud: readBool('allow_cloud', { default: false }),
       maxHourlyUsd: readNumber('max_hourly_usd', '5', 100000),
       cloudAccelerator: accelerator,
-      cloudGpus: readInt('cloud_gpus', { default: 1, min: 1, max: 16 }),
+      cloudGpus,
     };
     const cloudRunner = readString('cloud_runner_label', { default: 'wsl2', pattern: LABEL, accepted: 'a runner label such as wsl2' });
     const machinesRaw = readString('machines');

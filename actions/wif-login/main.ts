@@ -17,6 +17,7 @@ import { Summary } from '../lib/summary.js';
 import { PROJECT_ID_ACCEPTED, PROJECT_ID_PATTERN } from '../lib/google/project.js';
 
 const SA_RE = /^[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com$/;
+const AUDIENCE = /^[\x21-\x7e]+$/;
 const SCOPE_RE = /^(https:\/\/www\.googleapis\.com\/auth\/[a-z0-9._/-]+|openid|email|profile)$/;
 
 function readInputs() {
@@ -28,14 +29,14 @@ function readInputs() {
   if ('problem' in parsed) throw new InputError('workload_identity_provider', rawProvider, `${parsed.problem}.`);
   const provider: ProviderName = parsed;
   const serviceAccount = readString('service_account', { pattern: SA_RE, accepted: 'a service account email such as NAME@PROJECT_ID.iam.gserviceaccount.com' });
-  const audience = readString('audience', { default: defaultOidcAudience(provider), pattern: /^\S+$/, accepted: 'an audience without spaces' });
+  const audience = readString('audience', { default: defaultOidcAudience(provider), pattern: AUDIENCE, accepted: 'an audience: visible ASCII characters, no spaces' });
   const projectId =
     readString('project_id', { pattern: PROJECT_ID_PATTERN, accepted: PROJECT_ID_ACCEPTED }) ||
     (/@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$/.exec(serviceAccount)?.[1] ?? '');
   const tokenFormat = readString('token_format', { pattern: /^(access_token|id_token)$/, accepted: 'empty, "access_token" or "id_token"' }) as '' | 'access_token' | 'id_token';
   const lifetime = readDuration('access_token_lifetime', { default: 3600, min: 1, max: 43200 });
   const scopes = readList('access_token_scopes', { default: [CLOUD_PLATFORM_SCOPE], item: SCOPE_RE, accepted: 'an OAuth scope such as https://www.googleapis.com/auth/cloud-platform' });
-  const idTokenAudience = readString('id_token_audience', { pattern: /^\S+$/, accepted: 'an audience without spaces' });
+  const idTokenAudience = readString('id_token_audience', { pattern: AUDIENCE, accepted: 'an audience: visible ASCII characters, no spaces' });
   const includeEmail = readBool('id_token_include_email', { default: false });
   if (tokenFormat === 'id_token' && !serviceAccount) {
     throw new InputError('service_account', '', 'required when token_format is id_token (ID tokens are issued for a service account).');

@@ -1,6 +1,6 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readString } from '../../actions/lib/inputs.js';
+import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readSecret, readString } from '../../actions/lib/inputs.js';
 import { InputError } from '../../actions/lib/errors.js';
 
 function setInput(name: string, value: string) {
@@ -44,6 +44,32 @@ test('readEnum, readBool', () => {
   assert.throws(() => readBool('force', { default: false }), /expected true or false/);
   setInput('force', 'TRUE');
   assert.equal(readBool('force', { default: false }), true);
+});
+
+test('readBool takes what getBooleanInput takes, and shows a refused value as given', () => {
+  for (const [raw, want] of [['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]] as const) {
+    setInput('force', raw);
+    assert.equal(readBool('force', { default: !want }), want, raw);
+  }
+  for (const raw of ['yes', 'No', 'on', 'off', '1', '0', 'tRUE']) {
+    setInput('force', raw);
+    assert.throws(() => readBool('force', { default: false }), { message: `Input "force" is ${JSON.stringify(raw)}: expected true or false (also True, TRUE, False, FALSE).` });
+  }
+});
+
+test('readSecret with header: true refuses line breaks and non-ASCII without showing the value', () => {
+  for (const [raw, why] of [['ghp_one\nghp_two', /contains a line break/], ['ghp_tokén', /contains a non-ASCII character/], ['ghp_\u0007bell', /contains a control character/]] as const) {
+    setInput('github_token', raw);
+    assert.throws(() => readSecret('github_token', { header: true }), (err: Error) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /^Input "github_token": the value \(not shown, it is a secret\)/);
+      assert.match(err.message, why);
+      assert.ok(!err.message.includes('ghp_'), err.message);
+      return true;
+    });
+  }
+  setInput('github_token', 'ghp_valid-token_123');
+  assert.equal(readSecret('github_token', { header: true }), 'ghp_valid-token_123');
 });
 
 test('readList splits commas and newlines, checks items and duplicates', () => {

@@ -5,9 +5,9 @@
  * @actions/exec with argument arrays, never a shell string.
  */
 import { readFileSync } from 'node:fs';
-import { getExecOutput } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { parsePlatform, platformString } from '../oci/media.js';
+import { isNotFound, runTool } from '../tools/exec.js';
 
 /** The platform of this machine, from the runner's RUNNER_ARCH (X64, ARM64, ARM), else Node's own. */
 export function nativePlatform(runnerArch = process.env.RUNNER_ARCH, nodeArch: string = process.arch): string {
@@ -106,15 +106,20 @@ export interface RunResult {
 
 /** Run docker with an argument array; `input` goes to stdin (for --password-stdin). */
 export async function docker(args: string[], opts: { input?: Buffer; ignoreReturnCode?: boolean; silent?: boolean } = {}): Promise<RunResult> {
+  let r: RunResult;
   try {
-    return await getExecOutput('docker', args, { input: opts.input, ignoreReturnCode: opts.ignoreReturnCode ?? false, silent: opts.silent ?? false });
+    r = await runTool('docker', args, { input: opts.input, silent: opts.silent ?? false });
   } catch (err) {
-    const message = (err as Error).message;
-    if (/Unable to locate executable file/.test(message)) {
+    if (isNotFound(err)) {
       throw new ActionError('docker is not on PATH.', { fix: 'Run on a machine with the Docker CLI and its buildx plugin (the mlabs-runner image carries both).' });
     }
-    throw new ActionError(`docker ${args.slice(0, 2).join(' ')} failed: ${message}`);
+    throw new ActionError(`docker ${args.slice(0, 2).join(' ')} could not be started: ${(err as Error).message}`);
   }
+  if (r.exitCode !== 0 && !opts.ignoreReturnCode) {
+    const detail = r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500);
+    throw new ActionError(`docker ${args.slice(0, 2).join(' ')} failed with exit code ${r.exitCode}${detail ? `: ${detail}` : '.'}`);
+  }
+  return r;
 }
 
 /** Use builder `name` (a docker-container builder, which can export a registry cache); create it when missing. */

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getExecOutput } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { info } from '../runner.js';
+import { runTool } from '../tools/exec.js';
 import { ensureTool } from '../tools/install.js';
 import { HELM_NEMO } from './matrix.js';
 import { HELM } from './tools.js';
@@ -34,7 +34,7 @@ export function valuesHash(v: unknown): string {
 
 async function helm(args: string[], opts: { input?: string; log?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   if (opts.log) info(`helm ${args.join(' ')}`);
-  const r = await getExecOutput('helm', args, { silent: !opts.log, ignoreReturnCode: true, input: opts.input === undefined ? undefined : Buffer.from(opts.input) });
+  const r = await runTool('helm', args, { silent: !opts.log, input: opts.input });
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,10 +1,11 @@
 /**
- * kubectl through @actions/exec with argument arrays, always against the action's kubeconfig.
- * Objects go in on stdin (never in argv), output is captured silently and logged by the caller.
+ * kubectl with argument arrays, always against the action's kubeconfig, through lib/tools/exec.ts
+ * (objects go in on stdin, never in argv, and a kubectl that exits before reading them is reported
+ * by its exit code). Output is captured silently and logged by the caller.
  */
-import { getExecOutput } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { info } from '../runner.js';
+import { isNotFound, runTool } from '../tools/exec.js';
 
 export interface Run {
   code: number;
@@ -28,14 +29,10 @@ export class Kubectl {
     const full = ['--kubeconfig', this.kubeconfig, ...args];
     if (opts.log) info(`kubectl ${args.join(' ')}`);
     try {
-      const r = await getExecOutput('kubectl', full, {
-        input: opts.input === undefined ? undefined : Buffer.from(opts.input),
-        silent: true,
-        ignoreReturnCode: true,
-      });
+      const r = await runTool('kubectl', full, { input: opts.input, silent: true });
       return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
-      if (/Unable to locate executable file/.test((err as Error).message)) {
+      if (isNotFound(err)) {
         throw new ActionError('kubectl is not on PATH.', { fix: 'Install kubectl on the runner (the mlabs runner image carries it), or run `minikube kubectl` once to fetch it.' });
       }
       throw err;

@@ -427,7 +427,8 @@ export async function undeploy(opts: StackOptions & { purge: boolean }): Promise
     } else {
       const selector = spec.install === 'kustomize' ? ['-l', `app.kubernetes.io/managed-by=${MANAGED_BY}`] : ['--all'];
       const out = await k.must(['delete', 'deployments,statefulsets,daemonsets,jobs,services', '-n', spec.namespace, ...selector, '--ignore-not-found', '--wait=true', timeoutArg], `${c}: deleting workloads`, { log: true });
-      res.changed.push(...out.split('\n').filter(Boolean));
+      // kubectl prints `kind/name deleted` per object, and "No resources found" when there was none.
+      res.changed.push(...out.split('\n').filter((l) => /\bdeleted\b/.test(l)));
     }
     // Gone means gone: no pod of the component is left.
     for (;;) {

@@ -2,18 +2,31 @@
  * The `zones` input of restore and expand: an ordered list, or `auto` (zones of the cluster's
  * region that offer the accelerator, ranked by capacity), or empty (the definition's own zones).
  */
-import { ActionError } from '../errors.js';
+import { ActionError, InputError } from '../errors.js';
 import { findGpuCapacity } from '../gpu-capacity.js';
 import { findGpuType, regionOfZone, ZONE_PATTERN } from '../gpu.js';
-import { info, warning } from '../runner.js';
+import { splitList } from '../inputs.js';
+import { getInput, info, warning } from '../runner.js';
 import type { Cluster } from '../google/container.js';
 
 export type ZonesInput = { mode: 'auto' } | { mode: 'list'; zones: string[] } | { mode: 'default' };
 
-export function parseZones(items: string[]): ZonesInput {
+/**
+ * Read the `zones` input: `auto`, empty, or zones of the cluster's region (from `location`), each
+ * once. Anything else is an InputError naming `zones`, before any request.
+ */
+export function readZones(location: string, name = 'zones'): ZonesInput {
+  const raw = getInput(name);
+  const items = splitList(raw);
   if (items.length === 0) return { mode: 'default' };
   if (items.length === 1 && items[0]?.toLowerCase() === 'auto') return { mode: 'auto' };
-  for (const z of items) if (!ZONE_PATTERN.test(z)) throw new ActionError(`Zone ${JSON.stringify(z)} is not a zone name such as us-central1-a (or use "auto").`);
+  const region = ZONE_PATTERN.test(location) ? regionOfZone(location) : location;
+  for (const z of items) {
+    if (!ZONE_PATTERN.test(z)) throw new InputError(name, raw, `${JSON.stringify(z)} is not a zone name such as ${region}-a; expected zones (comma- or newline-separated), "auto", or empty.`);
+    if (regionOfZone(z) !== region) throw new InputError(name, raw, `zone ${z} is not in the cluster's region ${region} (location ${location}); a node pool's zones are zones of its cluster's region.`);
+  }
+  const dup = items.find((z, i) => items.indexOf(z) !== i);
+  if (dup !== undefined) throw new InputError(name, raw, `zone ${dup} is listed twice.`);
   return { mode: 'list', zones: items };
 }
 

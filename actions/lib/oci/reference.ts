@@ -24,6 +24,8 @@ export const REPOSITORY_ACCEPTED = 'a repository reference with its registry hos
 
 export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** A registry username: it goes into Basic auth, where a colon ends it; visible ASCII only. */
+export const REGISTRY_USER = /^[\x21-\x39\x3b-\x7e]{1,256}$/;
 
 /** True for an IPv4 address in 127.0.0.0/8 (with or without a port). */
 export function isLoopbackHost(host: string): boolean {
