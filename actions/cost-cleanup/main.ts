@@ -8,7 +8,7 @@ import { deadlineIn } from '../lib/operations.js';
 import { setOutput } from '../lib/runner.js';
 import { accessFromGke, accessFromKubeconfig } from '../lib/cleanup/kube.js';
 import { loadPrices } from '../lib/cleanup/pricing.js';
-import { reportJson, runCleanup } from '../lib/cleanup/run.js';
+import { LISTED, reportOutput, runCleanup, saveReport } from '../lib/cleanup/run.js';
 import { writeCleanupSummary } from '../lib/cleanup/summary.js';
 
 const IMAGE = /^[a-z0-9-]+-docker\.pkg\.dev\/[^/@:\s]+\/[^/@:\s]+\/[^@:\s]+$/;
@@ -43,15 +43,19 @@ await runAction({
       { ref, bucket, idleMinutes, diskDays, snapshotDays, images, retention: { keep, minAgeDays, protectTags }, protect, systemPools, now: new Date() },
       { mode, deadline: deadlineIn(timeoutSeconds), prices, kube: () => (kubeconfig ? accessFromKubeconfig(kubeconfig) : accessFromGke(ref)) },
     );
-    setOutput('report', reportJson(report));
+    const saved = await saveReport(report, bucket);
+    setOutput('report', reportOutput(report, saved));
+    setOutput('report_file', saved.file);
+    setOutput('report_uri', saved.uri ?? '');
     setOutput('saved_per_month', report.savedPerMonth.toFixed(2));
     setOutput('findings', report.findings.filter((f) => f.action !== 'protected').length);
     setOutput('remaining', report.remaining.length);
     setOutput('platform_per_month', report.platform ? report.platform.monthlyUsd.toFixed(2) : '');
-    writeCleanupSummary(report, prices);
+    writeCleanupSummary(report, prices, saved);
     if (report.remaining.length) {
-      throw new ActionError(`cost-cleanup left ${report.remaining.length} item(s) undone:\n${report.remaining.map((r) => `  - ${r}`).join('\n')}`, {
-        fix: 'Each is in place and listed in the summary; fix the cause and re-run (the run is idempotent).',
+      const more = report.remaining.length > LISTED ? `\n  ... and ${report.remaining.length - LISTED} more, in ${saved.uri ?? saved.file}` : '';
+      throw new ActionError(`cost-cleanup left ${report.remaining.length} item(s) undone:\n${report.remaining.slice(0, LISTED).map((r) => `  - ${r}`).join('\n')}${more}`, {
+        fix: 'Each is in place and listed in the report file; fix the cause and re-run (the run is idempotent).',
       });
     }
   },

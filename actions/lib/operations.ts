@@ -2,7 +2,7 @@
  * The one long-running-operation waiter. Any API whose mutations return an operation to poll
  * (GKE now; Compute zone operations, Cloud Quotas later) plugs in through an `LroAdapter`:
  * how to fetch it, when it is done, what its error says. The waiter polls with capped
- * exponential backoff, honours a deadline (the action's `timeout` input), logs progress, and
+ * backoff (see POLL_SCHEDULE), honours a deadline (the action's `timeout` input), logs progress, and
  * throws a readable ActionError when the operation failed or the deadline passed.
  * Each poll goes through http.ts, which already retries 429/5xx; a poll that still fails with a
  * retryable status is tolerated until the deadline.
@@ -11,7 +11,7 @@ import { ActionError } from './errors.js';
 import { ApiError } from './http.js';
 import { debug, info } from './runner.js';
 import { getOperation, operationName, type GkeOperation } from './google/container.js';
-import { sleep } from './time.js';
+import { now, sleep } from './time.js';
 
 export interface LroAdapter<T> {
   /** For logs and errors, e.g. "CREATE_NODE_POOL gpu-a (operation-123)". */
@@ -27,12 +27,12 @@ export interface LroAdapter<T> {
 export interface WaitOptions {
   /** Absolute deadline (epoch ms). Default: initial + 1 hour. */
   deadline?: number;
-  /** First poll interval (ms). Default: MLABS_OPERATION_POLL_MS or 1000. */
+  /** Shortest poll interval (ms). Default: MLABS_OPERATION_POLL_MS or POLL_SCHEDULE.initialMs. */
   initialMs?: number;
-  /** Poll interval ceiling (ms). Default: 10 × initialMs. */
+  /** Poll interval ceiling (ms). Default: POLL_SCHEDULE.maxMs (at least initialMs). */
   maxMs?: number;
-  /** Backoff factor. Default 1.5. */
-  factor?: number;
+  /** The interval as a share of the time waited so far. Default: POLL_SCHEDULE.lagRatio. */
+  lagRatio?: number;
   /** Log a progress line at most this often (ms) when nothing changed. Default 30 s. */
   progressEveryMs?: number;
   /** What to tell the user when the deadline passes (the operation keeps running server-side). */
@@ -77,24 +77,36 @@ export class OperationTimeoutError extends ActionError {
 
 const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
 
+/**
+ * The production poll schedule: the next poll comes `lagRatio` × the time waited so far after the
+ * last one, never sooner than `initialMs` nor later than `maxMs`. An operation is then noticed at
+ * most 10% of its length and 5 s after it is DONE (plus one poll's round trip), in about
+ * 10 + 58 + (length − 50 s) / 5 s polls for a long one. `npm run bench` sweeps it (0.2 s to 10 min).
+ */
+export const POLL_SCHEDULE = { initialMs: 20, maxMs: 5000, lagRatio: 0.1 } as const;
+
 export function defaultPollMs(): number {
   const v = Number(process.env.MLABS_OPERATION_POLL_MS);
-  return process.env.MLABS_OPERATION_POLL_MS && Number.isFinite(v) && v > 0 ? v : 1000;
+  return process.env.MLABS_OPERATION_POLL_MS && Number.isFinite(v) && v > 0 ? v : POLL_SCHEDULE.initialMs;
+}
+
+/** The wait before the next poll, `elapsedMs` after the wait began. */
+export function pollInterval(elapsedMs: number, initialMs: number, maxMs: number = POLL_SCHEDULE.maxMs, lagRatio: number = POLL_SCHEDULE.lagRatio): number {
+  return Math.min(Math.max(maxMs, initialMs), Math.max(initialMs, elapsedMs * lagRatio));
 }
 
 /** A deadline `timeoutSeconds` from now. */
 export function deadlineIn(timeoutSeconds: number): number {
-  return Date.now() + timeoutSeconds * 1000;
+  return now() + timeoutSeconds * 1000;
 }
 
 export async function waitFor<T>(adapter: LroAdapter<T>, opts: WaitOptions = {}): Promise<WaitResult<T>> {
-  const started = Date.now();
+  const started = now();
   const initial = opts.initialMs ?? defaultPollMs();
-  const max = opts.maxMs ?? initial * 10;
-  const factor = opts.factor ?? 1.5;
+  const max = opts.maxMs ?? POLL_SCHEDULE.maxMs;
+  const lagRatio = opts.lagRatio ?? POLL_SCHEDULE.lagRatio;
   const deadline = opts.deadline ?? started + 3600_000;
   const progressEvery = opts.progressEveryMs ?? 30_000;
-  let interval = initial;
   let polls = 0;
   let last: T | undefined;
   let lastProgress = '';
@@ -112,24 +124,24 @@ export async function waitFor<T>(adapter: LroAdapter<T>, opts: WaitOptions = {})
       last = op;
       opts.onPoll?.(op, polls);
       if (adapter.isDone(op)) {
-        const elapsedMs = Date.now() - started;
+        const elapsedMs = now() - started;
         const failure = adapter.errorOf(op);
         if (failure !== undefined) throw new OperationFailedError(adapter.label, failure, op);
         info(`${adapter.label}: done after ${(elapsedMs / 1000).toFixed(1)} s (${polls} polls)`);
         return { op, polls, elapsedMs };
       }
       const progress = adapter.progressOf?.(op) ?? 'running';
-      const now = Date.now();
-      if (progress !== lastProgress || now - lastLogged >= progressEvery) {
-        info(`${adapter.label}: ${progress} (${Math.round((now - started) / 1000)} s)`);
+      const t = now();
+      if (progress !== lastProgress || t - lastLogged >= progressEvery) {
+        info(`${adapter.label}: ${progress} (${Math.round((t - started) / 1000)} s)`);
         lastProgress = progress;
-        lastLogged = now;
+        lastLogged = t;
       }
     }
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw new OperationTimeoutError(adapter.label, Date.now() - started, last, opts.timeoutFix);
-    await sleep(Math.min(interval, remaining));
-    interval = Math.min(max, interval * factor);
+    const t = now();
+    const remaining = deadline - t;
+    if (remaining <= 0) throw new OperationTimeoutError(adapter.label, t - started, last, opts.timeoutFix);
+    await sleep(Math.min(pollInterval(t - started, initial, max, lagRatio), remaining));
   }
 }
 

@@ -102,6 +102,10 @@ test('enforce: removes exactly the findings, each snapshot written before its de
     assert.match(run.summary, /gke-gpu-restore/);
     assert.ok(run.summary.includes(removedPool?.snapshotUri ?? '???'));
     assert.ok(report.savedPerMonth > 400);
+    // The full report is kept in the snapshot bucket, outside node-pools/.
+    assert.match(run.outputs.report_uri ?? '', /^gs:\/\/mlabs-demo-nodepool-snapshots\/cost-cleanup\/mlabs\/\d{8}T\d{9}Z\.json$/);
+    const kept = (section(fx, 'storage').objects[BUCKET] as Record<string, { data: string }>)[(run.outputs.report_uri ?? '').slice(`gs://${BUCKET}/`.length)];
+    assert.equal((JSON.parse(Buffer.from(kept?.data ?? '', 'base64').toString('utf8')) as Report).findings.length, report.findings.length, 'the kept report has every finding');
 
     // Re-run enforce: nothing new to remove (the new pool snapshot is the newest, kept).
     const again = await runAction('cost-cleanup', { inputs: { ...INPUTS, mode: 'enforce' }, env: fx.env });

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
+import { defaultArtifactRegistrySeed, digestOf } from '../../scripts/sandbox/apis/artifactregistry.js';
 import { ROOT } from '../harness.js';
 
 type Obj = { metadata: { name: string; labels: Record<string, string> } };
@@ -81,9 +82,9 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-/** A sandbox with the seeded project and a GPU pod running on gpu-busy's node. */
-export async function start(): Promise<Fixture> {
-  const sb = await startSandbox({ port: 0, operationMs: 50, seed: seed() });
+/** A sandbox with the seeded project (or `seedData`) and a GPU pod running on gpu-busy's node. */
+export async function start(seedData: Record<string, unknown> = seed()): Promise<Fixture> {
+  const sb = await startSandbox({ port: 0, operationMs: 50, seed: seedData });
   const kube = kubernetesOf(sb);
   const h = kube.get('mlabs');
   if (!h) throw new Error('no Kubernetes cluster for mlabs');
@@ -145,4 +146,61 @@ export interface Report {
   prices: { source: string; date: string };
   findings: ReportFinding[];
   remaining: string[];
+}
+
+export interface ScaleSizes {
+  /** Snapshot bucket objects under node-pools/ (snapshots and latest.json pointers). */
+  objects: number;
+  disks: number;
+  /** Artifact Registry versions of IMAGE, each tagged. */
+  versions: number;
+}
+
+/** Snapshots per pool in the scale seed; one pool in 100 has no latest.json. */
+export const SNAPSHOTS_PER_POOL = 9;
+
+/**
+ * seed() grown to `sizes`: pools with SNAPSHOTS_PER_POOL snapshots each (ages 0-90 days) and a
+ * latest.json for 99 in 100 of them, unattached disks of every age, tagged image versions 15-200 days old.
+ * `pointers` is how many latest.json objects there are (each one read is the minimum the rule needs).
+ */
+export function scaleSeed(sizes: ScaleSizes): { seed: Record<string, unknown>; pools: number; pointers: number } {
+  const base = seed() as Record<string, Record<string, unknown>>;
+  const objects = [...((base.storage as { objects: unknown[] }).objects ?? [])];
+  let pool = 0;
+  let count = 0;
+  while (count + SNAPSHOTS_PER_POOL <= sizes.objects) {
+    const name = `scale-${pool}`;
+    for (let i = 0; i < SNAPSHOTS_PER_POOL; i++) {
+      const days = (i * 10 + (pool % 10)) % 91;
+      objects.push({ ...snapObject(name, `2024${String(1 + i).padStart(2, '0')}01T000000000Z`, 90 - days), content: '{}' });
+    }
+    count += SNAPSHOTS_PER_POOL;
+    if (pool % 100 !== 99 && count < sizes.objects) {
+      objects.push({
+        bucket: BUCKET,
+        name: `node-pools/mlabs/${name}/latest.json`,
+        content: JSON.stringify({ formatVersion: 1, object: `node-pools/mlabs/${name}/20240101T000000000Z.json` }),
+        contentType: 'application/json',
+        timeCreated: ago(1),
+      });
+      count += 1;
+    }
+    pool += 1;
+  }
+  (base.storage as { objects: unknown[] }).objects = objects;
+  const pointers = objects.filter((o) => /^node-pools\/.+\/latest\.json$/.test((o as { name: string }).name)).length;
+  const disks = (base.computeDisks as { disks: unknown[] }).disks;
+  const zones = ['us-central1-a', 'us-central1-b', 'us-central1-c'];
+  for (let i = 0; i < sizes.disks; i++) disks.push({ name: `scale-disk-${i}`, zone: zones[i % 3], sizeGb: 10 + (i % 50), type: 'pd-balanced', ageDays: 1 + (i % 100) });
+  const projectId = PROJECT;
+  const pkg = `projects/${projectId}/locations/us-central1/repositories/mlabs-runner/packages/mlabs-runner`;
+  const ar = defaultArtifactRegistrySeed(projectId) as { versions: Record<string, unknown>[]; tags: Record<string, unknown>[] };
+  for (let i = 0; i < sizes.versions; i++) {
+    const digest = digestOf(`scale-version-${i}`);
+    ar.versions.push({ name: `${pkg}/versions/${digest}`, ageDays: 15 + (i % 185), mediaType: 'application/vnd.oci.image.manifest.v1+json', imageSizeBytes: String(100_000_000 + i * 1000) });
+    ar.tags.push({ name: `${pkg}/tags/build-${i}`, version: `${pkg}/versions/${digest}` });
+  }
+  base.artifactregistry = ar as unknown as Record<string, unknown>;
+  return { seed: base, pools: pool, pointers };
 }

@@ -13,7 +13,9 @@
  */
 import { listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
 import { listVersions, packageOfImage } from '../google/artifactregistry.js';
-import { listObjects, type GcsObject } from '../google/storage.js';
+import { downloadText, listObjects, type GcsObject } from '../google/storage.js';
+import { ApiError } from '../http.js';
+import { mapLimit } from '../pool.js';
 import { decide, type RetentionRule } from '../oci/retention.js';
 import { readObject } from '../nodepool/store.js';
 import { latestObject, SNAPSHOT_PREFIX, type LatestPointer } from '../nodepool/snapshot.js';
@@ -210,26 +212,55 @@ export async function imageVersions(cfg: CleanupConfig, prices: PriceTable): Pro
   return { findings, notes };
 }
 
+/** How many latest.json pointers are read at once. */
+export const POINTER_READS = 8;
+
+/**
+ * The text of a pool's latest.json, listed with `generation`: one read of that generation (the listing
+ * already says it exists), or of the live object when it was replaced since the listing.
+ */
+async function readPointer(bucket: string, listed: GcsObject): Promise<string | undefined> {
+  try {
+    return await downloadText(bucket, listed.name, { generation: listed.generation });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.httpStatus === 404)) throw err;
+    return (await readObject(bucket, listed.name))?.text;
+  }
+}
+
 /** Node-pool snapshots in GCS: older than snapshot_days, never the newest per pool nor latest.json's. */
 export async function oldPoolSnapshots(cfg: CleanupConfig, prices: PriceTable): Promise<{ findings: Finding[]; notes: string[] }> {
   const listing = await listObjects(cfg.bucket, { prefix: `${SNAPSHOT_PREFIX}/` });
   const byPool = new Map<string, GcsObject[]>();
+  const pointers = new Map<string, GcsObject>();
   for (const o of listing.objects) {
     const m = /^node-pools\/([^/]+)\/([^/]+)\/([^/]+\.json)$/.exec(o.name);
-    if (!m || m[3] === 'latest.json') continue;
+    if (!m) continue;
     const key = `${m[1]}/${m[2]}`;
-    byPool.set(key, [...(byPool.get(key) ?? []), o]);
+    if (m[3] === 'latest.json') {
+      pointers.set(key, o);
+      continue;
+    }
+    const group = byPool.get(key);
+    if (group) group.push(o);
+    else byPool.set(key, [o]);
   }
+  // Only pools with snapshots need their pointer, and only those whose latest.json is listed have one.
+  const toRead = [...byPool.keys()].filter((key) => pointers.has(key));
+  const texts = new Map<string, string | undefined>();
+  await mapLimit(toRead, POINTER_READS, async (key) => {
+    texts.set(key, await readPointer(cfg.bucket, pointers.get(key) as GcsObject));
+  });
   const findings: Finding[] = [];
   const notes: string[] = [];
   for (const [key, objects] of byPool) {
     const [cluster, pool] = key.split('/') as [string, string];
     const sorted = [...objects].sort((a, b) => (a.name < b.name ? 1 : -1));
     const keep = new Set<string>([sorted[0]?.name ?? '']);
-    const ptr = await readObject(cfg.bucket, latestObject(cluster, pool));
-    if (ptr) {
+    const text = texts.get(key);
+    if (text !== undefined) {
       try {
-        const p = JSON.parse(ptr.text) as Partial<LatestPointer>;
+        const p = JSON.parse(text) as Partial<LatestPointer>;
         if (p.object) keep.add(p.object);
       } catch {
         notes.push(`gs://${cfg.bucket}/${latestObject(cluster, pool)} is not valid JSON: every snapshot of ${key} kept.`);

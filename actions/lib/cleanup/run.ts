@@ -3,8 +3,11 @@
  * confirmed complete before any delete. A failure on one resource is recorded and the run goes on;
  * the caller fails the step at the end when anything remains.
  */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deleteVersion } from '../google/artifactregistry.js';
-import { deleteObject } from '../google/storage.js';
+import { deleteObject, upload } from '../google/storage.js';
 import type { ClusterRef } from '../google/container.js';
 import { describeError } from '../errors.js';
 import { destroyNodePool } from '../nodepool/destroy.js';
@@ -14,7 +17,7 @@ import { deleteDisk, diskSnapshotName, snapshotDisk } from './disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
 import { platformCost, type PlatformCost } from './platform.js';
 import { round2, type PriceTable } from './pricing.js';
-import { idleGpuPools, imageVersions, oldPoolSnapshots, unattachedDisks, type CleanupConfig, type Finding, type Rule } from './rules.js';
+import { idleGpuPools, imageVersions, oldPoolSnapshots, RULES, unattachedDisks, type CleanupConfig, type Finding, type Rule } from './rules.js';
 
 export type Mode = 'report' | 'enforce';
 
@@ -159,32 +162,143 @@ export async function runCleanup(cfg: CleanupConfig, opts: RunOptions): Promise<
   };
 }
 
-/** The report as the `report` output: one entry per finding (resource, rule, age, cost per month, action, snapshot URI). */
+/**
+ * How many findings (and remaining items, notes) the `report` output and the job summary list: the
+ * costliest. GitHub keeps 1 MB of outputs per job and 1 MiB of summary per step; the report file has
+ * every finding.
+ */
+export const LISTED = 50;
+
+export interface RuleTotals {
+  findings: number;
+  /** Deleted (enforce) or would delete (report). */
+  acted: number;
+  protected: number;
+  failed: number;
+  /** Monthly cost of the findings that are not protected. */
+  monthlyUsd: number;
+}
+
+export interface ReportTotals {
+  findings: number;
+  notProtected: number;
+  remaining: number;
+  byRule: Record<Rule, RuleTotals>;
+}
+
+/** Where the full report went: a file (always) and an object in the snapshot bucket (enforce). */
+export interface SavedReport {
+  file: string;
+  uri?: string;
+}
+
+export function totals(r: CleanupReport): ReportTotals {
+  const acted = r.mode === 'enforce' ? 'deleted' : 'would delete';
+  const byRule = Object.fromEntries(RULES.map((rule) => [rule, { findings: 0, acted: 0, protected: 0, failed: 0, monthlyUsd: 0 }])) as Record<Rule, RuleTotals>;
+  for (const f of r.findings) {
+    const t = byRule[f.rule];
+    t.findings += 1;
+    if (f.action === acted) t.acted += 1;
+    if (f.action === 'protected') t.protected += 1;
+    else t.monthlyUsd += f.monthlyUsd;
+    if (f.action === 'failed') t.failed += 1;
+  }
+  for (const t of Object.values(byRule)) t.monthlyUsd = round2(t.monthlyUsd);
+  return {
+    findings: r.findings.length,
+    notProtected: r.findings.filter((f) => f.action !== 'protected').length,
+    remaining: r.remaining.length,
+    byRule,
+  };
+}
+
+/** The `n` costliest findings, costliest first (ties keep the rules' order). */
+export function costliest(findings: Finding[], n = LISTED): Finding[] {
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => b.f.monthlyUsd - a.f.monthlyUsd || a.i - b.i)
+    .slice(0, n)
+    .map((x) => x.f);
+}
+
+function findingJson(f: Finding): Record<string, unknown> {
+  return {
+    resource: f.resource,
+    id: f.id,
+    rule: f.rule,
+    age: f.age,
+    ageHours: Math.round(f.ageHours * 100) / 100,
+    hourlyUsd: f.hourlyUsd,
+    costPerMonth: f.monthlyUsd,
+    action: f.action,
+    ...(f.protectedBy ? { protectedBy: f.protectedBy } : {}),
+    ...(f.snapshotUri ? { snapshotUri: f.snapshotUri } : {}),
+    ...(f.error ? { error: f.error } : {}),
+    detail: f.detail,
+  };
+}
+
+function header(r: CleanupReport): Record<string, unknown> {
+  return { mode: r.mode, project: r.project, cluster: r.cluster, location: r.location, generatedAt: r.generatedAt, savedPerMonth: r.savedPerMonth, prices: r.prices };
+}
+
+/** The full report (the report file): every finding, rule error, remaining item and note. */
 export function reportJson(r: CleanupReport): string {
   return JSON.stringify({
-    mode: r.mode,
-    project: r.project,
-    cluster: r.cluster,
-    location: r.location,
-    generatedAt: r.generatedAt,
-    savedPerMonth: r.savedPerMonth,
-    prices: r.prices,
-    findings: r.findings.map((f) => ({
-      resource: f.resource,
-      id: f.id,
-      rule: f.rule,
-      age: f.age,
-      ageHours: Math.round(f.ageHours * 100) / 100,
-      hourlyUsd: f.hourlyUsd,
-      costPerMonth: f.monthlyUsd,
-      action: f.action,
-      ...(f.protectedBy ? { protectedBy: f.protectedBy } : {}),
-      ...(f.snapshotUri ? { snapshotUri: f.snapshotUri } : {}),
-      ...(f.error ? { error: f.error } : {}),
-      detail: f.detail,
-    })),
+    ...header(r),
+    totals: totals(r),
+    findings: r.findings.map(findingJson),
     ruleErrors: r.ruleErrors,
     remaining: r.remaining,
+    notes: r.notes,
     ...(r.platform ? { platform: r.platform } : {}),
   });
+}
+
+/**
+ * The `report` output, bounded at any size: the totals, the LISTED costliest findings and the first
+ * LISTED remaining items, and where the full report is.
+ */
+export function reportOutput(r: CleanupReport, saved: SavedReport): string {
+  return JSON.stringify({
+    ...header(r),
+    totals: totals(r),
+    findings: costliest(r.findings).map(findingJson),
+    findingsListed: Math.min(LISTED, r.findings.length),
+    ruleErrors: r.ruleErrors,
+    remaining: r.remaining.slice(0, LISTED),
+    reportFile: saved.file,
+    ...(saved.uri ? { reportUri: saved.uri } : {}),
+    ...(r.platform ? { platform: r.platform } : {}),
+  });
+}
+
+/** `2026-12-01T21:30:00.123Z` → `20261201T213000123Z`, as the snapshots are named. */
+const stamp = (iso: string): string => iso.replace(/[-:.]/g, '');
+
+/** Where the full report of an enforce run is kept in the snapshot bucket. */
+export const reportObject = (r: CleanupReport): string => `cost-cleanup/${r.cluster}/${stamp(r.generatedAt)}.json`;
+
+/**
+ * Write the full report under `dir` (RUNNER_TEMP) and, when enforcing, upload it to the snapshot
+ * bucket (outside node-pools/, so the snapshot rule never sees it). A failed upload is a remaining item.
+ */
+export async function saveReport(r: CleanupReport, bucket: string, dir = process.env.RUNNER_TEMP || tmpdir()): Promise<SavedReport> {
+  const file = join(dir, `cost-cleanup-${r.cluster}-${stamp(r.generatedAt)}.json`);
+  if (r.mode !== 'enforce') {
+    writeFileSync(file, reportJson(r));
+    return { file };
+  }
+  const name = reportObject(r);
+  let uri: string | undefined;
+  try {
+    await upload(bucket, name, reportJson(r), { contentType: 'application/json', ifGenerationMatch: 0 });
+    uri = `gs://${bucket}/${name}`;
+  } catch (err) {
+    const text = `the full report could not be uploaded to gs://${bucket}/${name}: ${describeError(err)}`;
+    warning(text);
+    r.remaining.push(text);
+  }
+  writeFileSync(file, reportJson(r));
+  return { file, ...(uri ? { uri } : {}) };
 }

@@ -1,8 +1,17 @@
-/** The job summary of a cost-cleanup run: a table by rule, every finding, how to restore each removed pool. */
+/**
+ * The job summary of a cost-cleanup run: a table by rule, the costliest findings, how to restore each
+ * removed pool. Every list is bounded (LISTED), so the summary stays far below GitHub's 1 MiB per step
+ * at any size; the report file has everything.
+ */
 import { Summary } from '../summary.js';
 import { money, priceSourceText, type PriceTable } from './pricing.js';
 import { RULES } from './rules.js';
-import type { CleanupReport } from './run.js';
+import { costliest, LISTED, totals, type CleanupReport, type SavedReport } from './run.js';
+
+/** The first LISTED items, and a line saying how many more the report file has. */
+function bounded(items: string[], where: string): string[] {
+  return items.length > LISTED ? [...items.slice(0, LISTED), `… and ${items.length - LISTED} more (${where})`] : items;
+}
 
 const RULE_TEXT: Record<string, string> = {
   'idle-gpu-pool': 'Idle GPU node pools',
@@ -11,7 +20,9 @@ const RULE_TEXT: Record<string, string> = {
   'old-pool-snapshot': 'Old node-pool snapshots',
 };
 
-export function writeCleanupSummary(r: CleanupReport, prices: PriceTable, restoreWorkflow = 'gke-gpu-restore'): void {
+export function writeCleanupSummary(r: CleanupReport, prices: PriceTable, saved: SavedReport, restoreWorkflow = 'gke-gpu-restore'): void {
+  const where = `every one is in ${saved.uri ?? saved.file}`;
+  const { byRule } = totals(r);
   const s = new Summary().heading(`Cost clean-up (${r.mode}) — ${r.project}/${r.location}/${r.cluster}`);
   const acted = r.mode === 'enforce' ? 'deleted' : 'would delete';
   s.paragraph(
@@ -22,36 +33,35 @@ export function writeCleanupSummary(r: CleanupReport, prices: PriceTable, restor
   s.table(
     ['Rule', 'Findings', acted === 'deleted' ? 'Deleted' : 'Would delete', 'Protected', 'Failed', 'Cost / month'],
     RULES.map((rule) => {
-      const fs = r.findings.filter((f) => f.rule === rule);
+      const t = byRule[rule];
       const err = r.ruleErrors.find((e) => e.rule === rule);
-      return [
-        RULE_TEXT[rule] ?? rule,
-        err ? 'not evaluated' : fs.length,
-        fs.filter((f) => f.action === acted).length,
-        fs.filter((f) => f.action === 'protected').length,
-        fs.filter((f) => f.action === 'failed').length,
-        money(fs.filter((f) => f.action !== 'protected').reduce((a, f) => a + f.monthlyUsd, 0)),
-      ];
+      return [RULE_TEXT[rule] ?? rule, err ? 'not evaluated' : t.findings, t.acted, t.protected, t.failed, money(t.monthlyUsd)];
     }),
   );
   if (r.findings.length) {
-    s.heading('Findings', 3).table(
+    const listed = costliest(r.findings);
+    s.heading(listed.length < r.findings.length ? `The ${listed.length} costliest of ${r.findings.length} findings` : 'Findings', 3);
+    if (listed.length < r.findings.length) s.paragraph(`The full report lists them all (see below).`);
+    s.table(
       ['Rule', 'Resource', 'Age', '$/hour', '$/month', 'Action', 'Snapshot'],
-      r.findings.map((f) => [f.rule, f.resource, f.age, f.hourlyUsd.toFixed(4), money(f.monthlyUsd), f.action + (f.protectedBy ? ` (${f.protectedBy})` : '') + (f.error ? `: ${f.error}` : ''), f.snapshotUri ?? '']),
+      listed.map((f) => [f.rule, f.resource, f.age, f.hourlyUsd.toFixed(4), money(f.monthlyUsd), f.action + (f.protectedBy ? ` (${f.protectedBy})` : '') + (f.error ? `: ${f.error}` : ''), f.snapshotUri ?? '']),
     );
   }
   const restored = r.findings.filter((f) => f.rule === 'idle-gpu-pool' && f.action === 'deleted' && f.snapshotUri);
   if (restored.length) {
     s.heading('How to bring a removed pool back', 3).list(
-      restored.map((f) => {
-        const pool = f.target.kind === 'pool' ? f.target.pool : f.resource;
-        return `\`${pool}\`: run the **${restoreWorkflow}** workflow with pool \`${pool}\` and snapshot \`${f.snapshotUri}\` (or \`latest\`).`;
-      }),
+      bounded(
+        restored.map((f) => {
+          const pool = f.target.kind === 'pool' ? f.target.pool : f.resource;
+          return `\`${pool}\`: run the **${restoreWorkflow}** workflow with pool \`${pool}\` and snapshot \`${f.snapshotUri}\` (or \`latest\`).`;
+        }),
+        where,
+      ),
     );
   }
   const disks = r.findings.filter((f) => f.rule === 'unattached-disk' && f.action === 'deleted' && f.snapshotUri);
   if (disks.length) {
-    s.list(disks.map((f) => `${f.resource}: recreate with \`gcloud compute disks create NAME --source-snapshot ${(f.snapshotUri ?? "").split('/').pop()}\`.`));
+    s.list(bounded(disks.map((f) => `${f.resource}: recreate with \`gcloud compute disks create NAME --source-snapshot ${(f.snapshotUri ?? '').split('/').pop()}\`.`), where));
   }
   if (r.platform) {
     s.heading(`What the cluster costs now: about ${money(r.platform.monthlyUsd)} per month`, 3).table(
@@ -62,8 +72,9 @@ export function writeCleanupSummary(r: CleanupReport, prices: PriceTable, restor
       ],
     );
   }
-  if (r.remaining.length) s.heading('Not done', 3).list(r.remaining);
-  if (r.notes.length) s.details('Also looked at', r.notes.map((n) => `- ${n}`).join('\n'));
+  if (r.remaining.length) s.heading('Not done', 3).list(bounded(r.remaining, where));
+  if (r.notes.length) s.details('Also looked at', bounded(r.notes, where).map((n) => `- ${n}`).join('\n'));
+  s.paragraph(`Full report: \`${saved.file}\` on the runner (the \`report_file\` output)${saved.uri ? ` and \`${saved.uri}\` (\`report_uri\`)` : ''}.`);
   s.paragraph(priceSourceText(prices));
   s.write();
 }

@@ -7,8 +7,7 @@
  * capped exponential backoff and full jitter, honouring Retry-After.
  */
 import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { getExecOutput } from '@actions/exec';
+// node:https and @actions/exec are loaded on first use: loading them costs more than the rest of a bundle's start.
 import { ActionError } from '../errors.js';
 import { ApiError, defaultRetry, type RetryPolicy } from '../http.js';
 import { debug, setSecret, warning } from '../runner.js';
@@ -77,6 +76,7 @@ function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promi
     if (cached && !refresh && cached.expires - Date.now() > 60_000) return cached.token;
     let r: { exitCode: number; stdout: string; stderr: string };
     try {
+      const { getExecOutput } = await import('@actions/exec');
       r = await getExecOutput(command, args, {
         silent: true,
         ignoreReturnCode: true,
@@ -185,6 +185,7 @@ export class KubeClient {
   /** One request, no retries. */
   private async once(method: string, path: string, body: string | undefined, headers: Record<string, string>, refresh: boolean): Promise<RawResponse> {
     const token = this.config.token ? await this.config.token(refresh) : undefined;
+    const { request: httpsRequest } = await import('node:https');
     return new Promise((resolve, reject) => {
       const req = httpsRequest(`${this.config.server}${path}`, {
         method,
