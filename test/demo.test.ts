@@ -1,5 +1,5 @@
 /** The README's first command: the lifecycle demo runs on a fresh sandbox and does what it says. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT, runProgram } from './harness.js';

@@ -1,5 +1,5 @@
 /** The committed bundles are what GitHub runs: each must equal a fresh build of its sources. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /** Every action has a documentation page that names each of its inputs and outputs, and names no stale ones. */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

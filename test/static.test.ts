@@ -4,7 +4,7 @@
  * action's declared inputs, every third-party action pinned by commit, credentials not left
  * on self-hosted runners by checkout, and Node read from .nvmrc.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,7 +1,7 @@
 // cost-cleanup through its bundle against the sandbox (GKE, Compute disks, Artifact Registry, GCS,
 // Billing Catalog and the cluster's Kubernetes API).
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
 import { runAction } from '../harness.js';
 import { BUCKET, IMAGE, INPUTS, PROJECT, start, type Report } from './helpers.js';

@@ -4,13 +4,13 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { ROOT } from '../harness.js';
 
 let sb: Sandbox;
 let config: string;
-before(async () => {
+beforeAll(async () => {
   try {
     execFileSync('gcloud', ['--version'], { stdio: 'ignore' });
   } catch {
@@ -32,7 +32,7 @@ before(async () => {
   });
   config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
   if (config) rmSync(config, { recursive: true, force: true });
 });

@@ -1,7 +1,7 @@
 // gpu-capacity through its bundle against the sandbox's Compute (zones, accelerator types,
 // regions.get / projects.get quotas). One sandbox for the file; each test starts from the seed.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { QuotaEntry } from '../../scripts/sandbox/quota.js';
 import { rankZones } from '../../actions/lib/gpu-capacity.js';
@@ -14,12 +14,12 @@ let seedZones: unknown;
 type Zone = { name: string; region: string; status?: string };
 const zonesState = (): Zone[] => (sb.state.compute as { zones: Zone[] }).zones;
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 50 });
   seedEntries = structuredClone(sb.ctx.quota.entries());
   seedZones = structuredClone(zonesState());
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 beforeEach(() => {

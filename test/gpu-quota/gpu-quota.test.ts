@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { QuotaEntry, QuotaReview } from '../../scripts/sandbox/quota.js';
 import { runAction, type ActionRun } from '../harness.js';
@@ -15,12 +15,12 @@ let sb: Sandbox;
 let seedEntries: QuotaEntry[];
 let seedDefaults: unknown;
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 50 });
   seedEntries = structuredClone(sb.ctx.quota.entries());
   seedDefaults = structuredClone(sb.ctx.quota.seed.defaults);
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 beforeEach(() => {

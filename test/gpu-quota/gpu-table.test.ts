@@ -1,7 +1,7 @@
 // The accelerator table (actions/lib/gpu.ts) and the pure parts of the quota logic.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import {
   GPU_TYPES,
   defaultMachineType,

@@ -1,4 +1,4 @@
-import { test, beforeEach } from 'node:test';
+import { beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readSecret, readString } from '../../actions/lib/inputs.js';
 import { InputError } from '../../actions/lib/errors.js';

@@ -1,15 +1,15 @@
 // local-stack on the sandbox's dgx machine, through the bundle with real kubectl: deploy, re-run,
 // undeploy keeping data, purge confirmation, status, an unpullable image; helm and minikube recorded.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { explain, NGC_KEY, startStack, statusOf, type StackFixture } from './helpers.js';
 
 describe('local-stack on dgx', () => {
   let f: StackFixture;
-  before(async () => {
+  beforeAll(async () => {
     f = await startStack('dgx');
   });
-  after(async () => f?.stop());
+  afterAll(async () => f?.stop());
 
   it('deploys mlflow, qdrant, ollama and nemo: rollouts done, health checks pass, arm64 images, exact helm/minikube argv', async () => {
     const run = await f.run({ operation: 'deploy', components: 'mlflow,qdrant,ollama,nemo', ngc_api_key: NGC_KEY });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runAction } from '../harness.js';
 import { explain, startStack, statusOf, type StackFixture } from './helpers.js';
 
@@ -57,12 +57,12 @@ spec:
 describe('local-stack kfp on an amd64 node', () => {
   let f: StackFixture;
   let env: Record<string, string>;
-  before(async () => {
+  beforeAll(async () => {
     f = await startStack('gke');
     f.kube.setProxyAnswer('mlabs', 'kubeflow', 'ml-pipeline', { '/apis/v2beta1/healthz': { status: 200, body: '{"commit_sha":"0e9b5e6","tag_name":"2.4.0","multi_user":false}', contentType: 'application/json' } });
     env = { PATH: `${f.standins}:${process.env.PATH ?? ''}`, HOME: mkdtempSync(join(tmpdir(), 'mlabs-home-')), MLABS_STANDIN_DIR: f.standins, MLABS_LOCAL_STACK_KFP_MIRROR: mirror() };
   });
-  after(async () => f?.stop());
+  afterAll(async () => f?.stop());
 
   const run = (inputs: Record<string, string>) => runAction('local-stack', { inputs: { kubeconfig: f.machine.kubeconfigPath, profile: 'mlabs', timeout: '120s', ...inputs }, env });
 

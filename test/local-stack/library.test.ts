@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
 import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
 import { HELM, MINIKUBE } from '../../actions/lib/local-stack/tools.js';
@@ -59,11 +59,11 @@ describe('tool install helper', () => {
     served++;
     res.end(payload);
   });
-  before(async () => {
+  beforeAll(async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  afterAll(() => server.close());
 
   const pin = (sha: ToolPin['sha256']['amd64']): ToolPin => ({
     name: `mlabs-test-tool-${Math.random().toString(36).slice(2, 8)}`, version: 'v1.0.0',

@@ -1,17 +1,17 @@
 // local-stack refusals and the agx machine: the support matrix is decided from the node, and a refusal
 // (unsupported, does not fit, missing NGC key) happens before anything is created in the cluster.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { explain, NGC_KEY, startStack, statusOf, type StackFixture } from './helpers.js';
 
 describe('local-stack on agx (Jetson AGX Orin)', () => {
   let f: StackFixture;
-  before(async () => {
+  beforeAll(async () => {
     f = await startStack('agx');
   });
-  after(async () => f?.stop());
+  afterAll(async () => f?.stop());
 
   it('NIM on agx is refused with the support table before anything is applied', async () => {
     const before = f.objects();
@@ -50,10 +50,10 @@ describe('local-stack on agx (Jetson AGX Orin)', () => {
 
 describe('local-stack refusals on dgx', () => {
   let f: StackFixture;
-  before(async () => {
+  beforeAll(async () => {
     f = await startStack('dgx');
   });
-  after(async () => f?.stop());
+  afterAll(async () => f?.stop());
 
   it('components whose requests do not fit are refused with asked vs free', async () => {
     const before = f.objects();

@@ -1,7 +1,7 @@
 /** The generated output-only table stays current with @google-cloud/container; small pure pieces. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { OUTPUT_FILE, render } from '../../scripts/gen-nodepool-contract.js';
 import { NODE_POOL_TYPES } from '../../actions/lib/nodepool/contract.generated.js';
 import { createableDefinition, diffDefinitions } from '../../actions/lib/nodepool/definition.js';

@@ -3,14 +3,14 @@
  * Each test works on pools of its own, so each passes alone and in any order.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
 import { BUCKET, L4, errorText, getText, gke, poolPath, pools, putObject, run, runWhileHeld, sandbox } from './helpers.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
-before(async () => ({ sb, env } = await sandbox()));
-after(async () => sb.stop());
+beforeAll(async () => ({ sb, env } = await sandbox()));
+afterAll(async () => sb.stop());
 beforeEach(() => sb.faults.clear());
 
 const creates = () => sb.requests.filter((q) => q.rpc === 'CreateNodePool');

@@ -1,6 +1,6 @@
 /** snapshot → destroy → restore, re-runs, refusals, and a restore over a different pool, through the bundles. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
 import { createableDefinition } from '../../actions/lib/nodepool/definition.js';
 import type { NodePool } from '../../actions/lib/google/container.js';
@@ -8,8 +8,8 @@ import { BUCKET, L4, describe, errorText, getText, pools, run, sandbox } from '.
 
 let sb: Sandbox;
 let env: Record<string, string>;
-before(async () => ({ sb, env } = await sandbox()));
-after(async () => sb.stop());
+beforeAll(async () => ({ sb, env } = await sandbox()));
+afterAll(async () => sb.stop());
 
 test('expand creates a GPU pool with the GPU defaults; a re-run changes nothing', async () => {
   const r = await run('node-pool-expand', env, { ...L4, zones: 'us-central1-a', labels: 'team=ml' });

@@ -4,7 +4,7 @@
  * platform, docker login on stdin, the platform check, and the outputs read
  * from buildx's metadata file.
  */
-import { before, test } from 'node:test';
+import { beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ if (argv[0] === 'buildx' && argv[1] === 'build') {
 }
 `;
 
-before(() => {
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mlabs-build-'));
   bin = join(dir, 'bin');
   mkdirSync(bin, { recursive: true });

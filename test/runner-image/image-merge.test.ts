@@ -4,7 +4,7 @@
  * skopeo, the action run from its committed bundle, and the result read back
  * with skopeo (an independent client).
  */
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ describe('image-merge with an open registry', () => {
   let amd64b: string;
   let repo: string;
 
-  before(async () => {
+  beforeAll(async () => {
     reg = await startRegistry();
     work = mkdtempSync(join(tmpdir(), 'mlabs-merge-'));
     repo = `${reg.host}/mlabs-runner`;
@@ -39,7 +39,7 @@ describe('image-merge with an open registry', () => {
     arm64 = pushByDigest(makeLayout(work, { architecture: 'arm64', variant: 'v8' }), repo);
     amd64b = pushByDigest(makeLayout(work, { architecture: 'amd64' }, '-second-build'), repo);
   });
-  after(async () => {
+  afterAll(async () => {
     await reg.stop();
     rmSync(work, { recursive: true, force: true });
   });
@@ -147,13 +147,13 @@ describe('image-merge with a registry that requires Basic auth (htpasswd, bcrypt
   let repo: string;
   let digests: string[];
 
-  before(async () => {
+  beforeAll(async () => {
     reg = await startRegistry({ htpasswd });
     work = mkdtempSync(join(tmpdir(), 'mlabs-merge-auth-'));
     repo = `${reg.host}/team/mlabs-runner`;
     digests = [pushByDigest(makeLayout(work, { architecture: 'arm64' }), repo, creds), pushByDigest(makeLayout(work, { architecture: 'amd64' }), repo, creds)];
   });
-  after(async () => {
+  afterAll(async () => {
     await reg.stop();
     rmSync(work, { recursive: true, force: true });
   });

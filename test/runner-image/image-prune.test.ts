@@ -3,7 +3,7 @@
  * versions of 1 to 45 days, `latest` on the newest, tagged and untagged, indexes and a
  * platform image), run from the committed bundle.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { runAction } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
@@ -14,11 +14,11 @@ const PROJECT = 'mlabs-demo';
 const IMAGE = `us-central1-docker.pkg.dev/${PROJECT}/mlabs-runner/mlabs-runner`;
 const d = (seed: string) => digestOf(`mlabs-runner:${seed}`);
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ port: 0, operationMs: 50 });
   assert.equal(sb.project.projectId, PROJECT);
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 

@@ -4,7 +4,7 @@
  * digest, non-root final user, OCI labels), install-tool.sh run for real against
  * local files, and the entrypoint run against a stand-in GitHub API.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,7 +1,7 @@
 // The sandbox's GitHub REST subset (self-hosted runners, queued runs and jobs) with plain fetch:
 // GitHub's shapes, pagination with Link headers, auth/permission/404 errors, rate limits and faults.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
 
@@ -10,14 +10,14 @@ let gh: GithubRestService;
 let TOKEN: string;
 let WORKFLOW_TOKEN: string;
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 50 });
   gh = sb.ctx.services.get('github-rest') as GithubRestService;
   const seed = sb.state.github as GithubSeed;
   TOKEN = seed.tokens[0]?.token as string;
   WORKFLOW_TOKEN = seed.tokens[1]?.token as string;
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 beforeEach(() => {

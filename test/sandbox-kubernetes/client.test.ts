@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { ActionError } from '../../actions/lib/errors.js';
 import { ApiError } from '../../actions/lib/http.js';
 import { KubeApiError, KubeClient, loadKubeconfig, type KubeObject } from '../../actions/lib/kubernetes/client.js';
@@ -23,14 +23,14 @@ describe('Kubernetes client against the sandbox', () => {
   let k: KubeClient;
   let dir: string;
   const saved = { ...process.env };
-  before(async () => {
+  beforeAll(async () => {
     process.env.MLABS_RETRY_BASE_MS = '1';
     sb = await startSandbox({ port: 0, operationMs: 100 });
     dgx = await kubernetesOf(sb).startCluster('dgx');
     k = await KubeClient.fromKubeconfig(dgx.kubeconfigPath);
     dir = mkdtempSync(join(tmpdir(), 'kube-client-'));
   });
-  after(async () => {
+  afterAll(async () => {
     await sb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];

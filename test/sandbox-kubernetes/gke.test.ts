@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { requireTool, run } from './helpers.js';
 
@@ -12,14 +12,14 @@ describe('sandbox GKE cluster through gcloud and kubectl', () => {
   let sb: Sandbox;
   let env: Record<string, string>;
   let cfg: string;
-  before(async () => {
+  beforeAll(async () => {
     requireTool('kubectl');
     requireTool('gcloud');
     sb = await startSandbox({ port: 0, operationMs: 100 });
     cfg = mkdtempSync(join(tmpdir(), 'gcloud-cfg-'));
     env = { ...sb.env, CLOUDSDK_CONFIG: cfg, KUBECONFIG: join(cfg, 'kubeconfig') };
   });
-  after(async () => {
+  afterAll(async () => {
     await sb?.stop();
     if (cfg) rmSync(cfg, { recursive: true, force: true });
   });

@@ -1,7 +1,7 @@
 // Real kubectl against a sandbox machine cluster (dgx): apply, rollout, validation, jobs, quota,
 // namespaces, server-side apply conflicts and the service proxy.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startKube, type KubeFixture } from './helpers.js';
 
 const deployment = (image: string, extra = ''): string => `apiVersion: apps/v1
@@ -38,12 +38,12 @@ spec:
 
 describe('kubectl against the sandbox dgx cluster', () => {
   let k: KubeFixture;
-  before(async () => {
+  beforeAll(async () => {
     k = await startKube();
     const ns = await k.kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n');
     assert.equal(ns.code, 0, ns.stderr);
   });
-  after(async () => k?.stop());
+  afterAll(async () => k?.stop());
 
   it('lists the machine node: arm64, one GPU, 128Gi', async () => {
     const r = await k.kubectl(['get', 'nodes', '-o', 'json']);

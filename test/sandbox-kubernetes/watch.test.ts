@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:https';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf, type ClusterHandle } from '../../scripts/sandbox/kubernetes/index.js';
 
@@ -17,14 +17,14 @@ describe('sandbox Kubernetes watch streams', () => {
   let dgx: ClusterHandle;
   let token: string;
   let ca: string;
-  before(async () => {
+  beforeAll(async () => {
     sb = await startSandbox({ port: 0, operationMs: 100 });
     const kube = kubernetesOf(sb);
     dgx = await kube.startCluster('dgx');
     token = /token: (\S+)/.exec(kube.kubeconfig('dgx'))?.[1] ?? '';
     ca = kube.caPem;
   });
-  after(async () => sb?.stop());
+  afterAll(async () => sb?.stop());
 
   const call = (method: string, path: string, body?: unknown): Promise<{ res: IncomingMessage; lines: () => Promise<WatchLine[]>; text: () => Promise<string> }> =>
     new Promise((resolve, reject) => {

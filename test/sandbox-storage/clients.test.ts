@@ -1,7 +1,7 @@
 // The suite's own clients (actions/lib/google/storage.ts, artifactregistry.ts) against a sandbox,
 // called directly with the sandbox's environment (no action harness).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import * as ar from '../../actions/lib/google/artifactregistry.js';
 import * as gcs from '../../actions/lib/google/storage.js';
 import { ActionError } from '../../actions/lib/errors.js';
@@ -12,11 +12,11 @@ const BUCKET = 'mlabs-demo-nodepool-snapshots';
 let sb: Sandbox;
 const saved = { ...process.env };
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 50 });
   Object.assign(process.env, sb.env, { MLABS_RETRY_BASE_MS: '1' });
 });
-after(async () => {
+afterAll(async () => {
   for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
   Object.assign(process.env, saved);
   await sb?.stop();

@@ -2,7 +2,7 @@
 // versions and tags, a tag deleted, a version deleted (a long-running operation gcloud polls),
 // and a tagged version refused without force.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { digestOf } from '../../scripts/sandbox/apis/artifactregistry.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { Gcloud, requireGcloud } from './_gcloud.js';
@@ -15,12 +15,12 @@ const OLD_UNTAGGED = digestOf('mlabs-runner:untagged-40d');
 
 let sb: Sandbox;
 let gc: Gcloud;
-before(async () => {
+beforeAll(async () => {
   requireGcloud();
   sb = await startSandbox({ operationMs: 50 });
   gc = new Gcloud(sb);
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
   gc?.dispose();
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { Gcloud, requireGcloud } from './_gcloud.js';
 
@@ -15,13 +15,13 @@ const STATE = 'mlabs-demo-tfstate';
 let sb: Sandbox;
 let gc: Gcloud;
 let dir: string;
-before(async () => {
+beforeAll(async () => {
   requireGcloud();
   sb = await startSandbox({ operationMs: 0 });
   gc = new Gcloud(sb);
   dir = mkdtempSync(join(tmpdir(), 'gcs-files-'));
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
   gc?.dispose();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // listing, pagination, error bodies, auth, resumable chunks and seeding/dumping.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { Storage } from '@google-cloud/storage';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 
@@ -15,7 +15,7 @@ const BUCKET = 'mlabs-demo-tfstate';
 let sb: Sandbox;
 let gcs: Storage;
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 0 });
   const auth = new OAuth2Client();
   auth.setCredentials({ access_token: sb.accessToken, expiry_date: Date.now() + 3600_000 });
@@ -26,7 +26,7 @@ before(async () => {
     request: (o: { headers?: Record<string, string> }) => ({ ...o, headers: { ...o.headers, Authorization: `Bearer ${sb.accessToken}` } }),
   } as never);
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
 });
 

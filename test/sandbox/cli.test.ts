@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { KubeClient } from '../../actions/lib/kubernetes/client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,19 +1,19 @@
 // Cloud Quotas: quota infos agree with Compute; preferences follow the grant model.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { call, until } from './_client.js';
 
 type Json = Record<string, unknown>;
 let sb: Sandbox;
-before(async () => {
+beforeAll(async () => {
   const { loadSeed } = await import('../../scripts/sandbox/index.js');
   const seed = loadSeed(undefined);
   // Short review delays so pending preferences settle quickly.
   for (const e of (seed.quotas as { entries: { review?: { delayMs: number } }[] }).entries) if (e.review) e.review.delayMs = 150;
   sb = await startSandbox({ seed });
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 

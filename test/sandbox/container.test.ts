@@ -1,14 +1,14 @@
 // Fidelity rules of the sandbox, shown on GKE node pools and Compute quotas.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { CLUSTER, OPS, call, gpuPool, sleep, waitOp } from './_client.js';
 
 let sb: Sandbox;
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 60 });
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 beforeEach(() => {

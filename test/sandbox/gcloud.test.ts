@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 
 function gcloudPresent(): boolean {
@@ -18,13 +18,13 @@ function gcloudPresent(): boolean {
 
 let sb: Sandbox;
 let config: string;
-before(async () => {
+beforeAll(async () => {
   // CI has gcloud: its absence is a failure, not a skip.
   assert.ok(gcloudPresent(), 'gcloud is not on PATH: install the Google Cloud CLI (google-cloud-cli) to run the sandbox round-trips');
   sb = await startSandbox({ operationMs: 0 });
   config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
   if (config) rmSync(config, { recursive: true, force: true });
 });

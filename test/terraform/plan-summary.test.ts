@@ -2,7 +2,7 @@
  * terraform-plan-summary through its committed bundle, on recorded `terraform show -json` plans
  * (test/terraform/fixtures/plan-*.json): its table, its outputs, and its refusals.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

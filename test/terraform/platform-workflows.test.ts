@@ -3,7 +3,7 @@
  * and with which environment, and the shell of the steps that decide (confirmation, GPU pool list)
  * executed with stand-ins for gcloud on PATH.
  */
-import { test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,7 @@
  * terraform/ as code that cannot be planned here (providers cannot be downloaded; GitHub's CI runs
  * init/validate): `terraform fmt`, and structural checks on the HCL parsed by @cdktf/hcl2json.
  */
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';

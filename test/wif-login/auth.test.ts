@@ -2,7 +2,7 @@
  * What every later step relies on: getAccessToken() from the external_account file that
  * wif-login writes, and Google's own client library reading the same file.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +17,10 @@ const SA = 'mlabs-ci@mlabs-demo.iam.gserviceaccount.com';
 
 let sb: Sandbox;
 const saved = { ...process.env };
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox();
 });
-after(async () => {
+afterAll(async () => {
   process.env = saved;
   await sb.stop();
 });

@@ -2,7 +2,7 @@
  * wif-login through its bundle against the sandbox: GitHub OIDC -> STS -> IAM Credentials,
  * the credentials file read by real clients, every diagnosis, secrets and the post step.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -21,11 +21,11 @@ const UNBOUND_SA = 'mlabs-nodes@mlabs-demo.iam.gserviceaccount.com';
 let sb: Sandbox;
 let env: Record<string, string>;
 
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox();
   env = { ...sb.env, MLABS_RETRY_BASE_MS: '1' };
 });
-after(async () => {
+afterAll(async () => {
   await sb.stop();
 });
 

@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+// The suite's tests spawn bundles, sandboxes and real tools (gcloud, kubectl, skopeo): each file runs
+// in its own forked process, two at a time on CI's two cores, with generous per-test limits that only
+// stop a hung test (speed is measured by `npm run bench`, never asserted).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'actions/**/*.test.ts', 'scripts/**/*.test.ts'],
+    exclude: ['**/node_modules/**', 'test/.tmp/**'],
+    pool: 'forks',
+    maxWorkers: 2,
+    fileParallelism: true,
+    testTimeout: 240_000,
+    hookTimeout: 240_000,
+    teardownTimeout: 30_000,
+    passWithNoTests: false,
+    // Keep the log to what matters: console output of a test is shown only when it fails.
+    silent: 'passed-only',
+    reporters: ['default', './test/support/closing-line.ts'],
+  },
+});
