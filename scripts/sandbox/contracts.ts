@@ -1,7 +1,8 @@
 // Google's contracts, loaded at run time from the protos.json that Google's npm clients ship.
 // Routes come from (google.api.http) (incl. additional_bindings and body), field rules from
 // (google.api.field_behavior). Nothing here lists a field by hand.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -9,19 +10,163 @@ import { GoogleError, badRequest, invalidArgument } from './errors.js';
 import type { Router, SandboxReply, SandboxRequest } from './router.js';
 
 const require = createRequire(import.meta.url);
+const documents = new Map<string, protobuf.INamespace>();
 const roots = new Map<string, protobuf.Root>();
 
-/** Load (once per process) node_modules/@google-cloud/<pkg>/build/protos/protos.json. */
-export function loadContract(pkg: string): protobuf.Root {
-  let root = roots.get(pkg);
-  if (!root) {
+function contractDocument(pkg: string): protobuf.INamespace {
+  let doc = documents.get(pkg);
+  if (!doc) {
     const pkgJson = require.resolve(`@google-cloud/${pkg}/package.json`);
     const file = join(dirname(pkgJson), 'build', 'protos', 'protos.json');
-    root = protobuf.Root.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as protobuf.INamespace);
+    doc = JSON.parse(readFileSync(file, 'utf8')) as protobuf.INamespace;
+    documents.set(pkg, doc);
+  }
+  return doc;
+}
+
+/**
+ * Load (once per process) node_modules/@google-cloud/<pkg>/build/protos/protos.json. With `service`
+ * and `rpcs`, only the part of the contract those RPCs reach is built: Compute's file describes
+ * every Compute API (11 MB), and building all of it costs seconds at every sandbox start, while the
+ * RPCs a sandbox serves reach a few hundred types.
+ */
+export function loadContract(pkg: string, only?: { service: string; rpcs: string[] }): protobuf.Root {
+  const key = only ? `${pkg}:${only.service}:${[...only.rpcs].sort().join(',')}` : pkg;
+  let root = roots.get(key);
+  if (!root) {
+    root = protobuf.Root.fromJSON(only ? prunedDocument(pkg, only.service, only.rpcs) : contractDocument(pkg));
     root.resolveAll();
-    roots.set(pkg, root);
+    roots.set(key, root);
   }
   return root;
+}
+
+/**
+ * The pruned document, kept in node_modules/.cache so that later starts skip parsing the whole
+ * protos.json. The cache key covers the package's version, the RPCs and the pruning code itself.
+ */
+function prunedDocument(pkg: string, service: string, rpcs: string[]): protobuf.INamespace {
+  const pkgJson = require.resolve(`@google-cloud/${pkg}/package.json`);
+  const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
+  const digest = createHash('sha256').update(JSON.stringify([pkg, version, service, [...rpcs].sort(), pruneContract.toString()])).digest('hex').slice(0, 24);
+  const cacheDir = join(dirname(require.resolve('protobufjs/package.json')), '..', '.cache', 'mlabs-sandbox-contracts');
+  const file = join(cacheDir, `${pkg}-${digest}.json`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as protobuf.INamespace;
+  } catch {
+    // not cached yet (or unreadable): prune from the full document
+  }
+  const pruned = pruneContract(contractDocument(pkg), service, rpcs);
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(pruned));
+    renameSync(tmp, file); // atomic: a concurrent start reads the old file or the new one, never half
+  } catch {
+    // a read-only node_modules only loses the cache
+  }
+  return pruned;
+}
+
+type JsonNode = protobuf.INamespace & {
+  fields?: Record<string, { type: string; keyType?: string }>;
+  methods?: Record<string, { requestType: string; responseType: string }>;
+  values?: Record<string, number>;
+};
+
+const SCALARS = new Set([
+  'double', 'float', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64',
+  'fixed32', 'fixed64', 'sfixed32', 'sfixed64', 'bool', 'string', 'bytes',
+]);
+
+const indexes = new WeakMap<protobuf.INamespace, Map<string, JsonNode>>();
+
+/** Every named node of a contract document by its full name (built once per document). */
+function nameIndex(doc: protobuf.INamespace): Map<string, JsonNode> {
+  let index = indexes.get(doc);
+  if (!index) {
+    const built = new Map<string, JsonNode>();
+    const walk = (node: JsonNode, prefix: string): void => {
+      for (const [name, child] of Object.entries(node.nested ?? {})) {
+        const full = prefix ? `${prefix}.${name}` : name;
+        built.set(full, child as JsonNode);
+        walk(child as JsonNode, full);
+      }
+    };
+    walk(doc as JsonNode, '');
+    indexes.set(doc, built);
+    index = built;
+  }
+  return index;
+}
+
+/**
+ * The sub-document of `doc` that `service`'s `rpcs` reach: their request and response messages and,
+ * transitively, every message and enum their fields name (and the messages enclosing a nested one).
+ * Names resolve as protobuf scopes them: innermost scope first, then outwards.
+ */
+export function pruneContract(doc: protobuf.INamespace, service: string, rpcs: string[]): protobuf.INamespace {
+  const index = nameIndex(doc);
+  const resolveName = (ref: string, scope: string): string | undefined => {
+    if (ref.startsWith('.')) return index.has(ref.slice(1)) ? ref.slice(1) : undefined;
+    const parts = scope.split('.');
+    for (let i = parts.length; i >= 0; i--) {
+      const candidate = [...parts.slice(0, i), ref].join('.');
+      if (index.has(candidate)) return candidate;
+    }
+    return undefined;
+  };
+  const svc = index.get(service);
+  if (!svc?.methods) throw new Error(`${service} is not a service of this contract`);
+  const keep = new Set<string>([service]);
+  const queue: string[] = [];
+  const need = (ref: string, scope: string): void => {
+    if (SCALARS.has(ref)) return;
+    const full = resolveName(ref, scope);
+    if (full === undefined || keep.has(full)) return;
+    keep.add(full);
+    queue.push(full);
+  };
+  const parentScope = (full: string): string => full.slice(0, Math.max(0, full.lastIndexOf('.')));
+  for (const rpc of rpcs) {
+    const m = svc.methods[rpc];
+    if (!m) continue; // bindService reports a missing RPC by name
+    need(m.requestType, parentScope(service));
+    need(m.responseType, parentScope(service));
+  }
+  while (queue.length > 0) {
+    const full = queue.pop() as string;
+    const node = index.get(full) as JsonNode;
+    // A nested message or enum needs the message that encloses it.
+    const parent = parentScope(full);
+    if (parent && index.get(parent)?.fields) need(`.${parent}`, '');
+    for (const f of Object.values(node.fields ?? {})) need(f.type, full);
+  }
+  // Only the kept names and the namespaces and messages on their way are visited.
+  const onPath = new Set<string>();
+  for (const full of keep) {
+    for (let i = full.indexOf('.'); i !== -1; i = full.indexOf('.', i + 1)) onPath.add(full.slice(0, i));
+  }
+  const build = (node: JsonNode, prefix: string): protobuf.INamespace | undefined => {
+    const nested: Record<string, protobuf.AnyNestedObject> = {};
+    for (const [name, child] of Object.entries(node.nested ?? {})) {
+      const full = prefix ? `${prefix}.${name}` : name;
+      const kept = keep.has(full);
+      if (!kept && !onPath.has(full)) continue;
+      const inner = build(child as JsonNode, full);
+      if (!kept && !inner) continue;
+      const copy = kept ? { ...(child as object) } : { ...(child as protobuf.INamespace).options ? { options: (child as protobuf.INamespace).options } : {} };
+      delete (copy as JsonNode).nested;
+      if (inner?.nested) (copy as JsonNode).nested = inner.nested;
+      if (kept && full === service) {
+        const methods = (child as JsonNode).methods ?? {};
+        (copy as JsonNode).methods = Object.fromEntries(rpcs.filter((r) => r in methods).map((r) => [r, methods[r] as never]));
+      }
+      nested[name] = copy as protobuf.AnyNestedObject;
+    }
+    return Object.keys(nested).length > 0 ? { nested } : undefined;
+  };
+  return { ...(doc.options ? { options: doc.options } : {}), ...(build(doc as JsonNode, '') ?? { nested: {} }) };
 }
 
 export const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -279,7 +424,7 @@ export interface BindOptions {
  * against the contract; its return value is shaped as the response message.
  */
 export function bindService(router: Router, opts: BindOptions): void {
-  const root = loadContract(opts.pkg);
+  const root = loadContract(opts.pkg, { service: opts.service, rpcs: Object.keys(opts.handlers) });
   const service = root.lookupService(opts.service);
   for (const [rpc, handler] of Object.entries(opts.handlers)) {
     const method = service.methods[rpc];

@@ -7,10 +7,29 @@ export interface SigningKey {
   publicJwk: JsonWebKey & { kid: string; alg: string; use: string };
 }
 
+/**
+ * A fresh RS256 key. The RSA key pair is made when it is first used (a JWKS served, a token signed):
+ * making one costs a quarter of a second, and most sandboxes never sign anything.
+ */
 export function newSigningKey(): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = randomBytes(20).toString('hex');
-  return { kid, privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+  let pair: { privateKey: KeyObject; publicJwk: SigningKey['publicJwk'] } | undefined;
+  const made = (): NonNullable<typeof pair> => {
+    if (!pair) {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      pair = { privateKey, publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' } };
+    }
+    return pair;
+  };
+  return {
+    kid,
+    get privateKey() {
+      return made().privateKey;
+    },
+    get publicJwk() {
+      return made().publicJwk;
+    },
+  };
 }
 
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
