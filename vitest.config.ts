@@ -14,6 +14,9 @@ export default defineConfig({
     hookTimeout: 240_000,
     teardownTimeout: 30_000,
     passWithNoTests: false,
+    // GitHub's workflow parser imports its JSON schemas without import attributes, which Node's own
+    // loader refuses: let vitest transform it like the suite's code.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
     // Keep the log to what matters: console output of a test is shown only when it fails.
     silent: 'passed-only',
     reporters: ['default', './test/support/closing-line.ts'],

@@ -185,7 +185,7 @@ function stepScript(job: string, name: RegExp): Step {
 /** A temporary folder removed when the test ends. */
 function tempDir(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
