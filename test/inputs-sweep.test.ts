@@ -9,7 +9,7 @@
  * The table below says per input which kind of value it takes; free-text inputs (paths, titles)
  * say why nothing is refused. A new input without an entry fails the first test.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -353,7 +353,7 @@ const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 const TOOLS = ['docker', 'helm', 'kubectl', 'minikube', 'terraform', 'skopeo', 'gcloud', 'gke-gcloud-auth-plugin'];
 
 let dir: string;
-before(() => {
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mlabs-sweep-'));
   mkdirSync(join(dir, 'bin'));
   for (const tool of TOOLS) {
@@ -363,7 +363,7 @@ before(() => {
   writeFileSync(join(dir, 'token'), 'ya29.sweep-access-token');
   mkdirSync(join(dir, 'home', '.kube'), { recursive: true });
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function runCase(c: Case, n: number): Promise<{ run: ActionRun; requests: string[]; calls: string }> {
   const rec = await recorder();

@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { explain, NGC_KEY, startStack, statusOf, type StackFixture } from './helpers.js';
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 describe('local-stack hardening', () => {
   let f: StackFixture;
-  before(async () => {
+  beforeAll(async () => {
     f = await startStack('dgx');
   });
-  after(async () => f?.stop());
+  afterAll(async () => f?.stop());
 
   it('a second undeploy finds nothing to remove: changed is false', async () => {
     const up = await f.run({ operation: 'deploy', components: 'qdrant' });

@@ -5,7 +5,7 @@
  * no-op because the live size is read from Compute's instance groups. Every test uses its own pools.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { afterAll, beforeAll, beforeEach, test } from 'vitest';
 import type { ActionRun } from '../harness.js';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
 import type { NodePool } from '../../actions/lib/google/container.js';
@@ -13,8 +13,8 @@ import { BUCKET, L4, describe, errorText, getText, gke, poolPath, pools, run, ru
 
 let sb: Sandbox;
 let env: Record<string, string>;
-before(async () => ({ sb, env } = await sandbox()));
-after(async () => sb.stop());
+beforeAll(async () => ({ sb, env } = await sandbox()));
+afterAll(async () => sb.stop());
 beforeEach(() => {
   sb.faults.clear();
   sb.ctx.operations.resume();

@@ -4,7 +4,7 @@
  * with docker's own error line, never crash on the write to the closed pipe. Run 20 times: the
  * crash depended on timing.
  */
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,14 @@ const PASSWORD = 'registry-password-for-stdin-test-0123456789';
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 let dir: string;
-before(() => {
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mlabs-docker-stdin-'));
   mkdirSync(join(dir, 'bin'));
   // Exits 1 at once, without reading stdin.
   writeFileSync(join(dir, 'bin', 'docker'), '#!/bin/sh\necho "Error response from daemon: login refused" >&2\nexit 1\n');
   chmodSync(join(dir, 'bin', 'docker'), 0o755);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('docker exiting before it reads the password: an ::error:: naming docker login, no crash, 20 runs in a row', async () => {
   for (let i = 0; i < 20; i++) {

@@ -4,17 +4,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { runProgram } from '../harness.js';
 
 let sb: Sandbox;
 let config: string;
-before(async () => {
+beforeAll(async () => {
   sb = await startSandbox({ operationMs: 0 });
   config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
 });
-after(async () => {
+afterAll(async () => {
   await sb?.stop();
   if (config) rmSync(config, { recursive: true, force: true });
 });
