@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { runAction } from '../harness.js';
 import { bucketRequests } from '../../scripts/bench/cost-cleanup.js';
 import { BUCKET, INPUTS, scaleSeed, start } from './helpers.js';

@@ -1,7 +1,7 @@
 // The operation waiter's production schedule on a simulated clock (lib/time.ts useClock): an operation
 // is noticed within 10% of its length and within 5 s of turning DONE, and the deadline still holds.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { OperationTimeoutError, POLL_SCHEDULE, pollInterval, waitFor } from '../../actions/lib/operations.js';
 import { useClock } from '../../actions/lib/time.js';
 

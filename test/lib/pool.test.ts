@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from 'vitest';
 import { mapLimit } from '../../actions/lib/pool.js';
 
 test('mapLimit keeps at most `limit` calls in flight and returns results in order', async () => {
