@@ -1,7 +1,7 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { regionOfZone } from '../lib/gpu.js';
-import { readDuration, readEnum, readInt, readList, readString } from '../lib/inputs.js';
+import { readActionTimeout, readEnum, readInt, readList, readString } from '../lib/inputs.js';
 import { readProjectId } from '../lib/google/project.js';
 import { readBucket, LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { deadlineIn } from '../lib/operations.js';
@@ -35,7 +35,7 @@ await runAction({
     const protect = readList('protect', { item: PATTERN, accepted: 'a name pattern (letters, digits, - _ . / : @ and * wildcards)' });
     const systemPools = readList('system_pools', { default: ['system'], item: NAME_PATTERN, accepted: 'a node pool name' });
     const kubeconfig = readString('kubeconfig');
-    const timeoutSeconds = readDuration('timeout', { default: 3600, min: 10, max: 6 * 3600 });
+    const timeoutSeconds = readActionTimeout({ default: 3600, min: 10, max: 6 * 3600 });
     const ref = { project, location, cluster };
 
     const prices = await loadPrices(regionOfZone(location));

@@ -3,6 +3,7 @@
  * that names the input, the value and what is accepted, before any API call.
  */
 import { InputError } from './errors.js';
+import { setDeadline } from './time.js';
 import { getInput, setSecret } from './runner.js';
 
 /** An e-mail address as Google's quota requests take it (ASCII, one @, a domain with a dot). */
@@ -182,5 +183,16 @@ export function readDuration(name: string, opts: DurationOptions = {}): number {
   if (seconds === undefined || (opts.min !== undefined && seconds < opts.min) || (opts.max !== undefined && seconds > opts.max)) {
     throw new InputError(name, raw, `expected a duration such as 300s, 15m or 1h${bounds ? `, in seconds${bounds}` : ''}.`);
   }
+  return seconds;
+}
+
+/**
+ * The action's `timeout` input (a duration): how long the whole action may take. It also bounds
+ * every request the transport sends from now on, so a hung connection ends when the time is up.
+ */
+export function readActionTimeout(opts: DurationOptions = {}): number {
+  const seconds = readDuration('timeout', opts);
+  // A little past the action's own limit, so a waiter reports its own time-out (with what it waited for) first.
+  setDeadline(Date.now() + seconds * 1000 + 15_000);
   return seconds;
 }

@@ -25,3 +25,16 @@ export function useClock(c: Clock): () => void {
     clock = previous;
   };
 }
+
+let deadline: number | undefined;
+
+/**
+ * The action's deadline (epoch ms), from its `timeout` input: the transport sends no attempt, and
+ * waits no pause, past it. A hung socket therefore ends when the action's time is up.
+ */
+export function setDeadline(at: number | undefined): void {
+  deadline = at;
+}
+
+/** The deadline set by setDeadline, if any. */
+export const getDeadline = (): number | undefined => deadline;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { readBool, readDuration, readEnum, readList, readSecret, readString, splitList } from '../lib/inputs.js';
+import { readActionTimeout, readBool, readEnum, readList, readSecret, readString, splitList } from '../lib/inputs.js';
 import { COMPONENTS, type Component, componentSpecs, defaultComponents } from '../lib/local-stack/matrix.js';
 import { ensureMinikube } from '../lib/local-stack/minikube.js';
 import { Kubectl } from '../lib/local-stack/kubectl.js';
@@ -40,7 +40,7 @@ await runAction({
     const ngcKey = readSecret('ngc_api_key', { header: true, required: operation === 'deploy' && needsKey.length > 0, requiredBecause: `for ${needsKey.join(' and ')} (image pulls from nvcr.io and model downloads); nothing was created` });
     const purge = readBool('purge', { default: false });
     const confirm = splitList(readString('confirm'));
-    const timeoutMs = readDuration('timeout', { default: 900, min: 10, max: 6 * 3600 }) * 1000;
+    const timeoutMs = readActionTimeout({ default: 900, min: 10, max: 6 * 3600 }) * 1000;
     const kubeconfig = readString('kubeconfig', { default: join(homedir(), '.kube', 'config') });
     if (purge && operation !== 'undeploy') throw new InputError('purge', 'true', 'purge applies to operation: undeploy only.');
     const tempDir = join(process.env.RUNNER_TEMP ?? '/tmp', `local-stack-${process.pid}`);

@@ -24,10 +24,10 @@ describe('Kubernetes client against the sandbox', () => {
   let dir: string;
   const saved = { ...process.env };
   beforeAll(async () => {
-    process.env.MLABS_RETRY_BASE_MS = '1';
+
     sb = await startSandbox({ port: 0, operationMs: 100 });
     dgx = await kubernetesOf(sb).startCluster('dgx');
-    k = await KubeClient.fromKubeconfig(dgx.kubeconfigPath);
+    k = await KubeClient.fromKubeconfig(dgx.kubeconfigPath, { retry: { attempts: 6, baseMs: 1, capMs: 5 } });
     dir = mkdtempSync(join(tmpdir(), 'kube-client-'));
   });
   afterAll(async () => {

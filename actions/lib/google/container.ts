@@ -4,7 +4,8 @@
  * Every call retries 429/5xx through http.ts; errors come back as ApiError.
  */
 import { apiUrl } from '../endpoints.js';
-import { requestJson } from '../http.js';
+import { ActionError } from '../errors.js';
+import { requestJson, type RequestOptions } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface AcceleratorConfig {
@@ -131,9 +132,9 @@ export function nodePoolName(ref: ClusterRef, pool: string): string {
   return `${clusterName(ref)}/nodePools/${pool}`;
 }
 
-async function call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>): Promise<T> {
+async function call<T>(method: string, path: string, body?: unknown, query?: Record<string, string | undefined>, extra: Pick<RequestOptions, 'adoptOnConflict'> = {}): Promise<T> {
   const token = await getAccessToken();
-  return requestJson<T>(apiUrl('container', `v1/${path}`), { method, body, token, query });
+  return requestJson<T>(apiUrl('container', `v1/${path}`), { method, body, token, query, ...extra });
 }
 
 export function getCluster(ref: ClusterRef): Promise<Cluster> {
@@ -153,8 +154,18 @@ export async function listNodePools(ref: ClusterRef): Promise<NodePool[]> {
   return res.nodePools ?? [];
 }
 
+/**
+ * CreateNodePool. A create is not repeated after a 5xx (it may have landed); when a retry after a
+ * 429 meets 409, the create that landed is adopted: its operation, still running or done.
+ */
 export function createNodePool(ref: ClusterRef, nodePool: NodePool): Promise<GkeOperation> {
-  return call<GkeOperation>('POST', `${clusterName(ref)}/nodePools`, { parent: clusterName(ref), nodePool });
+  const adoptOnConflict = async (): Promise<Response> => {
+    const ops = (await listOperations(ref.project, ref.location)).filter((op) => op.operationType === 'CREATE_NODE_POOL' && targetsNodePool(op, ref, nodePool.name));
+    const op = ops.find((o) => o.status !== 'DONE') ?? ops[ops.length - 1];
+    if (!op) throw new ActionError(`GKE says node pool ${nodePool.name} already exists, and no create operation for it was found.`, { fix: 'Another run or a person created it: run the action again to judge the pool as it is.' });
+    return new Response(JSON.stringify(op), { status: 200, headers: { 'content-type': 'application/json' } });
+  };
+  return call<GkeOperation>('POST', `${clusterName(ref)}/nodePools`, { parent: clusterName(ref), nodePool }, undefined, { adoptOnConflict });
 }
 
 export function deleteNodePool(ref: ClusterRef, pool: string): Promise<GkeOperation> {

@@ -30,6 +30,7 @@ export async function generateAccessToken(
       ...(opts.delegates?.length ? { delegates: opts.delegates.map((d) => `projects/-/serviceAccounts/${d}`) } : {}),
     },
     retry: opts.retry,
+    idempotent: true, // minting a token changes nothing
   });
   if (!body.accessToken) throw new Error('IAM Credentials answered without an accessToken');
   setSecret(body.accessToken);
@@ -50,6 +51,7 @@ export async function generateIdToken(
       ...(opts.delegates?.length ? { delegates: opts.delegates.map((d) => `projects/-/serviceAccounts/${d}`) } : {}),
     },
     retry: opts.retry,
+    idempotent: true, // minting a token changes nothing
   });
   if (!body.token) throw new Error('IAM Credentials answered without a token');
   setSecret(body.token);

@@ -8,7 +8,7 @@
  * - `quotaConfig.preferredValue` / `grantedValue` are int64 and travel as strings.
  */
 import { apiUrl } from '../endpoints.js';
-import { ApiError, listAll, requestJson } from '../http.js';
+import { ApiError, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface QuotaInfo {
@@ -204,6 +204,8 @@ export async function createQuotaPreference(project: string, id: string, p: Quot
     token,
     query: { quotaPreferenceId: id },
     body: body(p),
+    // A retried create that meets ALREADY_EXISTS landed the first time: read it back.
+    adoptOnConflict: () => request(apiUrl('cloudquotas', `v1/${preferenceName(project, id)}`), { token }),
   });
   return toPreference(raw);
 }

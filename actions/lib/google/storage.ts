@@ -161,7 +161,7 @@ export async function upload(bucket: string, name: string, data: string | Uint8A
     headerType = `multipart/related; boundary=${boundary}`;
   }
   try {
-    return toObject(await requestJson<RawObject>(url, { method: 'POST', token, query, body, headers: { 'content-type': headerType } }));
+    return toObject(await requestJson<RawObject>(url, { method: 'POST', token, query, body, headers: { 'content-type': headerType }, idempotent: true /* the same bytes under the same name */ }));
   } catch (err) {
     if (err instanceof ApiError && err.httpStatus === 404) return bucketMissing(err, bucket);
     throw err;

@@ -50,6 +50,7 @@ export async function exchangeToken(opts: ExchangeOptions): Promise<FederatedTok
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form.toString(),
     retry: opts.retry,
+    idempotent: true, // an exchange changes nothing: sending it twice gives two tokens
   });
   if (!body.access_token) throw new Error('STS answered without an access_token');
   setSecret(body.access_token);

@@ -2,15 +2,15 @@
  * A small typed Kubernetes client for the suite's actions: a kubeconfig's current context (server,
  * CA, bearer token / token file / client certificate / exec plugin such as gke-gcloud-auth-plugin),
  * then get, list (label and field selectors, paged), server-side apply, delete, waitFor and the
- * service proxy, over node's https with the cluster's CA. Errors follow http.ts: a Kubernetes Status
+ * service proxy, over node's https with the cluster's CA. Errors and retries are http.ts's: a Kubernetes Status
  * becomes a KubeApiError (an ApiError), and 429/500/502/503/504 and network errors are retried with
  * capped exponential backoff and full jitter, honouring Retry-After.
  */
 import { readFileSync } from 'node:fs';
 // node:https and @actions/exec are loaded on first use: loading them costs more than the rest of a bundle's start.
 import { ActionError } from '../errors.js';
-import { ApiError, defaultRetry, type RetryPolicy } from '../http.js';
-import { debug, setSecret, warning } from '../runner.js';
+import { ApiError, defaultRetry, withRetries, type RetryPolicy } from '../http.js';
+import { debug, setSecret } from '../runner.js';
 import { sleep } from '../time.js';
 
 export interface KubeObject {
@@ -147,14 +147,6 @@ interface RawResponse {
   text: string;
 }
 
-const RETRYABLE = new Set([429, 500, 502, 503, 504]);
-
-function backoff(attempt: number, policy: RetryPolicy, retryAfter?: string): number {
-  const after = retryAfter ? Number(retryAfter) : NaN;
-  if (Number.isFinite(after) && after >= 0) return Math.min(after * 1000, policy.capMs);
-  return Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
-}
-
 export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
@@ -183,7 +175,7 @@ export class KubeClient {
   }
 
   /** One request, no retries. */
-  private async once(method: string, path: string, body: string | undefined, headers: Record<string, string>, refresh: boolean): Promise<RawResponse> {
+  private async once(method: string, path: string, body: string | undefined, headers: Record<string, string>, refresh: boolean, timeoutMs: number): Promise<RawResponse> {
     const token = this.config.token ? await this.config.token(refresh) : undefined;
     const { request: httpsRequest } = await import('node:https');
     return new Promise((resolve, reject) => {
@@ -193,56 +185,44 @@ export class KubeClient {
         ca: this.config.caPem,
         cert: this.config.certPem,
         key: this.config.keyPem,
-        timeout: 60_000,
+        timeout: timeoutMs,
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error('timed out after 60 s')));
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`), { name: 'TimeoutError' })));
       req.on('error', reject);
       req.end(body);
     });
   }
 
   /** A request with retries on 429/5xx and network errors; non-2xx answers become KubeApiError unless `raw`. */
-  async request(method: string, path: string, opts: { body?: unknown; contentType?: string; query?: Record<string, string | boolean | number | undefined>; raw?: boolean; retry?: boolean } = {}): Promise<RawResponse> {
+  async request(method: string, path: string, opts: { body?: unknown; contentType?: string; query?: Record<string, string | boolean | number | undefined>; raw?: boolean; retry?: boolean; idempotent?: boolean } = {}): Promise<RawResponse> {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) q.set(k, String(v));
     const qs = q.toString();
     const full = qs ? `${path}?${qs}` : path;
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json' };
-    const policy = this.retry === false || opts.retry === false ? { attempts: 1, baseMs: 0, capMs: 0 } : this.retry;
-    const where = `${method} ${this.config.server}${path}`;
+    const where = `${this.config.server}${path}`;
     let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      let res: RawResponse;
-      try {
-        res = await this.once(method, full, body, headers, refreshed);
-      } catch (err) {
-        if (err instanceof ActionError) throw err;
-        if (attempt + 1 >= policy.attempts) throw new ApiError(method, `${this.config.server}${path}`, 0, 'NETWORK', `${where} failed: ${(err as Error).message}`);
-        const wait = backoff(attempt, policy);
-        warning(`${where} failed (${(err as Error).message}); retrying in ${Math.round(wait)} ms`);
-        await sleep(wait);
-        continue;
-      }
-      debug(`${where} -> ${res.status}`);
+    // Server-side apply and the reads are idempotent; a create (POST) is retried only when it certainly did not land.
+    const idempotent = opts.idempotent ?? (method !== 'POST' && !(method === 'PATCH' && headers['content-type'] !== 'application/apply-patch+yaml'));
+    return withRetries<RawResponse>({ method, where, policy: this.retry === false || opts.retry === false ? false : this.retry, idempotent }, async (budget) => {
+      let res = await this.once(method, full, body, headers, refreshed, budget);
+      debug(`${method} ${where} -> ${res.status}`);
       if (res.status === 401 && this.config.token && !refreshed) {
+        // An expired token: refresh it once (an exec plugin mints a new one) and send again.
         refreshed = true;
-        attempt--;
-        continue;
+        res = await this.once(method, full, body, headers, refreshed, budget);
+        debug(`${method} ${where} -> ${res.status}`);
       }
-      if (opts.raw || (res.status >= 200 && res.status < 300)) return res;
-      const error = this.toError(method, path, res);
-      if (!RETRYABLE.has(res.status) || attempt + 1 >= policy.attempts) throw error;
+      if (opts.raw || (res.status >= 200 && res.status < 300)) return { ok: true, value: res };
       const ra = res.headers['retry-after'];
-      const wait = backoff(attempt, policy, Array.isArray(ra) ? ra[0] : ra);
-      warning(`${where} answered ${res.status} ${error.status}; retry ${attempt + 1} of ${policy.attempts - 1} in ${Math.round(wait)} ms`);
-      await sleep(wait);
-    }
+      return { ok: false, error: this.toError(method, path, res), retryAfter: Array.isArray(ra) ? ra[0] : ra };
+    });
   }
 
   private toError(method: string, path: string, res: RawResponse): KubeApiError {
