@@ -227,6 +227,7 @@ export async function updateQuotaPreference(project: string, id: string, p: Quot
       validateOnly: opts.validateOnly ? true : undefined,
     },
     body: body(p, name),
+    idempotent: true, // it sets the preference to these values: sending it twice gives the same preference
   });
   return toPreference(raw);
 }
