@@ -266,7 +266,7 @@ function permissionsOf(token: TemplateToken | undefined, fallback: Record<string
 }
 
 /** The log as the Actions tab shows it: no ::add-mask:: or ::debug:: lines, annotations as `Error: ...`. */
-function display(text: string, secrets: string[]): string {
+function shownLog(text: string, secrets: string[]): string {
   const lines = text.split('\n').filter((l) => !/^::(add-mask|debug)(?: [^:]*)?::/.test(l));
   const shown = lines.map((l) => {
     const m = /^::(error|warning|notice)(?: [^:]*)?::(.*)$/.exec(l);
@@ -670,7 +670,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       }
       if (!res) throw new ExpressionFailure('the step has neither run nor uses');
       rs.masks.push(...res.masks);
-      srec.log = display(res.log + res.stderr, rs.masks);
+      srec.log = shownLog(res.log + res.stderr, rs.masks);
       srec.outputs = res.outputs;
       srec.summary = maskAll(res.summary, rs.masks);
       Object.assign(exported, res.exportedEnv);
@@ -713,7 +713,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       outcome: res.exitCode === 0 ? 'success' : 'failure',
       conclusion: res.exitCode === 0 ? 'success' : 'failure',
       seconds: (Date.now() - started) / 1000,
-      log: display(res.log + res.stderr, rs.masks),
+      log: shownLog(res.log + res.stderr, rs.masks),
       outputs: {},
       summary: maskAll(res.summary, rs.masks),
       post: true,

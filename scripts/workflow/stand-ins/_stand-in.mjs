@@ -1,9 +1,9 @@
-// The recorded stand-ins' one implementation: `stand-ins/<tool> ARGS` runs `node _stand-in.cjs <tool> ARGS`.
+// The recorded stand-ins' one implementation: `stand-ins/<tool> ARGS` runs `node _stand-in.mjs <tool> ARGS`.
 // Each call appends {tool, args, cwd} as a JSON line to $MLABS_STAND_IN_LOG and answers the way the
 // real tool answers for the calls the workflows and actions make. See README.md.
-'use strict';
-const fs = require('node:fs');
-const path = require('node:path');
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [tool, ...args] = process.argv.slice(2);
 const log = process.env.MLABS_STAND_IN_LOG;
@@ -19,7 +19,7 @@ const opt = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const fixtures = path.join(__dirname, '..', '..', '..', 'test', 'terraform', 'fixtures');
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'terraform', 'fixtures');
 
 function terraformOutputs() {
   const file = process.env.MLABS_TERRAFORM_OUTPUTS;
