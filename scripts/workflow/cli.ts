@@ -4,6 +4,7 @@
 // shows them. Exits 1 when the run fails. FILE: JSON object or NAME=VALUE lines.
 import { readFileSync } from 'node:fs';
 import { loadSeed, sandboxEnv, startSandbox, type Sandbox } from '../sandbox/index.js';
+import { MACHINES, kubernetesOf } from '../sandbox/kubernetes/index.js';
 import { INPUTS_FROM_VARS, sandboxDefaults, sandboxSecrets, sandboxVars } from './defaults.js';
 import { loadWorkflow, runWorkflow, type Event, type JobRecord, type RunEvent, type StepRecord } from './runner.js';
 
@@ -59,6 +60,7 @@ let sb: Sandbox | undefined;
 let env: Record<string, string>;
 let vars: Record<string, string>;
 let secrets: Record<string, string>;
+let machineKubeconfigs: Record<string, string> | undefined;
 if (process.env.MLABS_SANDBOX_URL) {
   // Attach: the variables `npm run sandbox` printed are exported in this shell.
   const wanted = Object.keys(sandboxEnv('', '', { projectId: '', region: '' }, ''));
@@ -73,6 +75,13 @@ if (process.env.MLABS_SANDBOX_URL) {
 } else {
   sb = await startSandbox();
   env = sb.env;
+  // The dgx and agx machines' own clusters, as npm run sandbox starts them.
+  const kube = kubernetesOf(sb);
+  machineKubeconfigs = {};
+  for (const machine of Object.keys(MACHINES)) {
+    await kube.startCluster(machine);
+    machineKubeconfigs[machine] = kube.kubeconfig(machine);
+  }
   ({ vars, secrets } = sandboxDefaults(sb));
   process.stdout.write(`Started a sandbox at ${sb.url} (project ${sb.project.projectId})\n`);
 }
@@ -108,7 +117,7 @@ function printStep(step: StepRecord): void {
   const outcome = step.outcome !== step.conclusion ? `${step.outcome}, continue-on-error` : step.outcome;
   process.stdout.write(`  ${mark[step.conclusion]} ${step.name} (${outcome}, ${step.seconds.toFixed(1)} s)${standIn}\n`);
   if (step.log.trim()) process.stdout.write(`${indent(step.log, '      ')}\n`);
-  if (step.error && step.outcome === 'failure') process.stdout.write(`      Error: ${step.error}\n`);
+  if (step.error && step.outcome === 'failure' && !step.log.includes(step.error)) process.stdout.write(`      Error: ${step.error}\n`);
 }
 
 function onEvent(e: RunEvent): void {
@@ -125,7 +134,7 @@ function onEvent(e: RunEvent): void {
 
 let code: number;
 try {
-  const result = await runWorkflow({ file, event, inputs, vars, secrets, env, keep, onEvent });
+  const result = await runWorkflow({ file, event, inputs, vars, secrets, env, keep, onEvent, machineKubeconfigs });
   process.stdout.write(`\n${result.name} (${result.event}, run ${result.runId}${result.concurrency ? `, concurrency ${result.concurrency}` : ''})\n`);
   if (result.error) process.stdout.write(`Error: ${result.error}\n`);
   for (const job of result.jobs) {

@@ -29,6 +29,10 @@ export function sandboxVars(project: { projectId: string; projectNumber: string;
     MLABS_GKE_CLUSTER: 'mlabs',
     MLABS_GKE_LOCATION: project.region,
     MLABS_NODEPOOL_SNAPSHOT_BUCKET: `${project.projectId}-nodepool-snapshots`,
+    // The runner image build-mlabs-runner pushes (terraform/envs/dev output runner_registry + image name)
+    MLABS_RUNNER_IMAGE: `${project.region}-docker.pkg.dev/${project.projectId}/mlabs-runner/mlabs-runner`,
+    // Set by the platform's owner; the sandbox accepts any address.
+    MLABS_QUOTA_CONTACT_EMAIL: 'gpu-admins@example.com',
   };
 }
 

@@ -23,6 +23,8 @@ export const STAND_INS = join(here, 'stand-ins');
 /** Labels a job's runs-on may use: the suite's machines, plus the runner's own generic labels. */
 export const SUITE_LABELS = ['wsl2', 'dgx', 'agx'];
 const GENERIC_LABELS = ['self-hosted', 'linux', 'x64', 'arm64'];
+/** The architecture each machine's runner reports (RUNNER_ARCH, runner.arch): WSL2 is x64, DGX Spark and Jetson AGX are arm64. */
+export const MACHINE_ARCH: Record<string, string> = { wsl2: 'X64', dgx: 'ARM64', agx: 'ARM64' };
 const SUITE_REPOSITORY = 'mlabs/mlabs-actions';
 
 export type Event = 'workflow_dispatch' | 'schedule';
@@ -39,6 +41,11 @@ export interface WorkflowRunOptions {
   env?: Record<string, string>;
   /** The repository the workflow runs in (github.repository). Default mlabs/platform. */
   repository?: string;
+  /**
+   * Kubeconfig text of each machine's own cluster by runner label (e.g. the sandbox's dgx and agx
+   * minikube stand-ins): a job on that label finds it at ~/.kube/config, as on the machine.
+   */
+  machineKubeconfigs?: Record<string, string>;
   /** Keep the run folder (workspaces, tool log) instead of removing it at the end. */
   keep?: boolean;
   /** Called as the run progresses (the CLI prints from it). */
@@ -217,8 +224,8 @@ export function expandMatrix(matrix: Json): Record<string, Json>[] {
   for (const inc of Array.isArray(include) ? include : []) {
     if (!inc || typeof inc !== 'object' || Array.isArray(inc)) continue;
     let merged = false;
-    legs.forEach((leg, i) => {
-      const orig = original[i] as Record<string, Json>;
+    original.forEach((orig, i) => {
+      const leg = legs[i] as Record<string, Json>;
       // An include entry extends every original combination it does not contradict.
       if (Object.entries(inc).every(([k, v]) => !(k in orig) || JSON.stringify(orig[k]) === JSON.stringify(v))) {
         Object.assign(leg, inc);
@@ -535,6 +542,8 @@ async function runJobInstance(
   } catch (err) {
     return fail(`job '${name}': ${(err as Error).message}`);
   }
+  const arch = MACHINE_ARCH[rec.runsOn.find((l) => SUITE_LABELS.includes(l)) ?? 'wsl2'] ?? 'X64';
+  ctx.runner = { ...(ctx.runner as Record<string, Json>), arch };
   const continueOnError = truthyJson(evaluateToken(find(raw, 'continue-on-error'), ctx, ALWAYS, scope0));
   rec.permissions = permissionsOf(find(raw, 'permissions'), rs.permissions);
   rec.oidc = rec.permissions['id-token'] === 'write';
@@ -574,9 +583,9 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
     ...runnerBaseEnv(workspace, runnerTemp),
     ...tools,
     PATH: `${STAND_INS}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? '/root',
+    HOME: join(jobDir, 'home'),
     CLOUDSDK_CONFIG: join(jobDir, 'gcloud'),
-    KUBECONFIG: join(jobDir, 'kube', 'config'),
+    KUBECONFIG: join(jobDir, 'home', '.kube', 'config'),
     MLABS_STAND_IN_LOG: rs.toolLog,
     GITHUB_REPOSITORY: asString((ctx.github as Record<string, Json>).repository ?? ''),
     GITHUB_REPOSITORY_OWNER: asString((ctx.github as Record<string, Json>).repository_owner ?? ''),
@@ -588,7 +597,11 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
     GITHUB_EVENT_NAME: rs.event,
     GITHUB_REF_NAME: 'main',
     RUNNER_TOOL_CACHE: join(jobDir, 'toolcache'),
+    RUNNER_ARCH: asString((ctx.runner as Record<string, Json>).arch ?? 'X64'),
   };
+  mkdirSync(join(jobDir, 'home', '.kube'), { recursive: true });
+  const machine = rec.runsOn.find((l) => rs.opts.machineKubeconfigs?.[l] !== undefined);
+  if (machine) writeFileSync(base.KUBECONFIG as string, rs.opts.machineKubeconfigs?.[machine] as string, { mode: 0o600 });
   const eventFile = join(jobDir, 'event.json');
   writeFileSync(eventFile, JSON.stringify((ctx.github as Record<string, Json>).event));
   base.GITHUB_EVENT_PATH = eventFile;

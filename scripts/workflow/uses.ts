@@ -3,7 +3,7 @@
  * the workflows use. Any other `uses:` fails its step with a message saying so.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { StepResult } from '../../test/harness.js';
 
 export interface ActionContext {
@@ -76,6 +76,20 @@ function copyInto(src: string, dest: string): void {
   else cpSync(src, join(dest, basename(src)));
 }
 
+/** `*` and `?` in the last path segment (what the workflows use), matched against that folder. */
+function expand(pattern: string): string[] {
+  const name = basename(pattern);
+  if (!/[*?]/.test(name)) return existsSync(pattern) ? [pattern] : [];
+  const dir = dirname(pattern);
+  if (!existsSync(dir)) return [];
+  const re = wildcard(name);
+  return readdirSync(dir)
+    .filter((f) => re.test(f))
+    .map((f) => join(dir, f));
+}
+
+const wildcard = (glob: string): RegExp => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
 const uploadArtifact: Handler = (ctx) => {
   const name = ctx.with.name || 'artifact';
   const paths = (ctx.with.path ?? '').split('\n').map((p) => p.trim()).filter(Boolean);
@@ -83,9 +97,9 @@ const uploadArtifact: Handler = (ctx) => {
   rmSync(dest, { recursive: true, force: true });
   const missing: string[] = [];
   for (const p of paths) {
-    const src = resolve(ctx.workspace, p);
-    if (existsSync(src)) copyInto(src, dest);
-    else missing.push(p);
+    const found = expand(resolve(ctx.workspace, p));
+    for (const src of found) copyInto(src, dest);
+    if (found.length === 0) missing.push(p);
   }
   const ifNoFiles = ctx.with['if-no-files-found'] || 'warn';
   if (missing.length === paths.length && ifNoFiles === 'error') return { result: step(1, `upload-artifact: no files found at ${paths.join(', ')}\n`) };
@@ -96,11 +110,14 @@ const uploadArtifact: Handler = (ctx) => {
 const downloadArtifact: Handler = (ctx) => {
   const name = ctx.with.name;
   const target = resolve(ctx.workspace, ctx.with.path || '.');
-  const names = name ? [name] : existsSync(ctx.artifacts) ? readdirSync(ctx.artifacts) : [];
+  const all = existsSync(ctx.artifacts) ? readdirSync(ctx.artifacts) : [];
+  const names = name ? [name] : ctx.with.pattern ? all.filter((n) => wildcard(ctx.with.pattern as string).test(n)) : all;
+  // One artifact by name, or merge-multiple: into the path itself; otherwise one folder per artifact.
+  const flat = Boolean(name) || ctx.with['merge-multiple'] === 'true';
   for (const n of names) {
     const src = join(ctx.artifacts, n);
     if (!existsSync(src)) return { result: step(1, `download-artifact: no artifact named '${n}' was uploaded in this run\n`) };
-    cpSync(src, name ? target : join(target, n), { recursive: true });
+    cpSync(src, flat ? target : join(target, n), { recursive: true });
   }
   return { result: step(0, `Restored ${names.join(', ') || 'no artifacts'} to ${target}\n`, { outputs: { 'download-path': target } }), standIn: 'download-artifact from the run folder' };
 };
