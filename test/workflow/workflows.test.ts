@@ -167,3 +167,17 @@ test('local-stack-deploy and local-stack-undeploy run on the dgx machine cluster
   const undeploy = await workflow('local-stack-undeploy.yml');
   assert.equal(undeploy.conclusion, 'success', explain(undeploy));
 });
+
+test('train-private-first bursts when no machine fits: the pool is created, and deleted by the always() step even when training fails', async () => {
+  const before = await poolNames();
+  const r = await workflow('train-private-first.yml', { inputs: { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public' } });
+  const cloud = r.jobs.find((j) => j.id === 'train-cloud');
+  assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
+  assert.equal(cloud?.concurrency, 'mlabs-platform-mlabs-demo');
+  const steps = cloud?.steps ?? [];
+  assert.equal(steps.find((s) => s.id === 'expand')?.outcome, 'success', explain(r));
+  const cleanup = steps.find((s) => s.name.startsWith('Delete the burst pool'));
+  assert.equal(cleanup?.outcome, 'success', explain(r));
+  assert.match(cleanup?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
+  assert.deepEqual(await poolNames(), before, 'no burst pool is left behind');
+});
