@@ -172,3 +172,13 @@ test('stand-ins: setup-terraform, terraform and nvidia-smi recorded with their a
   assert.match(step(j, 'timeout').error ?? '', /timeout/);
   assert.equal(r.conclusion, 'success');
 }, T);
+
+test('secrets and ::add-mask:: values are masked in the logs and summaries the runner returns', async () => {
+  const r = await run('secrets.yml', { secrets: { API_TOKEN: 's3cr3t-token-value' } });
+  assert.equal(r.conclusion, 'success');
+  const j = job(r, 'leak');
+  assert.equal(j.steps[0]?.log, 'token is ***\n');
+  assert.equal(j.summary, 'derived=abc-***\n');
+  assert.equal(j.steps[1]?.log, 'later ***\n');
+  assert.ok(!JSON.stringify(r.jobs).includes('s3cr3t-token-value'));
+}, T);
