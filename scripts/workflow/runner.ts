@@ -107,8 +107,9 @@ export interface WorkflowRunResult {
   name: string;
   file: string;
   event: Event;
-  conclusion: 'success' | 'failure';
-  /** Why the run failed before any job, when it did. */
+  /** cancelled: a newer run of its concurrency group arrived while it waited. */
+  conclusion: 'success' | 'failure' | 'cancelled';
+  /** Why the run failed (or was cancelled) before any job, when it did. */
   error?: string;
   inputs: Record<string, Json>;
   concurrency?: string;
@@ -121,28 +122,41 @@ export interface WorkflowRunResult {
 }
 
 let nextRunId = 1000;
-const groups = new Map<string, Promise<void>>();
+interface Waiter {
+  cancelled: boolean;
+  wake(): void;
+}
+const groups = new Map<string, { pending?: Waiter }>();
 
 /**
- * Wait for every earlier holder of `group` in this process, then hold it (cancel-in-progress: false,
- * so runs queue). Returns the release.
+ * GitHub's concurrency with cancel-in-progress: false, in this process: one holder of a group runs,
+ * at most one waits; a newer arrival cancels the waiting one. Resolves to the release, or undefined
+ * when this waiter was cancelled.
  */
-function acquire(group: string | undefined): Promise<() => void> {
-  if (!group) return Promise.resolve(() => undefined);
-  const before = groups.get(group) ?? Promise.resolve();
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  const chained = before.then(() => held);
-  groups.set(group, chained);
-  return before.then(() => () => {
-    release();
-    if (groups.get(group) === chained) groups.delete(group);
-  });
-}
-
-/** Concurrency groups currently held or waited for in this process. */
-export function heldGroups(): string[] {
-  return [...groups.keys()];
+async function acquire(group: string | undefined): Promise<(() => void) | undefined> {
+  if (!group) return () => undefined;
+  const slot = groups.get(group);
+  const release = (held: { pending?: Waiter }) => () => {
+    const next = held.pending;
+    held.pending = undefined;
+    if (next) next.wake();
+    else groups.delete(group);
+  };
+  if (!slot) {
+    const held = {};
+    groups.set(group, held);
+    return release(held);
+  }
+  if (slot.pending) {
+    slot.pending.cancelled = true;
+    slot.pending.wake();
+  }
+  let wake!: () => void;
+  const woken = new Promise<void>((r) => (wake = r));
+  const me: Waiter = { cancelled: false, wake };
+  slot.pending = me;
+  await woken;
+  return me.cancelled ? undefined : release(slot);
 }
 
 function find(map: TemplateToken | undefined, key: string): TemplateToken | undefined {
@@ -399,6 +413,11 @@ export async function runWorkflow(opts: WorkflowRunOptions): Promise<WorkflowRun
     rs.group = result.concurrency;
     const jobs = order(template.jobs);
     const release = await acquire(result.concurrency);
+    if (!release) {
+      result.conclusion = 'cancelled';
+      result.error = `a newer run of concurrency group ${result.concurrency} arrived while this one waited: cancelled, as GitHub does`;
+      return result;
+    }
     try {
       for (const job of jobs) for (const rec of await runJob(rs, job)) result.jobs.push(rec);
     } finally {
@@ -548,6 +567,12 @@ async function runJobInstance(
   rec.permissions = permissionsOf(find(raw, 'permissions'), rs.permissions);
   rec.oidc = rec.permissions['id-token'] === 'write';
   const release = await acquire(concurrency === rs.group ? undefined : concurrency);
+  if (!release) {
+    rec.result = 'cancelled';
+    rec.error = `a newer job of concurrency group ${concurrency} arrived while this one waited`;
+    rs.opts.onEvent?.({ type: 'job-end', job: rec });
+    return rec;
+  }
   try {
     return await runSteps(rs, job, raw, ctx, scope0, rec, { jobDir, workspace, runnerTemp, env, continueOnError });
   } finally {

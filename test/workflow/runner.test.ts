@@ -145,14 +145,23 @@ test('runs-on outside the suite labels and a foreign action fail their jobs with
   assert.match(job(r, 'foreign').steps[0]?.error ?? '', /uses: someone\/else@v1: the local runner cannot run this action \(no stand-in registered/);
 }, T);
 
-test('concurrency: two runs of one group in one process queue, the second starting after the first ends', async () => {
+test('concurrency: runs of one group queue, the second starting after the first ends', async () => {
   const [a, b] = await Promise.all([run('concurrency.yml'), run('concurrency.yml')]);
   assert.equal(a?.concurrency, 'fixture-concurrency');
   const times = (r: WorkflowRunResult | undefined) => (r?.jobs[0]?.steps[0]?.log.match(/\d+/g) ?? []).map(BigInt);
   const [aStart, aEnd] = times(a);
-  const [bStart] = times(b);
-  assert.ok(aStart !== undefined && aEnd !== undefined && bStart !== undefined);
-  assert.ok(bStart > aEnd, 'the second run started after the first ended');
+  const [bStart, bEnd] = times(b);
+  assert.ok(aStart !== undefined && aEnd !== undefined && bStart !== undefined && bEnd !== undefined, JSON.stringify([a?.jobs, b?.jobs]));
+  assert.ok(bStart > aEnd || aStart > bEnd, 'one run started after the other ended');
+}, T);
+
+test('concurrency: a third run cancels the one still waiting, as GitHub keeps one pending run per group', async () => {
+  const runs = await Promise.all([run('concurrency.yml'), run('concurrency.yml'), run('concurrency.yml')]);
+  const cancelled = runs.filter((r) => r.conclusion === 'cancelled');
+  assert.equal(cancelled.length, 1, runs.map((r) => r.conclusion).join(', '));
+  assert.equal(cancelled[0]?.jobs.length, 0);
+  assert.match(cancelled[0]?.error ?? '', /a newer run of concurrency group fixture-concurrency arrived while this one waited/);
+  assert.equal(runs.filter((r) => r.conclusion === 'success').length, 2);
 }, T);
 
 test('stand-ins: setup-terraform, terraform and nvidia-smi recorded with their argument arrays; a step timeout stops the step', async () => {
