@@ -341,6 +341,8 @@ interface RunState {
   permissions: Record<string, string>;
   masks: string[];
   group?: string;
+  /** The first schedule's cron, github.event.schedule of a schedule run. */
+  cron?: string;
 }
 
 function githubContext(rs: RunState, jobId: string, workspace: string): Record<string, Json> {
@@ -348,7 +350,7 @@ function githubContext(rs: RunState, jobId: string, workspace: string): Record<s
   const eventInputs = Object.fromEntries(Object.entries(rs.inputs).map(([k, v]) => [k, asString(v)]));
   const event: Record<string, Json> = {
     repository: { full_name: repository, default_branch: 'main', name: repository.split('/')[1] ?? repository },
-    ...(rs.event === 'workflow_dispatch' ? { inputs: eventInputs } : { schedule: '' }),
+    ...(rs.event === 'workflow_dispatch' ? { inputs: eventInputs } : { schedule: rs.cron ?? '' }),
   };
   return {
     event_name: rs.event,
@@ -399,6 +401,7 @@ export async function runWorkflow(opts: WorkflowRunOptions): Promise<WorkflowRun
       vars: opts.vars ?? {},
       secrets,
       workflowEnv: template.env,
+      cron: template.events.schedule?.[0]?.cron,
       root,
       toolLog,
       artifacts: join(dir, 'artifacts'),
@@ -673,7 +676,8 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       const envCtx = { ...env, ...exported, ...stepEnv };
       const ectx = { ...sctx, env: envCtx };
       const stepTimeout = evaluateToken(find(rawStep, 'timeout-minutes'), ectx, status, scope);
-      const remaining = Math.max(1, deadline - Date.now());
+      // After the job's timeout cancelled it, the steps that still run (cancelled(), always()) get five minutes, as on GitHub.
+      const remaining = status.cancelled ? 5 * 60_000 : Math.max(1, deadline - Date.now());
       const timeoutMs = stepTimeout === null ? remaining : Math.min(remaining, Number(stepTimeout) * 60_000);
       let res: (StepResult & { timedOut?: boolean }) | undefined;
       const stepDir = mkdtempSync(join(jobDir, 'step-'));

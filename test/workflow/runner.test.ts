@@ -191,3 +191,16 @@ test('secrets and ::add-mask:: values are masked in the logs and summaries the r
   assert.equal(j.steps[1]?.log, 'later ***\n');
   assert.ok(!JSON.stringify(r.jobs).includes('s3cr3t-token-value'));
 }, T);
+
+test('a schedule run has an empty inputs context and github.event.schedule; a job timeout cancels the job and cancelled() steps run', async () => {
+  const r = await run('scheduled.yml', { event: 'schedule' });
+  const j = job(r, 'show');
+  assert.equal(j.steps[0]?.log, 'event=schedule cron=17 6 * * 1 mode=[] default=report\n');
+  assert.equal(step(j, 'slow').outcome, 'failure');
+  assert.match(step(j, 'slow').error ?? '', /timeout/);
+  assert.equal(step(j, 'after-timeout').log, 'cancelled job=cancelled\n');
+  assert.equal(j.result, 'cancelled');
+  assert.equal(r.conclusion, 'failure');
+  const dispatched = await run('scheduled.yml', { inputs: { mode: 'report' } });
+  assert.match(dispatched.jobs[0]?.steps[0]?.log ?? '', /^event=workflow_dispatch cron= mode=\[report\]/);
+}, T);
