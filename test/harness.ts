@@ -107,20 +107,68 @@ export function readActionYaml(dir: string): ActionYaml {
  * Run a program asynchronously (a sandbox in this same process keeps answering) and collect its output.
  * Used for the action steps here and for the real clients (gcloud, kubectl, bash) the tests drive.
  */
-export function runProgram(cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runProgram(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string; timedOut?: boolean }> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // With a timeout the child leads its own process group, so a shell's children stop with it.
+    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.timeoutMs !== undefined });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            try {
+              process.kill(-(child.pid as number), 'SIGKILL');
+            } catch {
+              child.kill('SIGKILL');
+            }
+          }, opts.timeoutMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? 1, stdout, stderr }));
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      rej(e);
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      res({ code: code ?? 1, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    });
   });
 }
 
-async function runStep(entry: string, env: Record<string, string>, cwd: string): Promise<StepResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'mlabs-step-'));
+export interface StepProgramOptions {
+  /** Folder for the step's GITHUB_* files (default: a fresh temp folder). */
+  dir?: string;
+  timeoutMs?: number;
+}
+
+/** Run an action's entry (node, or tsx for `.ts`) as one runner step. */
+export function runStep(entry: string, env: Record<string, string>, cwd: string, opts: StepProgramOptions = {}): Promise<StepResult & { timedOut?: boolean }> {
+  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  const args = entry.endsWith('.ts') ? ['--import', tsx, entry] : [entry];
+  return runCommandStep(process.execPath, args, env, cwd, opts);
+}
+
+/**
+ * Run any program as one runner step: fresh GITHUB_OUTPUT/STATE/ENV/PATH/STEP_SUMMARY files, then
+ * the outputs, exported env, paths, state, summary, masks and annotations it left.
+ */
+export async function runCommandStep(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  opts: StepProgramOptions = {},
+): Promise<StepResult & { timedOut?: boolean }> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'mlabs-step-'));
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
     GITHUB_STATE: join(dir, 'state'),
@@ -129,9 +177,7 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
     GITHUB_STEP_SUMMARY: join(dir, 'summary'),
   };
   for (const f of Object.values(files)) writeFileSync(f, '');
-  const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const args = entry.endsWith('.ts') ? ['--import', tsx, entry] : [entry];
-  const { code, stdout, stderr } = await runProgram(process.execPath, args, { ...env, ...files }, cwd);
+  const { code, stdout, stderr, timedOut } = await runProgram(cmd, args, { ...env, ...files }, cwd, { timeoutMs: opts.timeoutMs });
   const masks: string[] = [];
   const annotations: Annotation[] = [];
   for (const line of stdout.split('\n')) {
@@ -154,12 +200,14 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
     masks,
     annotations,
+    ...(timedOut ? { timedOut } : {}),
   };
   rmSync(dir, { recursive: true, force: true });
   return result;
 }
 
-function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {
+/** The INPUT_* variables of a step: action.yml defaults, then the given `with:` values. */
+export function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, spec] of Object.entries(yml.inputs ?? {})) {
     if (spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
@@ -167,6 +215,13 @@ function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string,
   for (const [name, value] of Object.entries(inputs ?? {})) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(value);
   }
+  return env;
+}
+
+/** The STATE_* variables a post step gets from its main step's saved state. */
+export function stateEnv(state: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(state)) env[`STATE_${k}`] = v;
   return env;
 }
 
@@ -180,8 +235,7 @@ interface PostContext extends RunOptions {
 async function runPostStep(main: StepResult, ctx: PostContext, jobEnv: Record<string, string | undefined> = {}): Promise<StepResult> {
   const yml = readActionYaml(ctx.actionDir);
   const postEntry = ctx.entry ?? join(ctx.actionDir, yml.runs?.post ?? 'dist/index.js');
-  const state: Record<string, string> = {};
-  for (const [k, v] of Object.entries(main.state)) state[`STATE_${k}`] = v;
+  const state = stateEnv(main.state);
   const env: Record<string, string> = { ...ctx.base, ...main.exportedEnv };
   for (const [k, v] of Object.entries(jobEnv)) if (v !== undefined) env[k] = v;
   return runStep(postEntry, { ...env, ...ctx.inputs, ...state }, ctx.base.GITHUB_WORKSPACE as string);
@@ -198,15 +252,9 @@ export async function runDeferredPost(name: string, run: ActionRun, opts: RunOpt
   return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs) }, jobEnv);
 }
 
-/** Run action `name` (a folder under actions/) as the runner would. */
-export async function runAction(name: string, opts: RunOptions = {}): Promise<ActionRun> {
-  const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
-  const yml = readActionYaml(actionDir);
-  const entry = opts.entry ?? join(actionDir, yml.runs?.main ?? 'dist/index.js');
-  if (!existsSync(entry)) throw new Error(`no entry ${entry}: build the action first (npm run build)`);
-  const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'mlabs-ws-'));
-  const runnerTemp = opts.runnerTemp ?? mkdtempSync(join(tmpdir(), 'mlabs-tmp-'));
-  const base: Record<string, string> = {
+/** The environment the runner gives every step of a job (before the job's env and the inputs). */
+export function runnerBaseEnv(workspace: string, runnerTemp: string): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
     LANG: 'C.UTF-8',
@@ -227,6 +275,17 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
     GITHUB_EVENT_NAME: 'workflow_dispatch',
     GITHUB_SERVER_URL: 'https://github.com',
   };
+}
+
+/** Run action `name` (a folder under actions/) as the runner would. */
+export async function runAction(name: string, opts: RunOptions = {}): Promise<ActionRun> {
+  const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
+  const yml = readActionYaml(actionDir);
+  const entry = opts.entry ?? join(actionDir, yml.runs?.main ?? 'dist/index.js');
+  if (!existsSync(entry)) throw new Error(`no entry ${entry}: build the action first (npm run build)`);
+  const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'mlabs-ws-'));
+  const runnerTemp = opts.runnerTemp ?? mkdtempSync(join(tmpdir(), 'mlabs-tmp-'));
+  const base = runnerBaseEnv(workspace, runnerTemp);
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) base[k] = v;
   const inputs = inputEnv(yml, opts.inputs);
   const main = await runStep(entry, { ...base, ...inputs }, workspace);

@@ -1,0 +1,59 @@
+/**
+ * What a workflow run gets without flags: the repository variables terraform/bootstrap (and the
+ * settings envs/dev reads) would give for the sandbox's project, and the secrets the sandbox honours.
+ */
+import type { Sandbox } from '../sandbox/index.js';
+
+interface GithubSeed {
+  github?: { tokens?: { token: string; login: string }[] };
+  workloadIdentity?: { pools?: { projectNumber: string; poolId: string; providers?: { providerId: string }[] }[] };
+  iam?: { serviceAccounts?: { email: string }[] };
+}
+
+/** The repository variables for `project` (the names terraform/bootstrap's repository_variables output prints, plus those the workflows read). */
+export function sandboxVars(project: { projectId: string; projectNumber: string; region: string }, seed: GithubSeed = {}): Record<string, string> {
+  const pool = seed.workloadIdentity?.pools?.[0];
+  const provider = pool
+    ? `projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/providers/${pool.providers?.[0]?.providerId ?? 'github-actions'}`
+    : `projects/${project.projectNumber}/locations/global/workloadIdentityPools/github/providers/github-actions`;
+  const ci = seed.iam?.serviceAccounts?.find((s) => s.email.startsWith('mlabs-ci@'))?.email ?? `mlabs-ci@${project.projectId}.iam.gserviceaccount.com`;
+  return {
+    // terraform/bootstrap output repository_variables
+    MLABS_WIF_PROVIDER: provider,
+    MLABS_CI_SERVICE_ACCOUNT: ci,
+    MLABS_TFSTATE_BUCKET: `${project.projectId}-tfstate`,
+    MLABS_PROJECT_ID: project.projectId,
+    MLABS_REGION: project.region,
+    // terraform/envs/dev outputs (cluster_name, location, snapshot_bucket)
+    MLABS_CLUSTER: 'mlabs',
+    MLABS_GKE_CLUSTER: 'mlabs',
+    MLABS_GKE_LOCATION: project.region,
+    MLABS_NODEPOOL_SNAPSHOT_BUCKET: `${project.projectId}-nodepool-snapshots`,
+    // The runner image build-mlabs-runner pushes (terraform/envs/dev output runner_registry + image name)
+    MLABS_RUNNER_IMAGE: `${project.region}-docker.pkg.dev/${project.projectId}/mlabs-runner/mlabs-runner`,
+    // Set by the platform's owner; the sandbox accepts any address.
+    MLABS_QUOTA_CONTACT_EMAIL: 'gpu-admins@example.com',
+  };
+}
+
+/** Secrets the sandbox can honour: GITHUB_TOKEN (the workflow token) and the runners-read PAT. */
+export function sandboxSecrets(seed: GithubSeed = {}): Record<string, string> {
+  const tokens = seed.github?.tokens ?? [];
+  const out: Record<string, string> = {};
+  const bot = tokens.find((t) => t.login === 'github-actions[bot]');
+  const pat = tokens.find((t) => t.login !== 'github-actions[bot]');
+  if (bot) out.GITHUB_TOKEN = bot.token;
+  if (pat) out.MLABS_RUNNER_READ_TOKEN = pat.token;
+  return out;
+}
+
+/** Required dispatch inputs with no default that name a repository variable: filled from it when not given. */
+export const INPUTS_FROM_VARS: Record<string, string> = {
+  workload_identity_provider: 'MLABS_WIF_PROVIDER',
+  service_account: 'MLABS_CI_SERVICE_ACCOUNT',
+};
+
+export function sandboxDefaults(sb: Pick<Sandbox, 'project' | 'dump'>): { vars: Record<string, string>; secrets: Record<string, string> } {
+  const seed = sb.dump() as GithubSeed;
+  return { vars: sandboxVars(sb.project, seed), secrets: sandboxSecrets(seed) };
+}

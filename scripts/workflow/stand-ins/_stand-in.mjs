@@ -1,0 +1,119 @@
+// The recorded stand-ins' one implementation: `stand-ins/<tool> ARGS` runs `node _stand-in.mjs <tool> ARGS`.
+// Each call appends {tool, args, cwd} as a JSON line to $MLABS_STAND_IN_LOG and answers the way the
+// real tool answers for the calls the workflows and actions make. See README.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const [tool, ...args] = process.argv.slice(2);
+const log = process.env.MLABS_STAND_IN_LOG;
+if (log) fs.appendFileSync(log, JSON.stringify({ tool, args, cwd: process.cwd() }) + '\n');
+const out = (s) => process.stdout.write(s);
+const fail = (msg, code = 1) => {
+  process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n');
+  process.exit(code);
+};
+const opt = (name) => {
+  const eq = args.find((a) => a.startsWith(name + '='));
+  if (eq) return eq.slice(name.length + 1);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'terraform', 'fixtures');
+
+function terraformOutputs() {
+  const file = process.env.MLABS_TERRAFORM_OUTPUTS;
+  if (file) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const project = process.env.CLOUDSDK_CORE_PROJECT || 'mlabs-demo';
+  const region = process.env.CLOUDSDK_COMPUTE_REGION || 'us-central1';
+  return {
+    project_id: project,
+    region,
+    location: region,
+    cluster_name: 'mlabs',
+    system_pool: 'system',
+    snapshot_bucket: `${project}-nodepool-snapshots`,
+    registry: `${region}-docker.pkg.dev/${project}/mlabs`,
+    runner_registry: `${region}-docker.pkg.dev/${project}/mlabs-runner`,
+    node_service_account: `mlabs-nodes@${project}.iam.gserviceaccount.com`,
+  };
+}
+
+const tools = {
+  terraform() {
+    const cmd = args.find((a) => !a.startsWith('-'));
+    switch (cmd) {
+      case 'version':
+        return out(args.includes('-json') ? JSON.stringify({ terraform_version: '1.9.8', platform: 'linux_amd64' }) + '\n' : 'Terraform v1.9.8\non linux_amd64\n');
+      case 'init':
+        return out('\nTerraform has been successfully initialized!\n');
+      case 'validate':
+        return out('Success! The configuration is valid.\n');
+      case 'fmt':
+        return;
+      case 'plan': {
+        const destroy = args.includes('-destroy');
+        const plan = process.env.MLABS_TERRAFORM_PLAN || path.join(fixtures, destroy ? 'plan-destroy-targeted.json' : 'plan-create.json');
+        const file = opt('-out');
+        if (file) fs.writeFileSync(file, JSON.stringify({ standIn: 'terraform', plan }));
+        return out(`Terraform will perform the actions in ${path.basename(plan)}.\n\nSaved the plan to: ${file ?? '(not saved)'}\n`);
+      }
+      case 'show': {
+        const file = args[args.length - 1];
+        if (!args.includes('-json')) return out('(plan)\n');
+        if (!file || !fs.existsSync(file)) return fail(`Error: Failed to read the given file as a state or plan file\n\nopen ${file}: no such file or directory`);
+        const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+        return out(fs.readFileSync(saved.plan, 'utf8'));
+      }
+      case 'apply': {
+        const file = args[args.length - 1];
+        if (file && !file.startsWith('-') && !fs.existsSync(file)) return fail(`Error: Failed to load "${file}" as a plan file`);
+        return out('\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n');
+      }
+      case 'destroy':
+        return out('\nDestroy complete! Resources: 0 destroyed.\n');
+      case 'output': {
+        const outputs = terraformOutputs();
+        const name = args.filter((a) => !a.startsWith('-') && a !== 'output')[0];
+        if (!name) return out(JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { value: v, type: 'string', sensitive: false }]))) + '\n');
+        if (!(name in outputs)) return fail(`\nError: Output "${name}" not found\n\nThe output variable requested could not be found in the state file.`);
+        return out(args.includes('-raw') ? String(outputs[name]) : JSON.stringify(outputs[name]) + '\n');
+      }
+      case 'state':
+        return out('');
+      default:
+        return fail(`terraform stand-in: no answer for ${JSON.stringify(args)}`);
+    }
+  },
+  'nvidia-smi'() {
+    if (args.some((a) => a.startsWith('--query-gpu'))) {
+      const header = !(opt('--format') || '').includes('noheader');
+      return out(`${header ? 'name, memory.total [MiB]\n' : ''}NVIDIA L4, 23034 MiB\n`);
+    }
+    return out('NVIDIA-SMI 550.54.15    Driver Version: 550.54.15    CUDA Version: 12.4\nGPU 0: NVIDIA L4 (stand-in)\n');
+  },
+  docker() {
+    if (args[0] === 'version' || args[0] === '--version') return out('Docker version 27.3.1, build ce12230 (stand-in)\n');
+    if (args[0] === 'buildx') {
+      if (args[1] === 'version') return out('github.com/docker/buildx v0.17.1 (stand-in)\n');
+      const meta = opt('--metadata-file');
+      if (meta) fs.writeFileSync(meta, JSON.stringify({ 'containerimage.digest': 'sha256:' + '0'.repeat(64) }));
+      return out('#0 building with "default" instance using docker driver (stand-in)\n#1 DONE\n');
+    }
+    if (args[0] === 'login') return out('Login Succeeded\n');
+    return out('');
+  },
+  helm() {
+    if (args[0] === 'version') return out('version.BuildInfo{Version:"v3.16.2", GoVersion:"go1.22.7"} (stand-in)\n');
+    if (args[0] === 'list') return out('[]');
+    return out('');
+  },
+  minikube() {
+    if (args[0] === 'status') return out(JSON.stringify({ Name: 'minikube', Host: 'Running', Kubelet: 'Running', APIServer: 'Running', Kubeconfig: 'Configured' }) + '\n');
+    if (args[0] === 'version') return out('minikube version: v1.34.0 (stand-in)\n');
+    return out('');
+  },
+};
+
+if (!tools[tool]) fail(`no stand-in named ${tool}`);
+tools[tool]();

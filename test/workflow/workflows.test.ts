@@ -1,0 +1,183 @@
+/**
+ * The suite's workflows run end to end through the local runner against one sandbox, and real
+ * gcloud against the same sandbox sees what they did.
+ */
+import { afterAll, beforeAll, describe, test } from 'vitest';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, runProgram } from '../harness.js';
+import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
+import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
+import { INPUTS_FROM_VARS, sandboxDefaults } from '../../scripts/workflow/defaults.js';
+import { runWorkflow, type WorkflowRunOptions, type WorkflowRunResult } from '../../scripts/workflow/runner.js';
+
+let sb: Sandbox;
+let gcloudConfig: string;
+let defaults: { vars: Record<string, string>; secrets: Record<string, string> };
+let machineKubeconfigs: Record<string, string>;
+
+beforeAll(async () => {
+  sb = await startSandbox({ operationMs: 50 });
+  defaults = sandboxDefaults(sb);
+  const kube = kubernetesOf(sb);
+  await kube.startCluster('dgx');
+  machineKubeconfigs = { dgx: kube.kubeconfig('dgx') };
+  gcloudConfig = mkdtempSync(join(tmpdir(), 'mlabs-gcloud-'));
+});
+afterAll(async () => {
+  await sb.stop();
+  rmSync(gcloudConfig, { recursive: true, force: true });
+});
+
+const workflow = (name: string, opts: Partial<WorkflowRunOptions> = {}): Promise<WorkflowRunResult> =>
+  runWorkflow({ file: join(ROOT, 'workflows', name), env: { ...sb.env, MLABS_RETRY_BASE_MS: '1' }, machineKubeconfigs, ...defaults, ...opts });
+
+const explain = (r: WorkflowRunResult): string =>
+  [r.error ?? '', ...r.jobs.flatMap((j) => [`${j.name}: ${j.result} ${j.error ?? ''}`, ...j.steps.map((s) => `  ${s.name}: ${s.outcome} ${s.error ?? ''}\n${s.log}`)])].join('\n');
+
+async function gcloud(...args: string[]): Promise<string> {
+  const r = await runProgram('gcloud', args, { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...sb.env, CLOUDSDK_CONFIG: gcloudConfig });
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+const poolNames = async (): Promise<string[]> =>
+  (await gcloud('container', 'node-pools', 'list', '--cluster', 'mlabs', '--location', 'us-central1', '--format=value(name)')).split('\n').filter(Boolean).sort();
+
+describe('gke-gpu-expand and gke-gpu-destroy', () => {
+  test('expand creates the pool that real gcloud then lists; destroy snapshots it and removes it', async () => {
+    const before = await poolNames();
+    assert.ok(!before.includes('gpu-run'), `gpu-run exists already: ${before.join(', ')}`);
+
+    const expand = await workflow('gke-gpu-expand.yml', { inputs: { pool: 'gpu-run', zones: 'us-central1-a' } });
+    assert.equal(expand.conclusion, 'success', explain(expand));
+    assert.equal(expand.concurrency, 'mlabs-platform-mlabs-demo');
+    const job = expand.jobs[0];
+    assert.deepEqual(job?.runsOn, ['self-hosted', 'wsl2']);
+    assert.equal(job?.oidc, true);
+    assert.deepEqual(job?.steps.map((s) => [s.name, s.outcome]), [
+      ['Run mlabs/mlabs-actions/actions/wif-login@v1', 'success'],
+      ['Run mlabs/mlabs-actions/actions/node-pool-expand@v1', 'success'],
+      ['Post Run mlabs/mlabs-actions/actions/wif-login@v1', 'success'],
+    ]);
+    assert.deepEqual(await poolNames(), [...before, 'gpu-run'].sort());
+
+    const destroy = await workflow('gke-gpu-destroy.yml', { inputs: { pool: 'gpu-run' } });
+    assert.equal(destroy.conclusion, 'success', explain(destroy));
+    const outputs = destroy.jobs[0]?.steps.find((s) => s.id === 'destroy')?.outputs ?? {};
+    assert.match(outputs.snapshot_uri ?? '', /^gs:\/\/mlabs-demo-nodepool-snapshots\/node-pools\/mlabs\/gpu-run\//);
+    const objects = await gcloud('storage', 'ls', outputs.snapshot_uri as string);
+    assert.ok(objects.trim().length > 0, 'the snapshot object exists');
+    assert.deepEqual(await poolNames(), before);
+
+    const restore = await workflow('gke-gpu-restore.yml', { inputs: { pool: 'gpu-run' } });
+    assert.equal(restore.conclusion, 'success', explain(restore));
+    assert.deepEqual(await poolNames(), [...before, 'gpu-run'].sort());
+    const again = await workflow('gke-gpu-destroy.yml', { inputs: { pool: 'gpu-run', snapshot: 'false' } });
+    assert.equal(again.conclusion, 'success', explain(again));
+    assert.deepEqual(await poolNames(), before, 'the platform is left as found');
+  });
+
+  test('a wrong dispatch input fails before any job and creates nothing', async () => {
+    const before = sb.requests.length;
+    const r = await workflow('gke-gpu-expand.yml', { inputs: { runner: 'laptop', spot: 'maybe' } });
+    assert.equal(r.conclusion, 'failure');
+    assert.equal(r.jobs.length, 0);
+    assert.match(r.error ?? '', /input 'runner' is 'laptop'; accepted: wsl2, dgx, agx/);
+    assert.match(r.error ?? '', /input 'spot' is 'maybe'/);
+    assert.equal(sb.requests.length, before, 'no request reached the sandbox');
+  });
+});
+
+test('gcp-login-check logs in with the OIDC token and gcloud uses the credentials file', async () => {
+  const inputs = Object.fromEntries(Object.entries(INPUTS_FROM_VARS).map(([input, v]) => [input, defaults.vars[v] as string]));
+  const r = await workflow('gcp-login-check.yml', { inputs });
+  assert.equal(r.conclusion, 'success', explain(r));
+  const steps = r.jobs[0]?.steps ?? [];
+  assert.match(steps[1]?.log ?? '', /123456789012/);
+  assert.match(r.jobs[0]?.summary ?? '', /Impersonation \(IAM Credentials\) \| ok/);
+});
+
+test('gpu-quota-request and gpu-quota-release run green', async () => {
+  const request = await workflow('gpu-quota-request.yml');
+  assert.equal(request.conclusion, 'success', explain(request));
+  const release = await workflow('gpu-quota-release.yml');
+  assert.equal(release.conclusion, 'success', explain(release));
+});
+
+test('cost-cleanup runs as its schedule event, with an empty inputs context, in report mode', async () => {
+  const r = await workflow('cost-cleanup.yml', { event: 'schedule' });
+  assert.equal(r.conclusion, 'success', explain(r));
+  assert.equal(r.event, 'schedule');
+  assert.deepEqual(r.inputs, {});
+  assert.ok(r.jobs.some((j) => j.concurrency === 'cost-cleanup-report-mlabs-demo'), r.jobs.map((j) => j.concurrency).join(', '));
+});
+
+describe('platform-create and platform-destroy through the terraform stand-in', () => {
+  test('platform-create runs init, plan, show, the plan summary and apply with these argument arrays', async () => {
+    const r = await workflow('platform-create.yml');
+    assert.equal(r.conclusion, 'success', explain(r));
+    const tf = r.toolCalls.filter((c) => c.tool === 'terraform').map((c) => c.args);
+    assert.deepEqual(tf.slice(0, 4), [
+      ['init', '-input=false', '-backend-config=bucket=mlabs-demo-tfstate'],
+      ['plan', '-input=false', '-out=tfplan'],
+      ['show', '-json', 'tfplan'],
+      ['apply', '-input=false', 'tfplan'],
+    ]);
+    assert.ok(tf.slice(4).every((a) => a[0] === 'output' && a[1] === '-raw'), JSON.stringify(tf.slice(4)));
+  });
+
+  test('the plan summary gate stops a plan that deletes resources before apply', async () => {
+    const plan = join(ROOT, 'test/terraform/fixtures/plan-delete.json');
+    const r = await workflow('platform-create.yml', { env: { ...sb.env, MLABS_RETRY_BASE_MS: '1', MLABS_TERRAFORM_PLAN: plan } });
+    assert.equal(r.conclusion, 'failure');
+    const steps = r.jobs[0]?.steps ?? [];
+    assert.equal(steps.find((s) => s.name.startsWith('Plan summary'))?.outcome, 'failure', explain(r));
+    assert.equal(steps.find((s) => s.name === 'terraform apply')?.outcome, 'skipped');
+    assert.ok(!r.toolCalls.some((c) => c.tool === 'terraform' && c.args[0] === 'apply'), 'apply never ran');
+  });
+
+  test('platform-destroy refuses without the confirmation and destroys with it', async () => {
+    const wrong = await workflow('platform-destroy.yml', { inputs: { confirm: 'other-project' } });
+    assert.equal(wrong.conclusion, 'failure');
+    assert.ok(!wrong.toolCalls.some((c) => c.tool === 'terraform'), 'terraform never ran');
+    const r = await workflow('platform-destroy.yml', { inputs: { confirm: 'mlabs-demo' } });
+    assert.equal(r.conclusion, 'success', explain(r));
+    const plan = r.toolCalls.find((c) => c.tool === 'terraform' && c.args[0] === 'plan');
+    assert.ok(plan?.args.includes('-destroy') && plan.args.includes('-out=destroy.tfplan'), JSON.stringify(plan));
+    assert.ok(r.toolCalls.some((c) => c.tool === 'terraform' && c.args.join(' ') === 'apply -input=false destroy.tfplan'));
+  });
+});
+
+test('train-private-first takes the local route by default: route, train-local on the routed machine, no burst', async () => {
+  const r = await workflow('train-private-first.yml');
+  assert.equal(r.conclusion, 'success', explain(r));
+  const local = r.jobs.find((j) => j.id === 'train-local');
+  assert.equal(local?.result, 'success');
+  assert.ok(local?.runsOn.includes('self-hosted'));
+  assert.equal(r.jobs.find((j) => j.id === 'train-cloud')?.result, 'skipped');
+});
+
+test('local-stack-deploy and local-stack-undeploy run on the dgx machine cluster', async () => {
+  const deploy = await workflow('local-stack-deploy.yml');
+  assert.equal(deploy.conclusion, 'success', explain(deploy));
+  assert.deepEqual(deploy.jobs[0]?.runsOn, ['self-hosted', 'dgx']);
+  const undeploy = await workflow('local-stack-undeploy.yml');
+  assert.equal(undeploy.conclusion, 'success', explain(undeploy));
+});
+
+test('train-private-first bursts when no machine fits: the pool is created, and deleted by the always() step even when training fails', async () => {
+  const before = await poolNames();
+  const r = await workflow('train-private-first.yml', { inputs: { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public' } });
+  const cloud = r.jobs.find((j) => j.id === 'train-cloud');
+  assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
+  assert.equal(cloud?.concurrency, 'mlabs-platform-mlabs-demo');
+  const steps = cloud?.steps ?? [];
+  assert.equal(steps.find((s) => s.id === 'expand')?.outcome, 'success', explain(r));
+  const cleanup = steps.find((s) => s.name.startsWith('Delete the burst pool'));
+  assert.equal(cleanup?.outcome, 'success', explain(r));
+  assert.match(cleanup?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
+  assert.deepEqual(await poolNames(), before, 'no burst pool is left behind');
+});
