@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'actions/**/*.test.ts', 'scripts/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/.tmp/**'],
+    globalSetup: ['./test/support/temp-root.ts'],
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
