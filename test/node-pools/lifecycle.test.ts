@@ -1,6 +1,10 @@
-/** snapshot → destroy → restore, re-runs, refusals, and a restore over a different pool, through the bundles. */
+/**
+ * snapshot → destroy → restore, re-runs, refusals, and a restore over a different pool, through the
+ * bundles. Each test starts from a fresh sandbox and makes the pools it needs, so any one passes
+ * alone and in any order.
+ */
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, test } from 'vitest';
+import { afterEach, beforeEach, test } from 'vitest';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
 import { createableDefinition } from '../../actions/lib/nodepool/definition.js';
 import type { NodePool } from '../../actions/lib/google/container.js';
@@ -8,8 +12,14 @@ import { BUCKET, L4, describe, errorText, getText, pools, run, sandbox } from '.
 
 let sb: Sandbox;
 let env: Record<string, string>;
-beforeAll(async () => ({ sb, env } = await sandbox()));
-afterAll(async () => sb.stop());
+beforeEach(async () => ({ sb, env } = await sandbox()));
+afterEach(async () => sb.stop());
+
+/** The L4 pool most tests start from. */
+async function givenPool(extra: Record<string, string | number | boolean> = {}): Promise<void> {
+  const r = await run('node-pool-expand', env, { ...L4, zones: 'us-central1-a', labels: 'team=ml', ...extra });
+  assert.equal(r.exitCode, 0, errorText(r));
+}
 
 test('expand creates a GPU pool with the GPU defaults; a re-run changes nothing', async () => {
   const r = await run('node-pool-expand', env, { ...L4, zones: 'us-central1-a', labels: 'team=ml' });
@@ -35,6 +45,7 @@ test('expand creates a GPU pool with the GPU defaults; a re-run changes nothing'
 });
 
 test('snapshot → destroy → restore gives back the same pool in every create-able field (gcloud describe)', async () => {
+  await givenPool();
   const original = (await describe(env, 'gpu-l4')) as NodePool;
   const snap = await run('node-pool-snapshot', env, { pool: 'gpu-l4', bucket: BUCKET });
   assert.equal(snap.exitCode, 0, errorText(snap));
@@ -73,6 +84,7 @@ test('snapshot → destroy → restore gives back the same pool in every create-
 });
 
 test('destroy of a pool that is already gone succeeds with a note; a re-run of snapshot keeps latest.json moving', async () => {
+  await givenPool();
   const gone = await run('node-pool-destroy', env, { pool: 'never-was', bucket: BUCKET });
   assert.equal(gone.exitCode, 0, errorText(gone));
   assert.equal(gone.outputs.deleted, 'false');
@@ -86,6 +98,7 @@ test('destroy of a pool that is already gone succeeds with a note; a re-run of s
 });
 
 test('destroy refuses a pool without the managed label and the last pool unless force', async () => {
+  await givenPool();
   const r = await run('node-pool-destroy', env, { pool: 'system', snapshot: false });
   assert.equal(r.exitCode, 1);
   assert.match(errorText(r), /does not carry the label mlabs-managed=true/);
@@ -100,6 +113,9 @@ test('destroy refuses a pool without the managed label and the last pool unless 
 });
 
 test('restore over a pool that differs fails with the diff, and replaces it with replace: true', async () => {
+  await givenPool();
+  const snap = await run('node-pool-snapshot', env, { pool: 'gpu-l4', bucket: BUCKET });
+  assert.equal(snap.exitCode, 0, errorText(snap));
   // Make the live pool differ: a different size via expand (autoscaling on).
   const change = await run('node-pool-expand', env, { ...L4, zones: 'us-central1-a', max_nodes: 2, min_nodes: 0 });
   assert.equal(change.exitCode, 0, errorText(change));
