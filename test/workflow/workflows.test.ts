@@ -85,7 +85,7 @@ describe('gke-gpu-expand and gke-gpu-destroy', () => {
     const r = await workflow('gke-gpu-expand.yml', { inputs: { runner: 'laptop', spot: 'maybe' } });
     assert.equal(r.conclusion, 'failure');
     assert.equal(r.jobs.length, 0);
-    assert.match(r.error ?? '', /input 'runner' is 'laptop'; accepted: wsl2, dgx, agx/);
+    assert.match(r.error ?? '', /input 'runner' is 'laptop'; accepted: control, wsl2, dgx, agx/);
     assert.match(r.error ?? '', /input 'spot' is 'maybe'/);
     assert.equal(sb.requests.length, before, 'no request reached the sandbox');
   });
