@@ -310,11 +310,11 @@ test('everything that changes the cluster shares one concurrency group per proje
       assert.deepEqual(concurrencyOf(file, job, ctx), { group: `mlabs-platform-${project}`, cancel: false }, `${file} ${job}`);
     }
   }
-  // With the defaults (dispatch inputs as offered, repository variables unset): the demo project.
-  for (const [file, job] of CLUSTER_CHANGES) assert.equal(concurrencyOf(file, job, enforce).group, 'mlabs-platform-mlabs-demo', `${file} ${job}`);
+  // With the dispatch inputs as offered (empty project), the project comes from the repository variable.
+  for (const [file, job] of CLUSTER_CHANGES) assert.equal(concurrencyOf(file, job, { vars: { MLABS_PROJECT_ID: 'proj-v' }, ...enforce }).group, 'mlabs-platform-proj-v', `${file} ${job}`);
   // cost-cleanup only reporting changes nothing: it does not wait for (or hold up) a platform change.
-  const report = concurrencyOf('cost-cleanup.yml', 'cleanup', { needs: { mode: { outputs: { mode: 'report' } } } });
-  assert.notEqual(report.group, 'mlabs-platform-mlabs-demo');
+  const report = concurrencyOf('cost-cleanup.yml', 'cleanup', { vars: { MLABS_PROJECT_ID: 'proj-v' }, needs: { mode: { outputs: { mode: 'report' } } } });
+  assert.notEqual(report.group, 'mlabs-platform-proj-v');
   const wf = readWorkflow(join(ROOT, 'workflows/cost-cleanup.yml'));
   assert.match(JSON.stringify(wf.jobs?.cleanup), /needs\.mode\.outputs\.mode/, 'the group follows the mode the cleanup job acts in');
 });

@@ -24,15 +24,15 @@ export function sandboxVars(project: { projectId: string; projectNumber: string;
     MLABS_TFSTATE_BUCKET: `${project.projectId}-tfstate`,
     MLABS_PROJECT_ID: project.projectId,
     MLABS_REGION: project.region,
-    // terraform/envs/dev outputs (cluster_name, location, snapshot_bucket)
+    // terraform/envs/dev outputs (cluster_name; its location is MLABS_REGION; snapshot_bucket)
     MLABS_CLUSTER: 'mlabs',
-    MLABS_GKE_CLUSTER: 'mlabs',
-    MLABS_GKE_LOCATION: project.region,
     MLABS_NODEPOOL_SNAPSHOT_BUCKET: `${project.projectId}-nodepool-snapshots`,
     // The runner image build-mlabs-runner pushes (terraform/envs/dev output runner_registry + image name)
     MLABS_RUNNER_IMAGE: `${project.region}-docker.pkg.dev/${project.projectId}/mlabs-runner/mlabs-runner`,
     // Set by the platform's owner; the sandbox accepts any address.
     MLABS_QUOTA_CONTACT_EMAIL: 'gpu-admins@example.com',
+    // The label of the machine that runs the control jobs (routing, login check, platform, cost-cleanup).
+    MLABS_CONTROL_RUNNER: 'wsl2',
   };
 }
 

@@ -704,7 +704,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
           res = await runStep(join(actionDir, yml.runs?.main ?? 'dist/index.js'), { ...stepBase, ...inputs }, workspace, { dir: stepDir, timeoutMs });
           if (yml.runs?.post) posts.push({ step, name: display, entry: join(actionDir, yml.runs.post), inputs, state: res.state });
         } else {
-          const actx: ActionContext = { uses, with: withValues, env: stepBase, workspace, dir: stepDir, artifacts: rs.artifacts, root: ROOT, suiteRepository: SUITE_REPOSITORY, copyRepository, timeoutMs };
+          const actx: ActionContext = { uses, with: withValues, env: stepBase, workspace, dir: stepDir, artifacts: rs.artifacts, root: ROOT, suiteRepository: SUITE_REPOSITORY, copyRepository, timeoutMs, githubToken: rs.secrets.GITHUB_TOKEN ?? '' };
           const handled = await standInAction(actx);
           res = handled.result;
           srec.standIn = handled.standIn;

@@ -4,7 +4,8 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { StepResult } from '../../test/harness.js';
+import { fileURLToPath } from 'node:url';
+import { runStep, type StepResult } from '../../test/harness.js';
 
 export interface ActionContext {
   uses: string;
@@ -19,6 +20,8 @@ export interface ActionContext {
   suiteRepository: string;
   copyRepository(dest: string): void;
   timeoutMs: number;
+  /** The job's GITHUB_TOKEN (github.token), the default of a `github-token` input. */
+  githubToken: string;
 }
 
 export interface StandInResult {
@@ -122,9 +125,17 @@ const downloadArtifact: Handler = (ctx) => {
   return { result: step(0, `Restored ${names.join(', ') || 'no artifacts'} to ${target}\n`, { outputs: { 'download-path': target } }), standIn: 'download-artifact from the run folder' };
 };
 
-const githubScript: Handler = () => ({
-  result: step(1, 'actions/github-script has no stand-in in the local runner: its script needs an Octokit client the sandbox does not provide\n'),
-});
+const GITHUB_SCRIPT_INPUTS = ['script', 'github-token', 'result-encoding', 'retries', 'debug', 'user-agent'];
+
+/** actions/github-script: the step's script in `github-script.mjs`, a step program with a small Octokit of the sandbox's GitHub API. */
+const githubScript: Handler = async (ctx) => {
+  const unknown = Object.keys(ctx.with).filter((k) => !GITHUB_SCRIPT_INPUTS.includes(k));
+  if (unknown.length) return { result: step(1, `actions/github-script: input ${unknown.join(', ')} is not one the stand-in takes (${GITHUB_SCRIPT_INPUTS.join(', ')})\n`) };
+  const inputs: Record<string, string> = { 'github-token': ctx.githubToken, 'result-encoding': 'json', ...ctx.with };
+  const env = { ...ctx.env, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])) };
+  const result = await runStep(join(dirname(fileURLToPath(import.meta.url)), 'github-script.mjs'), env, ctx.workspace, { dir: ctx.dir, timeoutMs: ctx.timeoutMs });
+  return { result, standIn: `github-script ran the script against the sandbox's GitHub API (${ctx.env.GITHUB_API_URL ?? 'GITHUB_API_URL unset'})` };
+};
 
 /** Registered stand-ins by `owner/repo` (the ref is ignored: every pinned version gets the same one). */
 export const STAND_IN_ACTIONS: Record<string, Handler> = {

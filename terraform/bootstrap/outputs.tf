@@ -19,12 +19,24 @@ output "node_service_account" {
 }
 
 output "repository_variables" {
-  description = "The repository variables to set (Settings > Secrets and variables > Actions > Variables)."
-  value = {
+  description = "The repository variables to set (Settings > Secrets and variables > Actions > Variables); docs/platform.md lists every variable and secret the workflows read."
+  value       = local.repository_variables
+}
+
+output "github_variables_commands" {
+  description = "One ready `gh variable set` line per repository variable above: `terraform output -raw github_variables_commands | sh` sets them all."
+  value       = join("\n", [for name, value in local.repository_variables : "gh variable set ${name} --repo ${var.github_repository} --body '${value}'"])
+}
+
+locals {
+  # Every repository variable bootstrap knows. The cluster, the snapshot bucket and the runner
+  # image come from envs/dev's outputs after platform-create (docs/platform.md).
+  repository_variables = {
     MLABS_WIF_PROVIDER       = google_iam_workload_identity_pool_provider.github.name
     MLABS_CI_SERVICE_ACCOUNT = google_service_account.ci.email
     MLABS_TFSTATE_BUCKET     = google_storage_bucket.tfstate.name
     MLABS_PROJECT_ID         = var.project_id
     MLABS_REGION             = var.region
+    MLABS_CONTROL_RUNNER     = var.control_runner
   }
 }

@@ -89,3 +89,14 @@ variable "node_service_account_id" {
     error_message = "node_service_account_id must be 6 to 30 lowercase letters, digits or hyphens, starting with a letter."
   }
 }
+
+variable "control_runner" {
+  description = "Label of the self-hosted runner that runs the control jobs (routing, login check, platform, cost-cleanup): the repository variable MLABS_CONTROL_RUNNER."
+  type        = string
+  default     = "wsl2"
+
+  validation {
+    condition     = contains(["wsl2", "dgx", "agx"], var.control_runner)
+    error_message = "control_runner must be one of the suite's machine labels: wsl2, dgx or agx."
+  }
+}

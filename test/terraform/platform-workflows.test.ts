@@ -50,15 +50,15 @@ const index = (steps: Step[], pred: (s: Step) => boolean, what: string) => {
   return i;
 };
 
-test('both workflows: workflow_dispatch, routed to self-hosted wsl2 by default, least permissions, one concurrency group per project', () => {
+test('both workflows: workflow_dispatch, routed to the control runner (MLABS_CONTROL_RUNNER, else wsl2) by default, least permissions, one concurrency group per project', () => {
   for (const wf of [create, destroy]) {
-    assert.equal(wf.on.workflow_dispatch.inputs.project_id?.default, 'mlabs-demo');
-    assert.equal(wf.on.workflow_dispatch.inputs.runner?.default, 'wsl2');
+    assert.equal(wf.on.workflow_dispatch.inputs.project_id?.default, '', 'the project comes from the repository variable');
+    assert.equal(wf.on.workflow_dispatch.inputs.runner?.default, 'control');
     assert.deepEqual(wf.permissions, { contents: 'read', 'id-token': 'write' });
-    assert.equal(wf.concurrency.group, 'mlabs-platform-${{ inputs.project_id }}');
+    assert.equal(wf.concurrency.group, 'mlabs-platform-${{ inputs.project_id || vars.MLABS_PROJECT_ID }}');
     assert.equal(wf.concurrency['cancel-in-progress'], false);
     for (const job of Object.values(wf.jobs)) {
-      assert.deepEqual(job['runs-on'], ['self-hosted', '${{ inputs.runner }}']);
+      assert.deepEqual(job['runs-on'], ['self-hosted', "${{ inputs.runner != 'control' && inputs.runner || vars.MLABS_CONTROL_RUNNER || 'wsl2' }}"]);
       for (const s of job.steps) {
         if (s.run) assert.doesNotMatch(s.run, /\$\{\{/, `${s.name}: no expression inside run:, everything through env:`);
         if (/wif-login/.test(s.uses ?? '')) {
@@ -97,7 +97,7 @@ test('platform-destroy: confirm first; then, in the destroy job itself, list and
   // The confirmation is the first step, compares through env:, and fails the job.
   const confirm = prepare.steps[0] as Step;
   assert.match(confirm.name ?? '', /confirm/i);
-  assert.deepEqual(confirm.env, { CONFIRM: '${{ inputs.confirm }}', PROJECT_ID: '${{ inputs.project_id }}' });
+  assert.deepEqual(confirm.env, { CONFIRM: '${{ inputs.confirm }}', PROJECT_ID: '${{ inputs.project_id || vars.MLABS_PROJECT_ID }}' });
   assert.match(confirm.run ?? '', /"\$CONFIRM" != "\$PROJECT_ID"/);
 
   // The destroy job runs only after prepare succeeded (the default condition), never after a failure.
@@ -115,7 +115,7 @@ test('platform-destroy: confirm first; then, in the destroy job itself, list and
     assert.equal(at, list + 1 + n, 'the snapshot steps follow the listing, nothing in between');
     assert.equal(s.if, `steps.pools.outputs.count > ${n}`);
     assert.deepEqual(s.with, {
-      project_id: '${{ inputs.project_id }}',
+      project_id: '${{ inputs.project_id || vars.MLABS_PROJECT_ID }}',
       location: '${{ needs.prepare.outputs.location }}',
       cluster: '${{ needs.prepare.outputs.cluster }}',
       pool: `\${{ fromJSON(steps.pools.outputs.pools)[${n}] }}`,
@@ -204,6 +204,10 @@ test('the confirmation step refuses a wrong or empty confirm and passes the proj
   // A value that would break a naive ${{ }} interpolation is only data here.
   assert.equal(bash(step.run as string, { CONFIRM: '"; exit 0; "', PROJECT_ID: 'mlabs-demo' }, dir).status, 1);
   assert.equal(bash(step.run as string, { CONFIRM: 'mlabs-demo', PROJECT_ID: 'mlabs-demo' }, dir).status, 0);
+  // Neither the input nor the repository variable names a project: refused, even with an empty confirm.
+  const none = bash(step.run as string, { CONFIRM: '', PROJECT_ID: '' }, dir);
+  assert.equal(none.status, 1);
+  assert.match(none.stdout, /::error::No project: set the input project_id or the repository variable MLABS_PROJECT_ID/);
 });
 
 test('the GPU pool list is every pool but the Terraform system pool, and more pools than snapshot steps are refused', (t) => {

@@ -5,7 +5,8 @@
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { parse as parseYaml } from 'yaml';
@@ -298,12 +299,59 @@ test('envs/dev declares every output the workflows read', async () => {
   for (const name of ['workload_identity_provider', 'service_account', 'state_bucket']) assert.ok(boot.has(name), `bootstrap outputs ${name}`);
 });
 
-test('the repository variables the workflows read are the ones bootstrap prints', async () => {
-  const printed = readFileSync(join(TF, 'bootstrap/outputs.tf'), 'utf8');
+/** bootstrap's `repository_variables` map (name -> HCL expression of its value). */
+async function bootstrapVariables(): Promise<Record<string, string>> {
+  const locals = (await dirHcl('bootstrap')).flatMap((h) => h.locals ?? []);
+  const map = locals.map((l) => l.repository_variables).find((v) => v && typeof v === 'object') as Record<string, string> | undefined;
+  assert.ok(map, 'bootstrap has a local repository_variables map');
+  return map;
+}
+
+test('the repository variables the platform workflows read are the ones bootstrap prints', async () => {
+  const printed = await bootstrapVariables();
+  const outputs = Object.assign({}, ...(await dirHcl('bootstrap')).map((h) => h.output ?? {})) as Record<string, Block[]>;
+  assert.equal(outputs.repository_variables?.[0]?.value, '${local.repository_variables}');
   for (const f of ['platform-create.yml', 'platform-destroy.yml']) {
     const text = readFileSync(join(ROOT, 'workflows', f), 'utf8');
     const vars = [...text.matchAll(/\bvars\.([A-Z_]+)/g)].map((m) => m[1] as string);
-    assert.ok(vars.includes('MLABS_WIF_PROVIDER') && vars.includes('MLABS_CI_SERVICE_ACCOUNT'), f);
-    for (const v of vars) assert.match(printed, new RegExp(`\\b${v}\\s*=`), `${f} reads vars.${v}, which bootstrap's repository_variables output does not print`);
+    assert.ok(vars.includes('MLABS_WIF_PROVIDER') && vars.includes('MLABS_CI_SERVICE_ACCOUNT') && vars.includes('MLABS_CONTROL_RUNNER'), f);
+    for (const v of vars) assert.ok(v in printed, `${f} reads vars.${v}, which bootstrap's repository_variables output does not print`);
+  }
+  assert.equal(printed.MLABS_PROJECT_ID, '${var.project_id}');
+  assert.equal(printed.MLABS_REGION, '${var.region}');
+  assert.equal(printed.MLABS_CONTROL_RUNNER, '${var.control_runner}');
+});
+
+test('bootstrap prints one ready `gh variable set NAME --body VALUE` line per repository variable', async () => {
+  const printed = await bootstrapVariables();
+  const outputs = Object.assign({}, ...(await dirHcl('bootstrap')).map((h) => h.output ?? {})) as Record<string, Block[]>;
+  const value = outputs.github_variables_commands?.[0]?.value;
+  assert.equal(typeof value, 'string', 'bootstrap has an output github_variables_commands');
+  const expr = /^\$\{([\s\S]*)\}$/.exec(value as string)?.[1];
+  assert.ok(expr, `one expression: ${String(value)}`);
+  // Evaluate the output's own expression with terraform over sample values (no provider needed).
+  const names = Object.keys(printed);
+  const sample = Object.fromEntries(names.map((n, i) => [n, i === 0 ? 'projects/1/locations/global/workloadIdentityPools/github/providers/github-actions' : `value-${i}`]));
+  const dir = mkdtempSync(join(tmpdir(), 'mlabs-tf-gh-'));
+  try {
+    writeFileSync(
+      join(dir, 'main.tf'),
+      `variable "github_repository" {\n  default = "acme/platform"\n}\nlocals {\n  repository_variables = ${JSON.stringify(sample)}\n}\n`.replace(/":"/g, '" = "').replace(/","/g, '", "'),
+    );
+    const r = spawnSync('terraform', ['console'], { cwd: dir, input: `${expr}\n`, encoding: 'utf8', env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null' } });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('gh '));
+    assert.deepEqual(
+      lines,
+      names.sort().map((n) => `gh variable set ${n} --repo acme/platform --body '${sample[n]}'`),
+      r.stdout,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Each value is safe inside the single quotes: none of bootstrap's values can hold one.
+  for (const v of ['project_id', 'region', 'control_runner', 'github_repository']) {
+    const variable = (await dirHcl('bootstrap')).flatMap((h) => Object.entries(h.variable ?? {})).find(([n]) => n === v)?.[1][0] as { validation?: unknown[] } | undefined;
+    assert.ok(variable?.validation?.length, `bootstrap validates ${v}`);
   }
 });

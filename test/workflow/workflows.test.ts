@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ROOT, runProgram } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
+import type { GithubRestService } from '../../scripts/sandbox/apis/github-rest.js';
 import { INPUTS_FROM_VARS, sandboxDefaults } from '../../scripts/workflow/defaults.js';
 import { runWorkflow, type WorkflowRunOptions, type WorkflowRunResult } from '../../scripts/workflow/runner.js';
 
@@ -85,7 +86,7 @@ describe('gke-gpu-expand and gke-gpu-destroy', () => {
     const r = await workflow('gke-gpu-expand.yml', { inputs: { runner: 'laptop', spot: 'maybe' } });
     assert.equal(r.conclusion, 'failure');
     assert.equal(r.jobs.length, 0);
-    assert.match(r.error ?? '', /input 'runner' is 'laptop'; accepted: wsl2, dgx, agx/);
+    assert.match(r.error ?? '', /input 'runner' is 'laptop'; accepted: control, wsl2, dgx, agx/);
     assert.match(r.error ?? '', /input 'spot' is 'maybe'/);
     assert.equal(sb.requests.length, before, 'no request reached the sandbox');
   });
@@ -113,6 +114,38 @@ test('cost-cleanup runs as its schedule event, with an empty inputs context, in 
   assert.equal(r.event, 'schedule');
   assert.deepEqual(r.inputs, {});
   assert.ok(r.jobs.some((j) => j.concurrency === 'cost-cleanup-report-mlabs-demo'), r.jobs.map((j) => j.concurrency).join(', '));
+});
+
+test('cost-cleanup with MLABS_CLEANUP_ISSUE files the weekly issue in the sandbox with the report, updates it on the next run and closes an older week', async () => {
+  const github = sb.ctx.services.get('github-rest') as GithubRestService;
+  const old = github.state.issues.length + 1;
+  github.state.issues.push({ number: old, repository: 'mlabs/platform', title: 'cost-cleanup: week of 2020-01-06', body: 'old', state: 'open', state_reason: null, labels: ['cost-cleanup'], user: 'github-actions[bot]', created_at: '2020-01-06T00:00:00Z', updated_at: '2020-01-06T00:00:00Z', closed_at: null });
+  const vars = { ...defaults.vars, MLABS_CLEANUP_ISSUE: 'true' };
+  const r = await workflow('cost-cleanup.yml', { event: 'schedule', vars });
+  assert.equal(r.conclusion, 'success', explain(r));
+  const job = r.jobs.find((j) => j.id === 'weekly-issue');
+  assert.equal(job?.result, 'success', explain(r));
+  assert.match(job?.steps[0]?.standIn ?? '', /github-script/);
+  const report = JSON.parse(r.jobs.find((j) => j.id === 'cleanup')?.outputs.report ?? '{}') as { findings: { resource: string }[]; savedPerMonth: number };
+  const week = github.issues().filter((i) => /^cost-cleanup: week of \d{4}-\d{2}-\d{2}$/.test(i.title) && i.state === 'open');
+  assert.equal(week.length, 1, JSON.stringify(github.issues()));
+  const issue = week[0] as (typeof week)[number];
+  assert.deepEqual(issue.labels, ['cost-cleanup']);
+  assert.equal(issue.user, 'github-actions[bot]', 'filed with the job GITHUB_TOKEN');
+  assert.match(issue.body ?? '', new RegExp(`/mlabs/platform/actions/runs/${r.runId} \\(report, `));
+  assert.match(issue.body ?? '', new RegExp(`\\$${report.savedPerMonth.toFixed(2)} per month`));
+  assert.ok(report.findings.length > 0, 'the sandbox has something to find');
+  for (const f of report.findings) assert.ok(issue.body?.includes(`| ${f.resource} |`), `the issue lists ${f.resource}`);
+  assert.match(issue.body ?? '', new RegExp(`${report.findings.length} findings \\(full report: the run's artifact cost-cleanup-report\\)`));
+  const kept = r.jobs.find((j) => j.id === 'cleanup')?.steps.find((s) => s.name === 'Keep the full report with the run');
+  assert.equal(kept?.outcome, 'success', explain(r));
+  assert.equal(github.issues().find((i) => i.number === old)?.state, 'closed', "last week's issue is closed");
+
+  const again = await workflow('cost-cleanup.yml', { event: 'schedule', vars });
+  assert.equal(again.conclusion, 'success', explain(again));
+  const open = github.issues().filter((i) => i.state === 'open' && i.labels.includes('cost-cleanup'));
+  assert.deepEqual(open.map((i) => i.number), [issue.number], 'the same issue is updated, not a second one filed');
+  assert.match(open[0]?.body ?? '', new RegExp(`/actions/runs/${again.runId} `));
 });
 
 describe('platform-create and platform-destroy through the terraform stand-in', () => {
