@@ -25,6 +25,11 @@ export interface RunOptions {
   entry?: string;
   /** Directory holding action.yml; default `actions/<name>`. */
   actionDir?: string;
+  /**
+   * Pass action.yml's defaults as INPUT_* variables, as the runner does (default true). false runs the
+   * action as by hand: only the inputs given here are set, the rest are absent.
+   */
+  runnerDefaults?: boolean;
   /** Run the post step when action.yml has one (default true). */
   post?: boolean;
   /** Reuse a workspace / temp directory (e.g. to re-run an action in the same job). */
@@ -159,10 +164,10 @@ async function runStep(entry: string, env: Record<string, string>, cwd: string):
   return result;
 }
 
-function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {
+function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs'], runnerDefaults = true): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, spec] of Object.entries(yml.inputs ?? {})) {
-    if (spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+    if (runnerDefaults && spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
   }
   for (const [name, value] of Object.entries(inputs ?? {})) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(value);
@@ -195,7 +200,7 @@ export async function runDeferredPost(name: string, run: ActionRun, opts: RunOpt
   const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
   const yml = readActionYaml(actionDir);
   if (!yml.runs?.post) return undefined;
-  return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs) }, jobEnv);
+  return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs, opts.runnerDefaults) }, jobEnv);
 }
 
 /** Run action `name` (a folder under actions/) as the runner would. */
@@ -228,7 +233,7 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
     GITHUB_SERVER_URL: 'https://github.com',
   };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) base[k] = v;
-  const inputs = inputEnv(yml, opts.inputs);
+  const inputs = inputEnv(yml, opts.inputs, opts.runnerDefaults);
   const main = await runStep(entry, { ...base, ...inputs }, workspace);
 
   const post = yml.runs?.post && opts.post !== false ? await runPostStep(main, { ...opts, actionDir, base, inputs }) : undefined;

@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const image = readString('image', { required: true, pattern: REPOSITORY_PATTERN, accepted: REPOSITORY_ACCEPTED });
   const digests = readList('digests', { required: true, item: DIGEST_PATTERN, accepted: 'a digest sha256:<64 hex>' });
   const tags = readList('tags', { required: true, item: TAG_PATTERN, accepted: 'a tag (letters, digits, _ . -, up to 128, not starting with . or -)', unique: true });
-  const platforms = readList('platforms', { default: ['linux/amd64', 'linux/arm64'], item: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant]', unique: true }).map((p) =>
+  const platforms = readList('platforms', { item: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant]', unique: true }).map((p) =>
     platformString(parsePlatform(p)),
   );
   const username = readString('username', { pattern: REGISTRY_USER, accepted: 'a registry username: visible ASCII characters, no spaces or colons' });

@@ -13,11 +13,11 @@ const AR_IMAGE = /^[a-z0-9-]+-docker\.pkg\.dev\/[a-z0-9-]+\/[a-z0-9._-]+\/[a-z0-
 
 async function main(): Promise<void> {
   const image = readString('image', { required: true, pattern: AR_IMAGE, accepted: 'LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE, without tag or digest' });
-  const keep = readInt('keep', { default: 10, min: 0 });
-  const minAgeDays = readInt('min_age_days', { default: 14, min: 0 });
-  const protectTags = readList('protect_tags', { default: ['latest'], item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' });
-  const checkReferences = readBool('check_references', { default: true });
-  const dryRun = readBool('dry_run', { default: true });
+  const keep = readInt('keep', { min: 0 });
+  const minAgeDays = readInt('min_age_days', { min: 0 });
+  const protectTags = readList('protect_tags', { item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' });
+  const checkReferences = readBool('check_references');
+  const dryRun = readBool('dry_run');
   const pkg = packageOfImage(image);
 
   const versions = await listVersions(pkg);

@@ -10,10 +10,10 @@ import { writePoolSummary } from '../lib/nodepool/report.js';
 await runAction({
   async main() {
     const { ref, pool, deadline } = readCommon();
-    const snapshot = readBool('snapshot', { default: true });
+    const snapshot = readBool('snapshot');
     const bucket = readBucket(false);
     if (snapshot && !bucket) throw new InputError('bucket', '', 'a bucket is required to snapshot the pool before deleting it.', 'Set bucket, or snapshot: false to delete without a snapshot.');
-    const force = readBool('force', { default: false });
+    const force = readBool('force');
     const result = await destroyNodePool(ref, pool, { bucket: snapshot ? bucket : undefined, force, deadline });
     setOutput('deleted', result.outcome === 'deleted');
     setOutput('snapshot_uri', result.snapshot?.uri ?? '');

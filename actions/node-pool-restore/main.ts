@@ -16,9 +16,9 @@ await runAction({
   async main() {
     const { ref, pool, deadline } = readCommon();
     const bucket = readBucket(true);
-    const source = readString('snapshot', { default: 'latest', pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
+    const source = readString('snapshot', { pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
     const zones = readZones(ref.location);
-    const replace = readBool('replace', { default: false });
+    const replace = readBool('replace');
     const cluster = await requireCluster(ref);
     const snap = await loadSnapshot(bucket, ref.cluster, pool, source);
     if (snap.snapshot.pool !== pool) warning(`The snapshot is of pool ${snap.snapshot.pool}; it is restored under that name.`);
