@@ -24,7 +24,8 @@ function created(): string {
   return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, 'Z') : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-async function main(): Promise<void> {
+/** Every input, read and checked once. */
+function readInputs() {
   const image = readString('image', { required: true, pattern: REPOSITORY_PATTERN, accepted: REPOSITORY_ACCEPTED });
   const context = readString('context');
   const file = readString('file');
@@ -43,6 +44,11 @@ async function main(): Promise<void> {
   if (username && !password) throw new InputError('password', '', 'a password is required when username is given.');
   if (password && !username) throw new InputError('username', '', 'a username is required when password is given.');
   const ref = parseRepository(image);
+  return { image, context, file, requested, allowEmulation, buildArgs, extraLabels, version, cache, cacheRefInput, provenance, sbom, builder, username, password, ref };
+}
+
+async function main(): Promise<void> {
+  const { image, context, file, requested, allowEmulation, buildArgs, extraLabels, version, cache, cacheRefInput, provenance, sbom, builder, username, password, ref } = readInputs();
 
   const native = nativePlatform();
   const { platform, emulated } = checkPlatform(requested || native, native, allowEmulation);

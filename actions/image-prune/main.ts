@@ -11,7 +11,8 @@ import { Summary } from '../lib/summary.js';
 
 const AR_IMAGE = /^[a-z0-9-]+-docker\.pkg\.dev\/[a-z0-9-]+\/[a-z0-9._-]+\/[a-z0-9._/-]+$/;
 
-async function main(): Promise<void> {
+/** Every input, read and checked once. */
+function readInputs() {
   const image = readString('image', { required: true, pattern: AR_IMAGE, accepted: 'LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE, without tag or digest' });
   const keep = readInt('keep', { min: 0 });
   const minAgeDays = readInt('min_age_days', { min: 0 });
@@ -19,6 +20,11 @@ async function main(): Promise<void> {
   const checkReferences = readBool('check_references');
   const dryRun = readBool('dry_run');
   const pkg = packageOfImage(image);
+  return { image, keep, minAgeDays, protectTags, checkReferences, dryRun, pkg };
+}
+
+async function main(): Promise<void> {
+  const { image, keep, minAgeDays, protectTags, checkReferences, dryRun, pkg } = readInputs();
 
   const versions = await listVersions(pkg);
   const children = checkReferences
