@@ -25,6 +25,11 @@ export interface RunOptions {
   entry?: string;
   /** Directory holding action.yml; default `actions/<name>`. */
   actionDir?: string;
+  /**
+   * Pass action.yml's defaults as INPUT_* variables, as the runner does (default true). false runs the
+   * action as by hand: only the inputs given here are set, the rest are absent.
+   */
+  runnerDefaults?: boolean;
   /** Run the post step when action.yml has one (default true). */
   post?: boolean;
   /** Reuse a workspace / temp directory (e.g. to re-run an action in the same job). */
@@ -206,11 +211,11 @@ export async function runCommandStep(
   return result;
 }
 
-/** The INPUT_* variables of a step: action.yml defaults, then the given `with:` values. */
-export function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs']): Record<string, string> {
+/** The INPUT_* variables of a step: action.yml defaults (unless a hand run), then the given `with:` values. */
+export function inputEnv(yml: ActionYaml, inputs: RunOptions['inputs'], runnerDefaults = true): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, spec] of Object.entries(yml.inputs ?? {})) {
-    if (spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
+    if (runnerDefaults && spec?.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
   }
   for (const [name, value] of Object.entries(inputs ?? {})) {
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(value);
@@ -249,7 +254,7 @@ export async function runDeferredPost(name: string, run: ActionRun, opts: RunOpt
   const actionDir = opts.actionDir ?? join(ROOT, 'actions', name);
   const yml = readActionYaml(actionDir);
   if (!yml.runs?.post) return undefined;
-  return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs) }, jobEnv);
+  return runPostStep(run.main, { ...opts, actionDir, base: run.baseEnv, inputs: inputEnv(yml, opts.inputs, opts.runnerDefaults) }, jobEnv);
 }
 
 /** The environment the runner gives every step of a job (before the job's env and the inputs). */
@@ -287,7 +292,7 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
   const runnerTemp = opts.runnerTemp ?? mkdtempSync(join(tmpdir(), 'mlabs-tmp-'));
   const base = runnerBaseEnv(workspace, runnerTemp);
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) base[k] = v;
-  const inputs = inputEnv(yml, opts.inputs);
+  const inputs = inputEnv(yml, opts.inputs, opts.runnerDefaults);
   const main = await runStep(entry, { ...base, ...inputs }, workspace);
 
   const post = yml.runs?.post && opts.post !== false ? await runPostStep(main, { ...opts, actionDir, base, inputs }) : undefined;

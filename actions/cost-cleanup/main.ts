@@ -1,10 +1,8 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { regionOfZone } from '../lib/gpu.js';
-import { readActionTimeout, readEnum, readInt, readList, readString } from '../lib/inputs.js';
-import { readProjectId } from '../lib/google/project.js';
-import { readBucket, LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
-import { deadlineIn } from '../lib/operations.js';
+import { readEnum, readInt, readList, readString } from '../lib/inputs.js';
+import { BUCKET_PATTERN, NAME_PATTERN, readBucket, readCommon } from '../lib/nodepool/inputs.js';
 import { setOutput } from '../lib/runner.js';
 import { accessFromGke, accessFromKubeconfig } from '../lib/cleanup/kube.js';
 import { loadPrices } from '../lib/cleanup/pricing.js';
@@ -14,34 +12,41 @@ import { writeCleanupSummary } from '../lib/cleanup/summary.js';
 const IMAGE = /^[a-z0-9-]+-docker\.pkg\.dev\/[^/@:\s]+\/[^/@:\s]+\/[^@:\s]+$/;
 const PATTERN = /^[A-Za-z0-9_.*/:@-]+$/;
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const mode = readEnum('mode', ['report', 'enforce'] as const);
+  const { ref, deadline } = readCommon({ pool: false });
+  const bucket = readBucket(true);
+  const stateBucket = readString('terraform_state_bucket', { pattern: BUCKET_PATTERN, accepted: 'a bucket name' }) || `${ref.project}-tfstate`;
+  if (bucket === stateBucket) {
+    throw new InputError('bucket', bucket, 'this is the Terraform state bucket, which cost-cleanup never touches.', 'Pass the node-pool snapshot bucket (terraform output nodepool_snapshot_bucket).');
+  }
+  const cleanup = {
+    ref,
+    bucket,
+    idleMinutes: readInt('idle_minutes', { min: 0, max: 7 * 24 * 60 }),
+    diskDays: readInt('disk_days', { min: 1, max: 3650 }),
+    snapshotDays: readInt('snapshot_days', { min: 1, max: 3650 }),
+    images: readList('images', { item: IMAGE, accepted: 'an Artifact Registry image LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE (no tag or digest)', unique: true }),
+    retention: {
+      keep: readInt('image_keep', { min: 0, max: 1000 }),
+      minAgeDays: readInt('image_min_age_days', { min: 0, max: 3650 }),
+      protectTags: readList('image_protect_tags', { item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' }),
+    },
+    protect: readList('protect', { item: PATTERN, accepted: 'a name pattern (letters, digits, - _ . / : @ and * wildcards)' }),
+    systemPools: readList('system_pools', { item: NAME_PATTERN, accepted: 'a node pool name' }),
+  };
+  const kubeconfig = readString('kubeconfig');
+  return { mode, ref, bucket, cleanup, kubeconfig, deadline };
+}
+
 await runAction({
   async main() {
-    const mode = readEnum('mode', ['report', 'enforce'] as const, { default: 'report' });
-    const project = readProjectId();
-    const location = readString('location', { required: true, pattern: LOCATION_PATTERN, accepted: 'a region (us-central1) or zone (us-central1-a)' });
-    const cluster = readString('cluster', { required: true, pattern: NAME_PATTERN, accepted: 'a GKE cluster name' });
-    const bucket = readBucket(true);
-    const stateBucket = readString('terraform_state_bucket', { pattern: /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, accepted: 'a bucket name' }) || `${project}-tfstate`;
-    if (bucket === stateBucket) {
-      throw new InputError('bucket', bucket, 'this is the Terraform state bucket, which cost-cleanup never touches.', 'Pass the node-pool snapshot bucket (terraform output nodepool_snapshot_bucket).');
-    }
-    const idleMinutes = readInt('idle_minutes', { default: 60, min: 0, max: 7 * 24 * 60 });
-    const diskDays = readInt('disk_days', { default: 7, min: 1, max: 3650 });
-    const snapshotDays = readInt('snapshot_days', { default: 30, min: 1, max: 3650 });
-    const images = readList('images', { item: IMAGE, accepted: 'an Artifact Registry image LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE (no tag or digest)', unique: true });
-    const keep = readInt('image_keep', { default: 10, min: 0, max: 1000 });
-    const minAgeDays = readInt('image_min_age_days', { default: 14, min: 0, max: 3650 });
-    const protectTags = readList('image_protect_tags', { default: ['latest'], item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' });
-    const protect = readList('protect', { item: PATTERN, accepted: 'a name pattern (letters, digits, - _ . / : @ and * wildcards)' });
-    const systemPools = readList('system_pools', { default: ['system'], item: NAME_PATTERN, accepted: 'a node pool name' });
-    const kubeconfig = readString('kubeconfig');
-    const timeoutSeconds = readActionTimeout({ default: 3600, min: 10, max: 6 * 3600 });
-    const ref = { project, location, cluster };
-
-    const prices = await loadPrices(regionOfZone(location));
+    const { mode, ref, bucket, cleanup, kubeconfig, deadline } = readInputs();
+    const prices = await loadPrices(regionOfZone(ref.location));
     const report = await runCleanup(
-      { ref, bucket, idleMinutes, diskDays, snapshotDays, images, retention: { keep, minAgeDays, protectTags }, protect, systemPools, now: new Date() },
-      { mode, deadline: deadlineIn(timeoutSeconds), prices, kube: () => (kubeconfig ? accessFromKubeconfig(kubeconfig) : accessFromGke(ref)) },
+      { ...cleanup, now: new Date() },
+      { mode, deadline, prices, kube: () => (kubeconfig ? accessFromKubeconfig(kubeconfig) : accessFromGke(ref)) },
     );
     const saved = await saveReport(report, bucket);
     setOutput('report', reportOutput(report, saved));

@@ -1,9 +1,9 @@
 import { runAction } from '../lib/entry.js';
-import { ActionError, InputError } from '../lib/errors.js';
-import { estimateHourlyCost, findGpuType, GPU_TYPE_NAMES, REGION_PATTERN } from '../lib/gpu.js';
+import { ActionError } from '../lib/errors.js';
+import { estimateHourlyCost, readAccelerator, REGION_PATTERN } from '../lib/gpu.js';
 import { findGpuCapacity, fittingZones, type GpuCapacity } from '../lib/gpu-capacity.js';
 import { explainQuotaApiError } from '../lib/gpu-quota.js';
-import { readBool, readInt, readList, readString } from '../lib/inputs.js';
+import { readBool, readInt, readList } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 import { readProjectId } from '../lib/google/project.js';
@@ -13,16 +13,21 @@ import { readProjectId } from '../lib/google/project.js';
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
 const shown = (n: number): string | number => (Number.isFinite(n) ? n : 'unlimited');
 
+/** Every input, read and checked once. */
+function readInputs() {
+  return {
+    project: readProjectId(),
+    type: readAccelerator('accelerator_type'),
+    count: readInt('count', { min: 1, max: 4096 }),
+    regions: readList('regions', { item: REGION_PATTERN, accepted: 'a Compute region such as us-central1', unique: true }),
+    spot: readBool('spot'),
+    requireFit: readBool('require_fit'),
+  };
+}
+
 await runAction({
   main: async () => {
-    const project = readProjectId();
-    const typeRaw = readString('accelerator_type', { required: true, accepted: `one of ${GPU_TYPE_NAMES.join(', ')}` });
-    const type = findGpuType(typeRaw);
-    if (!type) throw new InputError('accelerator_type', typeRaw, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);
-    const count = readInt('count', { default: 1, min: 1, max: 4096 });
-    const regions = readList('regions', { item: REGION_PATTERN, accepted: 'a Compute region such as us-central1', unique: true });
-    const spot = readBool('spot', { default: false });
-    const requireFit = readBool('require_fit', { default: false });
+    const { project, type, count, regions, spot, requireFit } = readInputs();
 
     let capacity: GpuCapacity;
     try {

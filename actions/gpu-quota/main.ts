@@ -1,6 +1,6 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { findGpuType, GPU_TYPE_NAMES, REGION_PATTERN } from '../lib/gpu.js';
+import { readAccelerator, REGION_PATTERN } from '../lib/gpu.js';
 import { consoleQuotaUrl, ensureGpuQuota, explainQuotaApiError, releaseGpuQuota, type GpuQuotaOutcome, type QuotaResult } from '../lib/gpu-quota.js';
 import { EMAIL_PATTERN, readBool, readDuration, readEnum, readInt, readString } from '../lib/inputs.js';
 import { info, setOutput, warning } from '../lib/runner.js';
@@ -45,22 +45,26 @@ function report(outcome: GpuQuotaOutcome): QuotaResult[] {
   return results;
 }
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const mode = readEnum('mode', ['ensure', 'release'] as const);
+  const project = readProjectId();
+  const region = readString('region', { required: true, pattern: REGION_PATTERN, accepted: 'a Compute region such as us-central1 or europe-west4' });
+  const type = readAccelerator('gpu_family');
+  const spot = readBool('spot');
+  const count = mode === 'ensure' ? readInt('count', { min: 1, max: 4096 }) : 0;
+  const justification = readString('justification');
+  const contactEmail = mode === 'ensure' ? readString('contact_email', { required: true, pattern: EMAIL_PATTERN, accepted: 'an email address such as gpu-admins@example.com' }) : '';
+  if (mode === 'ensure' && justification.length > 1024) throw new InputError('justification', justification.slice(0, 40) + '...', 'expected at most 1024 characters.');
+  const waitSeconds = readDuration('wait', { min: 0, max: 6 * 3600 });
+  const pollSeconds = readDuration('poll_interval', { min: 1, max: 600 });
+  const failOnPending = readBool('fail_on_pending');
+  return { mode, project, region, type, spot, count, justification, contactEmail, waitSeconds, pollSeconds, failOnPending };
+}
+
 await runAction({
   main: async () => {
-    const mode = readEnum('mode', ['ensure', 'release'] as const, { default: 'ensure' });
-    const project = readProjectId();
-    const region = readString('region', { required: true, pattern: REGION_PATTERN, accepted: 'a Compute region such as us-central1 or europe-west4' });
-    const familyRaw = readString('gpu_family', { required: true, accepted: `one of ${GPU_TYPE_NAMES.join(', ')}` });
-    const type = findGpuType(familyRaw);
-    if (!type) throw new InputError('gpu_family', familyRaw, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);
-    const spot = readBool('spot', { default: false });
-    const count = mode === 'ensure' ? readInt('count', { required: true, min: 1, max: 4096 }) : 0;
-    const justification = readString('justification', { default: '' });
-    const contactEmail = mode === 'ensure' ? readString('contact_email', { required: true, pattern: EMAIL_PATTERN, accepted: 'an email address such as gpu-admins@example.com' }) : '';
-    if (mode === 'ensure' && justification.length > 1024) throw new InputError('justification', justification.slice(0, 40) + '...', 'expected at most 1024 characters.');
-    const waitSeconds = readDuration('wait', { default: 600, min: 0, max: 6 * 3600 });
-    const pollSeconds = readDuration('poll_interval', { default: 30, min: 1, max: 600 });
-    const failOnPending = readBool('fail_on_pending', { default: false });
+    const { mode, project, region, type, spot, count, justification, contactEmail, waitSeconds, pollSeconds, failOnPending } = readInputs();
 
     const request = { project, type, region, spot };
     const what = `${spot ? 'Spot ' : ''}${type.displayName} GPUs in ${region}`;

@@ -24,25 +24,31 @@ function created(): string {
   return epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000).toISOString().replace(/\.000Z$/, 'Z') : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-async function main(): Promise<void> {
+/** Every input, read and checked once. */
+function readInputs() {
   const image = readString('image', { required: true, pattern: REPOSITORY_PATTERN, accepted: REPOSITORY_ACCEPTED });
-  const context = readString('context', { default: '.' });
+  const context = readString('context');
   const file = readString('file');
   const requested = readString('platform', { pattern: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant], e.g. linux/arm64' });
-  const allowEmulation = readBool('allow_emulation', { default: false });
+  const allowEmulation = readBool('allow_emulation');
   const buildArgs = readKeyValues('build_args');
   const extraLabels = readKeyValues('labels');
   const version = readString('version');
-  const cache = readBool('cache', { default: true });
+  const cache = readBool('cache');
   const cacheRefInput = readString('cache_ref', { pattern: /^[a-zA-Z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/, accepted: 'an image reference with a tag' });
-  const provenance = readString('provenance', { default: 'mode=max', pattern: /^(mode=(max|min)|false|true)$/, accepted: 'mode=max, mode=min, true or false' });
-  const sbom = readBool('sbom', { default: false });
-  const builder = readString('builder', { default: 'mlabs', pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, accepted: 'a builder name' });
+  const provenance = readString('provenance', { pattern: /^(mode=(max|min)|false|true)$/, accepted: 'mode=max, mode=min, true or false' });
+  const sbom = readBool('sbom');
+  const builder = readString('builder', { pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, accepted: 'a builder name' });
   const username = readString('username', { pattern: REGISTRY_USER, accepted: 'a registry username: visible ASCII characters, no spaces or colons' });
   const password = readSecret('password', { header: true });
   if (username && !password) throw new InputError('password', '', 'a password is required when username is given.');
   if (password && !username) throw new InputError('username', '', 'a username is required when password is given.');
   const ref = parseRepository(image);
+  return { image, context, file, requested, allowEmulation, buildArgs, extraLabels, version, cache, cacheRefInput, provenance, sbom, builder, username, password, ref };
+}
+
+async function main(): Promise<void> {
+  const { image, context, file, requested, allowEmulation, buildArgs, extraLabels, version, cache, cacheRefInput, provenance, sbom, builder, username, password, ref } = readInputs();
 
   const native = nativePlatform();
   const { platform, emulated } = checkPlatform(requested || native, native, allowEmulation);

@@ -9,11 +9,12 @@ import { RegistryClient, type Credentials } from '../lib/oci/registry.js';
 import { group, info, setOutput } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 
-async function main(): Promise<void> {
+/** Every input, read and checked once. */
+function readInputs() {
   const image = readString('image', { required: true, pattern: REPOSITORY_PATTERN, accepted: REPOSITORY_ACCEPTED });
   const digests = readList('digests', { required: true, item: DIGEST_PATTERN, accepted: 'a digest sha256:<64 hex>' });
   const tags = readList('tags', { required: true, item: TAG_PATTERN, accepted: 'a tag (letters, digits, _ . -, up to 128, not starting with . or -)', unique: true });
-  const platforms = readList('platforms', { default: ['linux/amd64', 'linux/arm64'], item: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant]', unique: true }).map((p) =>
+  const platforms = readList('platforms', { item: PLATFORM_PATTERN, accepted: 'a platform os/arch[/variant]', unique: true }).map((p) =>
     platformString(parsePlatform(p)),
   );
   const username = readString('username', { pattern: REGISTRY_USER, accepted: 'a registry username: visible ASCII characters, no spaces or colons' });
@@ -21,6 +22,11 @@ async function main(): Promise<void> {
   if (username && !password) throw new InputError('password', '', 'a password is required when username is given.');
   if (password && !username) throw new InputError('username', '', 'a username is required when password is given.');
   const ref = parseRepository(image);
+  return { image, digests, tags, platforms, username, password, ref };
+}
+
+async function main(): Promise<void> {
+  const { image, digests, tags, platforms, username, password, ref } = readInputs();
 
   let credentials: Credentials | undefined = username ? { username, password } : undefined;
   if (!credentials && isArtifactRegistryHost(ref.host)) credentials = { username: 'oauth2accesstoken', password: await getAccessToken() };

@@ -11,14 +11,20 @@ import { Summary } from '../lib/summary.js';
 
 const AR_IMAGE = /^[a-z0-9-]+-docker\.pkg\.dev\/[a-z0-9-]+\/[a-z0-9._-]+\/[a-z0-9._/-]+$/;
 
-async function main(): Promise<void> {
+/** Every input, read and checked once. */
+function readInputs() {
   const image = readString('image', { required: true, pattern: AR_IMAGE, accepted: 'LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE, without tag or digest' });
-  const keep = readInt('keep', { default: 10, min: 0 });
-  const minAgeDays = readInt('min_age_days', { default: 14, min: 0 });
-  const protectTags = readList('protect_tags', { default: ['latest'], item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' });
-  const checkReferences = readBool('check_references', { default: true });
-  const dryRun = readBool('dry_run', { default: true });
+  const keep = readInt('keep', { min: 0 });
+  const minAgeDays = readInt('min_age_days', { min: 0 });
+  const protectTags = readList('protect_tags', { item: /^[A-Za-z0-9_.*-]+$/, accepted: 'a tag or a pattern with *' });
+  const checkReferences = readBool('check_references');
+  const dryRun = readBool('dry_run');
   const pkg = packageOfImage(image);
+  return { image, keep, minAgeDays, protectTags, checkReferences, dryRun, pkg };
+}
+
+async function main(): Promise<void> {
+  const { image, keep, minAgeDays, protectTags, checkReferences, dryRun, pkg } = readInputs();
 
   const versions = await listVersions(pkg);
   const children = checkReferences

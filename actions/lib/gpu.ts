@@ -19,6 +19,8 @@
  * GPU's share of its default machine type. They exist for cost estimates in job
  * summaries, never for billing.
  */
+import { InputError } from './errors.js';
+import { readString } from './inputs.js';
 
 export const COMPUTE_SERVICE = 'compute.googleapis.com';
 
@@ -94,6 +96,18 @@ export const GPU_TYPE_NAMES: readonly string[] = GPU_TYPES.map((t) => t.name);
 export function findGpuType(name: string): GpuType | undefined {
   const n = name.trim().toLowerCase();
   return GPU_TYPES.find((t) => t.name === n);
+}
+
+/**
+ * An accelerator-type input (accelerator_type, gpu_family, cloud_accelerator): one of the types above,
+ * by its Compute name. Empty is refused unless action.yml has a default.
+ */
+export function readAccelerator(name: string): GpuType {
+  const accepted = `one of ${GPU_TYPE_NAMES.join(', ')}`;
+  const raw = readString(name, { required: true, accepted });
+  const type = findGpuType(raw);
+  if (!type) throw new InputError(name, raw, `expected ${accepted}.`);
+  return type;
 }
 
 /** The type whose on-demand or preemptible Compute metric is `metric` (e.g. from a GKE quota error). */

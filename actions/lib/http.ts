@@ -5,7 +5,7 @@
  * retried only when it certainly did not land (429, or the connection was refused); every attempt
  * has a timeout, bounded by the action's own deadline. Google's two error shapes become ApiError.
  */
-import { ActionError } from './errors.js';
+import { ActionError, describeError } from './errors.js';
 import { debug, warning } from './runner.js';
 import { getDeadline, sleep } from './time.js';
 
@@ -131,7 +131,8 @@ export async function withRetries<T>(ctx: RetryContext, send: (budgetMs: number,
       if (err instanceof ApiError || err instanceof ActionError) throw err;
       const code = networkCode(err);
       const timedOut = (err as { name?: string }).name === 'TimeoutError' || (err as { name?: string }).name === 'AbortError';
-      const message = timedOut ? `no answer within ${budget < 10_000 ? (budget / 1000).toFixed(1) : Math.round(budget / 1000)} s` : (err as Error).message + (code && !(err as Error).message.includes(code) ? ` (${code})` : '');
+      const said = describeError(err);
+      const message = timedOut ? `no answer within ${budget < 10_000 ? (budget / 1000).toFixed(1) : Math.round(budget / 1000)} s` : said + (code && !said.includes(code) ? ` (${code})` : '');
       const retryable = idempotent || (code !== undefined && NOT_SENT.has(code));
       if (!retryable || attempt + 1 >= policy.attempts || attemptBudget() <= 0) {
         throw new ApiError(ctx.method, ctx.where, 0, timedOut ? 'DEADLINE_EXCEEDED' : 'NETWORK', `${label} failed: ${message}`);

@@ -1,17 +1,26 @@
 /**
  * Reading and validating action inputs. Every reader fails with an InputError
  * that names the input, the value and what is accepted, before any API call.
+ *
+ * Defaults live only in action.yml: an input the runner did not pass, or passed empty, takes
+ * action.yml's `default:` (read from the action.yml next to the bundle), so a hand run behaves like
+ * a runner run. The readers take no default of their own.
  */
+import { actionYmlDefault } from './action-yml.js';
 import { InputError } from './errors.js';
 import { setDeadline } from './time.js';
 import { getInput, setSecret } from './runner.js';
 
+/** An input's value: what the runner passed, else action.yml's default, else ''. Trimmed. */
+export function inputValue(name: string): string {
+  return getInput(name) || (actionYmlDefault(name) ?? '').trim();
+}
+
 /** An e-mail address as Google's quota requests take it (ASCII, one @, a domain with a dot). */
 export const EMAIL_PATTERN = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 
-interface Common<T> {
-  /** Used when the input is empty. Without it (and not `required`), empty gives ''/undefined per reader. */
-  default?: T;
+interface Common {
+  /** Empty (with no default in action.yml) is refused. Without it, empty gives '' or [] per reader. */
   required?: boolean;
 }
 
@@ -19,16 +28,15 @@ function missing(name: string, what: string): never {
   throw new InputError(name, '', `this input is required (${what}).`);
 }
 
-export interface StringOptions extends Common<string> {
+export interface StringOptions extends Common {
   pattern?: RegExp;
   /** Human description of what the pattern accepts, e.g. "a project id: 6-30 lowercase letters, digits or hyphens". */
   accepted?: string;
 }
 
 export function readString(name: string, opts: StringOptions = {}): string {
-  const raw = getInput(name);
+  const raw = inputValue(name);
   if (raw === '') {
-    if (opts.default !== undefined) return opts.default;
     if (opts.required) missing(name, opts.accepted ?? 'a non-empty value');
     return '';
   }
@@ -58,7 +66,7 @@ export interface SecretOptions {
 
 /** A secret input: registered for masking before anything else can print it. Its value is never shown in an error. */
 export function readSecret(name: string, opts: SecretOptions = {}): string {
-  const raw = getInput(name);
+  const raw = inputValue(name);
   setSecret(raw);
   if (raw === '' && opts.required) {
     throw new InputError(name, '', `this secret is required${opts.requiredBecause ? ` ${opts.requiredBecause}` : ''}.`);
@@ -70,10 +78,9 @@ export function readSecret(name: string, opts: SecretOptions = {}): string {
   return raw;
 }
 
-export function readEnum<T extends string>(name: string, values: readonly T[], opts: Common<T> = {}): T {
-  const raw = getInput(name);
+export function readEnum<T extends string>(name: string, values: readonly T[]): T {
+  const raw = inputValue(name);
   if (raw === '') {
-    if (opts.default !== undefined) return opts.default;
     missing(name, `one of ${values.join(', ')}`);
   }
   const found = values.find((v) => v === raw.toLowerCase() || v === raw);
@@ -81,7 +88,7 @@ export function readEnum<T extends string>(name: string, values: readonly T[], o
   return found;
 }
 
-export interface IntOptions extends Common<number> {
+export interface IntOptions {
   min?: number;
   max?: number;
 }
@@ -94,9 +101,8 @@ function rangeText(min?: number, max?: number): string {
 }
 
 export function readInt(name: string, opts: IntOptions = {}): number {
-  const raw = getInput(name);
+  const raw = inputValue(name);
   if (raw === '') {
-    if (opts.default !== undefined) return opts.default;
     missing(name, `a whole number${rangeText(opts.min, opts.max)}`);
   }
   const value = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
@@ -110,15 +116,16 @@ export function readInt(name: string, opts: IntOptions = {}): number {
 const TRUE = ['true', 'True', 'TRUE'];
 const FALSE = ['false', 'False', 'FALSE'];
 
-export function readBool(name: string, opts: { default: boolean }): boolean {
-  const raw = getInput(name);
-  if (raw === '') return opts.default;
+/** A switch; empty (with no default in action.yml) is off. */
+export function readBool(name: string): boolean {
+  const raw = inputValue(name);
+  if (raw === '') return false;
   if (TRUE.includes(raw)) return true;
   if (FALSE.includes(raw)) return false;
   throw new InputError(name, raw, 'expected true or false (also True, TRUE, False, FALSE).');
 }
 
-export interface ListOptions extends Common<string[]> {
+export interface ListOptions extends Common {
   /** Each item must match. */
   item?: RegExp;
   accepted?: string;
@@ -134,10 +141,9 @@ export function splitList(raw: string): string[] {
 }
 
 export function readList(name: string, opts: ListOptions = {}): string[] {
-  const raw = getInput(name);
+  const raw = inputValue(name);
   const items = splitList(raw);
   if (items.length === 0) {
-    if (opts.default !== undefined) return opts.default;
     if (opts.required) missing(name, `a comma- or newline-separated list of ${opts.accepted ?? 'values'}`);
     return [];
   }
@@ -153,6 +159,28 @@ export function readList(name: string, opts: ListOptions = {}): string[] {
   return items;
 }
 
+export interface NumberOptions {
+  min?: number;
+  max?: number;
+}
+
+/** A decimal number input ("5", "0.75"), not negative; empty is refused unless action.yml has a default. */
+export function readNumber(name: string, opts: NumberOptions = {}): number {
+  const raw = inputValue(name);
+  const what = `a number such as 0.5${rangeText(opts.min, opts.max)}`;
+  if (raw === '') missing(name, what);
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || (opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
+    throw new InputError(name, raw, `expected ${what}.`);
+  }
+  return value;
+}
+
+/** A whole number input that may be left empty: undefined then. */
+export function readOptionalInt(name: string, opts: IntOptions = {}): number | undefined {
+  return inputValue(name) === '' ? undefined : readInt(name, opts);
+}
+
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Parse "90", "90s", "15m", "1h30m" into seconds; undefined when malformed. */
@@ -165,7 +193,7 @@ export function parseDuration(raw: string): number | undefined {
   return total;
 }
 
-export interface DurationOptions extends Common<number> {
+export interface DurationOptions {
   /** Bounds in seconds. */
   min?: number;
   max?: number;
@@ -173,9 +201,8 @@ export interface DurationOptions extends Common<number> {
 
 /** A duration input in seconds ("3600", "3600s", "45m", "1h"). */
 export function readDuration(name: string, opts: DurationOptions = {}): number {
-  const raw = getInput(name);
+  const raw = inputValue(name);
   if (raw === '') {
-    if (opts.default !== undefined) return opts.default;
     missing(name, 'a duration such as 300s, 15m or 1h');
   }
   const seconds = parseDuration(raw);

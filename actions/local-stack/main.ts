@@ -28,21 +28,27 @@ function report(title: string, results: ComponentResult[], extra: string[] = [])
     .write();
 }
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const operation = readEnum('operation', ['deploy', 'undeploy', 'status'] as const);
+  const asked = readList('components', { item: new RegExp(`^(${COMPONENTS.join('|')})$`), accepted: `one of ${COMPONENTS.join(', ')}`, unique: true }) as Component[];
+  const runnerName = process.env.RUNNER_NAME ?? '';
+  const profile = readString('profile', { pattern: NAME, accepted: 'a minikube profile name (lowercase letters, digits, hyphens)' }) || (/dgx/i.test(runnerName) ? 'dgx' : /agx/i.test(runnerName) ? 'agx' : 'minikube');
+  const ollamaModels = readList('ollama_models', { item: /^[a-zA-Z0-9._/-]+(:[a-zA-Z0-9._-]+)?$/, accepted: 'an Ollama model name such as llama3.2:3b' });
+  const nimModel = readString('nim_model', { pattern: /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*:[A-Za-z0-9._-]+$/, accepted: 'an image under nvcr.io/nim as org/model:tag' });
+  const needsKey = asked.filter((c) => componentSpecs(nimModel)[c].needsNgcKey);
+  const ngcKey = readSecret('ngc_api_key', { header: true, required: operation === 'deploy' && needsKey.length > 0, requiredBecause: `for ${needsKey.join(' and ')} (image pulls from nvcr.io and model downloads); nothing was created` });
+  const purge = readBool('purge');
+  const confirm = splitList(readString('confirm'));
+  const timeoutMs = readActionTimeout({ min: 10, max: 6 * 3600 }) * 1000;
+  const kubeconfig = readString('kubeconfig') || join(homedir(), '.kube', 'config');
+  if (purge && operation !== 'undeploy') throw new InputError('purge', 'true', 'purge applies to operation: undeploy only.');
+  return { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig };
+}
+
 await runAction({
   main: async () => {
-    const operation = readEnum('operation', ['deploy', 'undeploy', 'status'] as const, { default: 'deploy' });
-    const asked = readList('components', { item: new RegExp(`^(${COMPONENTS.join('|')})$`), accepted: `one of ${COMPONENTS.join(', ')}`, unique: true }) as Component[];
-    const runnerName = process.env.RUNNER_NAME ?? '';
-    const profile = readString('profile', { default: /dgx/i.test(runnerName) ? 'dgx' : /agx/i.test(runnerName) ? 'agx' : 'minikube', pattern: NAME, accepted: 'a minikube profile name (lowercase letters, digits, hyphens)' });
-    const ollamaModels = readList('ollama_models', { item: /^[a-zA-Z0-9._/-]+(:[a-zA-Z0-9._-]+)?$/, accepted: 'an Ollama model name such as llama3.2:3b' });
-    const nimModel = readString('nim_model', { default: 'meta/llama-3.1-8b-instruct:1.3.3', pattern: /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*:[A-Za-z0-9._-]+$/, accepted: 'an image under nvcr.io/nim as org/model:tag' });
-    const needsKey = asked.filter((c) => componentSpecs(nimModel)[c].needsNgcKey);
-    const ngcKey = readSecret('ngc_api_key', { header: true, required: operation === 'deploy' && needsKey.length > 0, requiredBecause: `for ${needsKey.join(' and ')} (image pulls from nvcr.io and model downloads); nothing was created` });
-    const purge = readBool('purge', { default: false });
-    const confirm = splitList(readString('confirm'));
-    const timeoutMs = readActionTimeout({ default: 900, min: 10, max: 6 * 3600 }) * 1000;
-    const kubeconfig = readString('kubeconfig', { default: join(homedir(), '.kube', 'config') });
-    if (purge && operation !== 'undeploy') throw new InputError('purge', 'true', 'purge applies to operation: undeploy only.');
+    const { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig } = readInputs();
     const tempDir = join(process.env.RUNNER_TEMP ?? '/tmp', `local-stack-${process.pid}`);
     mkdirSync(tempDir, { recursive: true });
 

@@ -7,13 +7,19 @@ import { destroyNodePool } from '../lib/nodepool/destroy.js';
 import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const { ref, pool, deadline } = readCommon();
+  const snapshot = readBool('snapshot');
+  const bucket = readBucket(false);
+  if (snapshot && !bucket) throw new InputError('bucket', '', 'a bucket is required to snapshot the pool before deleting it.', 'Set bucket, or snapshot: false to delete without a snapshot.');
+  const force = readBool('force');
+  return { ref, pool, deadline, snapshot, bucket, force };
+}
+
 await runAction({
   async main() {
-    const { ref, pool, deadline } = readCommon();
-    const snapshot = readBool('snapshot', { default: true });
-    const bucket = readBucket(false);
-    if (snapshot && !bucket) throw new InputError('bucket', '', 'a bucket is required to snapshot the pool before deleting it.', 'Set bucket, or snapshot: false to delete without a snapshot.');
-    const force = readBool('force', { default: false });
+    const { ref, pool, deadline, snapshot, bucket, force } = readInputs();
     const result = await destroyNodePool(ref, pool, { bucket: snapshot ? bucket : undefined, force, deadline });
     setOutput('deleted', result.outcome === 'deleted');
     setOutput('snapshot_uri', result.snapshot?.uri ?? '');

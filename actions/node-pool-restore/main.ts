@@ -12,13 +12,19 @@ import { readZones } from '../lib/nodepool/zones.js';
 /** `latest`, or gs://BUCKET/OBJECT of one snapshot: a bucket name and an object path ending in .json. */
 const SNAPSHOT_SOURCE = /^(latest|gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]\/[^\s?#]+\.json)$/;
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const { ref, pool, deadline } = readCommon();
+  const bucket = readBucket(true);
+  const source = readString('snapshot', { pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
+  const zones = readZones(ref.location);
+  const replace = readBool('replace');
+  return { ref, pool, deadline, bucket, source, zones, replace };
+}
+
 await runAction({
   async main() {
-    const { ref, pool, deadline } = readCommon();
-    const bucket = readBucket(true);
-    const source = readString('snapshot', { default: 'latest', pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
-    const zones = readZones(ref.location);
-    const replace = readBool('replace', { default: false });
+    const { ref, pool, deadline, bucket, source, zones, replace } = readInputs();
     const cluster = await requireCluster(ref);
     const snap = await loadSnapshot(bucket, ref.cluster, pool, source);
     if (snap.snapshot.pool !== pool) warning(`The snapshot is of pool ${snap.snapshot.pool}; it is restored under that name.`);

@@ -4,10 +4,16 @@ import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { latestObject, snapshotNodePool } from '../lib/nodepool/snapshot.js';
 
+/** Every input, read and checked once. */
+function readInputs() {
+  const { ref, pool, deadline } = readCommon();
+  const bucket = readBucket(true);
+  return { ref, pool, deadline, bucket };
+}
+
 await runAction({
   async main() {
-    const { ref, pool, deadline } = readCommon();
-    const bucket = readBucket(true);
+    const { ref, pool, deadline, bucket } = readInputs();
     const snap = await snapshotNodePool(ref, pool, bucket, { deadline });
     const latestUri = `gs://${bucket}/${latestObject(ref.cluster, pool)}`;
     setOutput('uri', snap.uri);

@@ -1,57 +1,50 @@
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
-import { findGpuType, GPU_TYPE_NAMES, gpusPerNodeOptions, orList } from '../lib/gpu.js';
-import { readBool, readEnum, readInt, readSecret, readString } from '../lib/inputs.js';
+import { gpusPerNodeOptions, orList, readAccelerator } from '../lib/gpu.js';
+import { readBool, readEnum, readInt, readNumber, readOptionalInt, readSecret, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
 import { decide, type JobNeeds } from '../lib/routing/decide.js';
 import { listQueuedJobs, listRunners } from '../lib/routing/github.js';
 import { DEFAULT_MACHINES, parseMachines } from '../lib/routing/machines.js';
 import { routeSummary } from '../lib/routing/summary.js';
 
-const NUMBER = /^\d+(\.\d+)?$/;
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-function readNumber(name: string, fallback: string, max: number): number {
-  const raw = readString(name, { default: fallback, pattern: NUMBER, accepted: `a number such as ${fallback}` });
-  const n = Number(raw);
-  if (n > max) throw new InputError(name, raw, `expected a number of at most ${max}.`);
-  return n;
-}
-
-function readOptionalInt(name: string, max: number): number | undefined {
-  return readString(name) === '' ? undefined : readInt(name, { min: 0, max });
+/** Every input, read and checked once. */
+function readInputs() {
+  const token = readSecret('github_token', { required: true, header: true, requiredBecause: 'to read the runners and queued jobs from the GitHub REST API' });
+  const repository = readString('repository', { pattern: REPO, accepted: 'owner/name' }) || (process.env.GITHUB_REPOSITORY ?? '');
+  if (repository === '') throw new InputError('repository', '', 'expected owner/name (GITHUB_REPOSITORY is not set either).');
+  if (!REPO.test(repository)) throw new InputError('repository', repository, 'expected owner/name (this is GITHUB_REPOSITORY).');
+  const accelerator = readAccelerator('cloud_accelerator');
+  let maxQueuedJobs = readOptionalInt('max_queued_jobs', { min: 0, max: 10000 });
+  const maxQueueMinutes = readOptionalInt('max_queue_minutes', { min: 0, max: 7 * 24 * 60 });
+  if (maxQueuedJobs === undefined && maxQueueMinutes === undefined) maxQueuedJobs = 2;
+  const cloudGpus = readInt('cloud_gpus', { min: 1, max: 16 });
+  const perNode = gpusPerNodeOptions(accelerator);
+  if (!perNode.includes(cloudGpus)) throw new InputError('cloud_gpus', String(cloudGpus), `a ${accelerator.name} node carries ${orList(perNode)} GPUs.`);
+  const needs: JobNeeds = {
+    gpuMemoryGb: readNumber('gpu_memory_gb', { max: 100000 }),
+    gpus: readInt('gpus', { min: 0, max: 64 }),
+    arch: readEnum('arch', ['any', 'amd64', 'arm64'] as const),
+    dataClass: readEnum('data_class', ['public', 'internal', 'sensitive'] as const),
+    maxQueuedJobs,
+    maxQueueMinutes,
+    allowCloud: readBool('allow_cloud'),
+    maxHourlyUsd: readNumber('max_hourly_usd', { max: 100000 }),
+    cloudAccelerator: accelerator,
+    cloudGpus,
+  };
+  const cloudRunner = readString('cloud_runner_label', { pattern: LABEL, accepted: 'a runner label such as wsl2' });
+  const machinesRaw = readString('machines');
+  const machines = machinesRaw.trim() === '' ? [...DEFAULT_MACHINES] : parseMachines(machinesRaw);
+  return { token, repository, needs, cloudRunner, machines };
 }
 
 await runAction({
   main: async () => {
-    const token = readSecret('github_token', { required: true, header: true, requiredBecause: 'to read the runners and queued jobs from the GitHub REST API' });
-    const repository = readString('repository', { default: process.env.GITHUB_REPOSITORY ?? '', pattern: REPO, accepted: 'owner/name' });
-    if (repository === '') throw new InputError('repository', '', 'expected owner/name (GITHUB_REPOSITORY is not set either).');
-    const accelName = readString('cloud_accelerator', { default: 'nvidia-l4' });
-    const accelerator = findGpuType(accelName);
-    if (!accelerator) throw new InputError('cloud_accelerator', accelName, `expected one of ${GPU_TYPE_NAMES.join(', ')}.`);
-    let maxQueuedJobs = readOptionalInt('max_queued_jobs', 10000);
-    const maxQueueMinutes = readOptionalInt('max_queue_minutes', 7 * 24 * 60);
-    if (maxQueuedJobs === undefined && maxQueueMinutes === undefined) maxQueuedJobs = 2;
-    const cloudGpus = readInt('cloud_gpus', { default: 1, min: 1, max: 16 });
-    const perNode = gpusPerNodeOptions(accelerator);
-    if (!perNode.includes(cloudGpus)) throw new InputError('cloud_gpus', String(cloudGpus), `a ${accelerator.name} node carries ${orList(perNode)} GPUs.`);
-    const needs: JobNeeds = {
-      gpuMemoryGb: readNumber('gpu_memory_gb', '0', 100000),
-      gpus: readInt('gpus', { default: 1, min: 0, max: 64 }),
-      arch: readEnum('arch', ['any', 'amd64', 'arm64'] as const, { default: 'any' }),
-      dataClass: readEnum('data_class', ['public', 'internal', 'sensitive'] as const, { default: 'internal' }),
-      maxQueuedJobs,
-      maxQueueMinutes,
-      allowCloud: readBool('allow_cloud', { default: false }),
-      maxHourlyUsd: readNumber('max_hourly_usd', '5', 100000),
-      cloudAccelerator: accelerator,
-      cloudGpus,
-    };
-    const cloudRunner = readString('cloud_runner_label', { default: 'wsl2', pattern: LABEL, accepted: 'a runner label such as wsl2' });
-    const machinesRaw = readString('machines');
-    const machines = machinesRaw.trim() === '' ? [...DEFAULT_MACHINES] : parseMachines(machinesRaw);
+    const { token, repository, needs, cloudRunner, machines } = readInputs();
 
     const runId = Number(process.env.GITHUB_RUN_ID);
     const client = { token, repository, ...(Number.isSafeInteger(runId) && runId > 0 ? { excludeRunId: runId } : {}) };

@@ -1,26 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { runAction } from '../lib/entry.js';
-import { ActionError } from '../lib/errors.js';
+import { ActionError, describeError } from '../lib/errors.js';
 import { readBool, readList, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 import { describeCounts, parsePlan, summarizePlan } from '../lib/terraform/plan.js';
 
+/** Every input, read and checked once; the plan file is read here too, so a wrong path fails with the inputs. */
+function readInputs() {
+  const path = readString('plan_json', { required: true, accepted: 'a path to the output of `terraform show -json PLANFILE`' });
+  const allowDestroy = readBool('allow_destroy');
+  const protect = readList('protect', { item: /^[A-Za-z0-9_.*\-[\]"]+$/, accepted: 'a resource address, type or name, with * wildcards' });
+  const title = readString('title');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ActionError(`Cannot read plan_json ${path}: ${describeError(err)}`, {
+      fix: 'Write it first: terraform show -json tfplan > plan.json',
+    });
+  }
+  return { path, text, allowDestroy, protect, title };
+}
+
 await runAction({
   main: async () => {
-    const path = readString('plan_json', { required: true, accepted: 'a path to the output of `terraform show -json PLANFILE`' });
-    const allowDestroy = readBool('allow_destroy', { default: false });
-    const protect = readList('protect', { item: /^[A-Za-z0-9_.*\-[\]"]+$/, accepted: 'a resource address, type or name, with * wildcards' });
-    const title = readString('title', { default: 'Terraform plan' });
-
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new ActionError(`Cannot read plan_json ${path}: ${(err as Error).message}`, {
-        fix: 'Write it first: terraform show -json tfplan > plan.json',
-      });
-    }
+    const { path, text, allowDestroy, protect, title } = readInputs();
     const plan = parsePlan(text, path);
     const s = summarizePlan(plan, protect);
 

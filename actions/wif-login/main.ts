@@ -9,7 +9,7 @@ import { ActionError, InputError } from '../lib/errors.js';
 import { decodeClaims, getIdToken, hasOidc, oidcRequestConfig, oidcTokenUrl } from '../lib/github/oidc.js';
 import { externalAccount, writeCredentialsFile } from '../lib/google/auth.js';
 import { generateAccessToken, generateIdToken } from '../lib/google/iamcredentials.js';
-import { CLOUD_PLATFORM_SCOPE, defaultOidcAudience, exchangeToken, parseProviderName, stsAudience, type ProviderName } from '../lib/google/sts.js';
+import { defaultOidcAudience, exchangeToken, parseProviderName, stsAudience, type ProviderName } from '../lib/google/sts.js';
 import { claimRows, diagnose, diagnosisError, missingIdTokenDiagnosis, type Diagnosis } from '../lib/google/wif-diagnosis.js';
 import { readBool, readDuration, readList, readString } from '../lib/inputs.js';
 import { exportVariable, getState, info, saveState, setOutput, warning } from '../lib/runner.js';
@@ -29,15 +29,15 @@ function readInputs() {
   if ('problem' in parsed) throw new InputError('workload_identity_provider', rawProvider, `${parsed.problem}.`);
   const provider: ProviderName = parsed;
   const serviceAccount = readString('service_account', { pattern: SA_RE, accepted: 'a service account email such as NAME@PROJECT_ID.iam.gserviceaccount.com' });
-  const audience = readString('audience', { default: defaultOidcAudience(provider), pattern: AUDIENCE, accepted: 'an audience: visible ASCII characters, no spaces' });
+  const audience = readString('audience', { pattern: AUDIENCE, accepted: 'an audience: visible ASCII characters, no spaces' }) || defaultOidcAudience(provider);
   const projectId =
     readString('project_id', { pattern: PROJECT_ID_PATTERN, accepted: PROJECT_ID_ACCEPTED }) ||
     (/@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com$/.exec(serviceAccount)?.[1] ?? '');
   const tokenFormat = readString('token_format', { pattern: /^(access_token|id_token)$/, accepted: 'empty, "access_token" or "id_token"' }) as '' | 'access_token' | 'id_token';
-  const lifetime = readDuration('access_token_lifetime', { default: 3600, min: 1, max: 43200 });
-  const scopes = readList('access_token_scopes', { default: [CLOUD_PLATFORM_SCOPE], item: SCOPE_RE, accepted: 'an OAuth scope such as https://www.googleapis.com/auth/cloud-platform' });
+  const lifetime = readDuration('access_token_lifetime', { min: 1, max: 43200 });
+  const scopes = readList('access_token_scopes', { item: SCOPE_RE, accepted: 'an OAuth scope such as https://www.googleapis.com/auth/cloud-platform' });
   const idTokenAudience = readString('id_token_audience', { pattern: AUDIENCE, accepted: 'an audience: visible ASCII characters, no spaces' });
-  const includeEmail = readBool('id_token_include_email', { default: false });
+  const includeEmail = readBool('id_token_include_email');
   if (tokenFormat === 'id_token' && !serviceAccount) {
     throw new InputError('service_account', '', 'required when token_format is id_token (ID tokens are issued for a service account).');
   }
@@ -54,10 +54,10 @@ function readInputs() {
     scopes,
     idTokenAudience,
     includeEmail,
-    createFile: readBool('create_credentials_file', { default: true }),
-    exportEnv: readBool('export_environment_variables', { default: true }),
-    cleanup: readBool('cleanup_credentials', { default: true }),
-    diagnoseMode: readBool('diagnose', { default: false }),
+    createFile: readBool('create_credentials_file'),
+    exportEnv: readBool('export_environment_variables'),
+    cleanup: readBool('cleanup_credentials'),
+    diagnoseMode: readBool('diagnose'),
   };
 }
 

@@ -1,6 +1,6 @@
 import { beforeEach, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readSecret, readString } from '../../actions/lib/inputs.js';
+import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readNumber, readOptionalInt, readSecret, readString } from '../../actions/lib/inputs.js';
 import { InputError } from '../../actions/lib/errors.js';
 
 function setInput(name: string, value: string) {
@@ -20,10 +20,26 @@ test('readString applies the pattern and names input, value and what is accepted
   assert.equal(readString('project_id', { pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/ }), 'mlabs-demo');
 });
 
-test('required and default', () => {
+test('required, and empty without a default in action.yml', () => {
   assert.throws(() => readString('cluster', { required: true }), InputError);
-  assert.equal(readString('cluster', { default: 'mlabs' }), 'mlabs');
   assert.equal(readString('cluster'), '');
+  assert.throws(() => readInt('count', { min: 1 }), /Input "count" is empty: this input is required \(a whole number of at least 1\)/);
+  assert.equal(readBool('force'), false);
+  assert.deepEqual(readList('zones'), []);
+});
+
+test('readNumber takes decimals within the range; readOptionalInt gives undefined when empty', () => {
+  setInput('max_hourly_usd', '2.75');
+  assert.equal(readNumber('max_hourly_usd', { max: 100 }), 2.75);
+  for (const bad of ['-1', '1e3', '1,5', 'five', '.5', '101']) {
+    setInput('max_hourly_usd', bad);
+    assert.throws(() => readNumber('max_hourly_usd', { max: 100 }), { message: `Input "max_hourly_usd" is ${JSON.stringify(bad)}: expected a number such as 0.5 of at most 100.` });
+  }
+  assert.equal(readOptionalInt('max_queued_jobs', { min: 0 }), undefined);
+  setInput('max_queued_jobs', '3');
+  assert.equal(readOptionalInt('max_queued_jobs', { min: 0 }), 3);
+  setInput('max_queued_jobs', '-3');
+  assert.throws(() => readOptionalInt('max_queued_jobs', { min: 0 }), /expected a whole number of at least 0/);
 });
 
 test('readInt enforces whole numbers and the range', () => {
@@ -41,19 +57,19 @@ test('readEnum, readBool', () => {
   setInput('mode', 'Enforce');
   assert.equal(readEnum('mode', ['report', 'enforce'] as const), 'enforce');
   setInput('force', 'maybe');
-  assert.throws(() => readBool('force', { default: false }), /expected true or false/);
+  assert.throws(() => readBool('force'), /expected true or false/);
   setInput('force', 'TRUE');
-  assert.equal(readBool('force', { default: false }), true);
+  assert.equal(readBool('force'), true);
 });
 
 test('readBool takes what getBooleanInput takes, and shows a refused value as given', () => {
   for (const [raw, want] of [['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]] as const) {
     setInput('force', raw);
-    assert.equal(readBool('force', { default: !want }), want, raw);
+    assert.equal(readBool('force'), want, raw);
   }
   for (const raw of ['yes', 'No', 'on', 'off', '1', '0', 'tRUE']) {
     setInput('force', raw);
-    assert.throws(() => readBool('force', { default: false }), { message: `Input "force" is ${JSON.stringify(raw)}: expected true or false (also True, TRUE, False, FALSE).` });
+    assert.throws(() => readBool('force'), { message: `Input "force" is ${JSON.stringify(raw)}: expected true or false (also True, TRUE, False, FALSE).` });
   }
 });
 

@@ -6,7 +6,7 @@
 import { apiUrl } from '../endpoints.js';
 import { requestJson } from '../http.js';
 import { getAccessToken } from '../google/auth.js';
-import { waitFor, type LroAdapter, type WaitOptions } from '../operations.js';
+import { OperationFailedError, waitFor, type LroAdapter, type WaitOptions } from '../operations.js';
 
 export interface Disk {
   name: string;
@@ -105,7 +105,7 @@ async function waitZone(project: string, zone: string, op: ComputeOperation, wha
   const adapter = zoneOperation(project, zone, op, what);
   if (op.status === 'DONE') {
     const failure = adapter.errorOf(op);
-    if (failure) throw new Error(`${adapter.label} failed: ${failure}`);
+    if (failure) throw new OperationFailedError(adapter.label, failure, op);
     return;
   }
   await waitFor(adapter, opts);

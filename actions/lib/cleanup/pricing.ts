@@ -5,6 +5,7 @@
  * list prices in USD); anything the catalog does not answer comes from FALLBACK_PRICES, a dated table
  * shipped here. The table says which prices it used and of what date.
  */
+import { describeError } from '../errors.js';
 import { apiUrl } from '../endpoints.js';
 import { listAll } from '../http.js';
 import { getAccessToken } from '../google/auth.js';
@@ -178,7 +179,7 @@ export async function loadPrices(region: string): Promise<PriceTable> {
     }
     return tableFromSkus({ compute, storage, registry }, region);
   } catch (err) {
-    const why = (err as Error).message;
+    const why = describeError(err);
     warning(`Cloud Billing Catalog unreachable (${why}); using the price table shipped with the action (${FALLBACK_DATE}).`);
     return fallbackTable(region, why);
   }

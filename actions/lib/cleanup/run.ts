@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { deleteVersion } from '../google/artifactregistry.js';
 import { deleteObject, upload } from '../google/storage.js';
 import type { ClusterRef } from '../google/container.js';
-import { describeError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { destroyNodePool } from '../nodepool/destroy.js';
 import { loadSnapshot, snapshotNodePool } from '../nodepool/snapshot.js';
 import { info, warning } from '../runner.js';
@@ -76,7 +76,7 @@ async function act(f: Finding, cfg: CleanupConfig, ref: ClusterRef, opts: RunOpt
   if (t.kind === 'disk') {
     const name = diskSnapshotName(t.disk.name);
     const snap = await snapshotDisk(cfg.ref.project, t.disk, name, { 'mlabs-cleanup': 'true', 'mlabs-keep': 'false' }, { deadline: opts.deadline });
-    if (snap.status !== 'READY') throw new Error(`snapshot ${name} is ${snap.status}, not READY; the disk was left in place`);
+    if (snap.status !== 'READY') throw new ActionError(`snapshot ${name} is ${snap.status}, not READY; the disk was left in place`, { fix: 'Re-run cost-cleanup once the snapshot is READY (the run is idempotent), or delete the disk by hand.' });
     f.snapshotUri = snap.selfLink || `projects/${cfg.ref.project}/global/snapshots/${name}`;
     await deleteDisk(cfg.ref.project, t.disk, { deadline: opts.deadline });
     f.action = 'deleted';

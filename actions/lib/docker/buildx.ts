@@ -5,7 +5,7 @@
  * @actions/exec with argument arrays, never a shell string.
  */
 import { readFileSync } from 'node:fs';
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { parsePlatform, platformString } from '../oci/media.js';
 import { isNotFound, runTool } from '../tools/exec.js';
 
@@ -89,7 +89,7 @@ export function readMetadata(file: string): BuildMetadata {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new ActionError(`docker buildx wrote no readable metadata file at ${file}: ${(err as Error).message}`);
+    throw new ActionError(`docker buildx wrote no readable metadata file at ${file}: ${describeError(err)}`);
   }
   const digest = raw['containerimage.digest'];
   if (typeof digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
@@ -113,7 +113,7 @@ export async function docker(args: string[], opts: { input?: Buffer; ignoreRetur
     if (isNotFound(err)) {
       throw new ActionError('docker is not on PATH.', { fix: 'Run on a machine with the Docker CLI and its buildx plugin (the mlabs-runner image carries both).' });
     }
-    throw new ActionError(`docker ${args.slice(0, 2).join(' ')} could not be started: ${(err as Error).message}`);
+    throw new ActionError(`docker ${args.slice(0, 2).join(' ')} could not be started: ${describeError(err)}`);
   }
   if (r.exitCode !== 0 && !opts.ignoreReturnCode) {
     const detail = r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500);

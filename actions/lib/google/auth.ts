@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { requestJson } from '../http.js';
 import { setSecret } from '../runner.js';
 import { generateAccessToken, serviceAccountUrl } from './iamcredentials.js';
@@ -109,7 +109,7 @@ export async function subjectToken(source: ExternalAccountFile['credential_sourc
   let raw: string;
   if (source.url) {
     const res = await requestJson<unknown>(source.url, { headers: source.headers ?? {} }).catch((err: unknown) => {
-      throw new ActionError(`Could not fetch the OIDC token from the credentials file's credential_source: ${(err as Error).message}`, {
+      throw new ActionError(`Could not fetch the OIDC token from the credentials file's credential_source: ${describeError(err)}`, {
         fix: 'The runner only serves OIDC tokens during the job that wrote the file, with `permissions: id-token: write`.',
         cause: err,
       });

@@ -3,7 +3,7 @@
  * job presented (the OIDC token's claims, never the token), and the fix. Built from the answers
  * STS and IAM Credentials give (see docs/actions/wif-login.md for the table).
  */
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { ID_TOKEN_PERMISSION_FIX } from '../github/oidc.js';
 import type { ProviderName } from './sts.js';
@@ -65,7 +65,7 @@ const describeProvider = (p: ProviderName) =>
 export function diagnose(stage: 'sts' | 'iamcredentials', err: unknown, ctx: WifContext): Diagnosis {
   const p = ctx.provider;
   if (!(err instanceof ApiError)) {
-    return { cause: 'unknown', title: `The ${stage === 'sts' ? 'token exchange' : 'impersonation'} failed: ${(err as Error).message}`, detail: '', fix: 'Re-run the job; if it persists, run with `diagnose: true`.' };
+    return { cause: 'unknown', title: `The ${stage === 'sts' ? 'token exchange' : 'impersonation'} failed: ${describeError(err)}`, detail: '', fix: 'Re-run the job; if it persists, run with `diagnose: true`.' };
   }
   const said = `Google answered HTTP ${err.httpStatus} ${err.status}: ${err.message}`;
   if (stage === 'sts') {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 // node:https and @actions/exec are loaded on first use: loading them costs more than the rest of a bundle's start.
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { ApiError, defaultRetry, withRetries, type RetryPolicy } from '../http.js';
 import { debug, setSecret } from '../runner.js';
 import { sleep } from '../time.js';
@@ -60,7 +60,7 @@ function readFile(path: string, what: string, kubeconfig: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ActionError(`Cannot read the ${what} ${path} named by kubeconfig ${kubeconfig}: ${(err as Error).message}`, { fix: 'Check the kubeconfig input: its files must exist on the runner.' });
+    throw new ActionError(`Cannot read the ${what} ${path} named by kubeconfig ${kubeconfig}: ${describeError(err)}`, { fix: 'Check the kubeconfig input: its files must exist on the runner.' });
   }
 }
 
@@ -83,7 +83,7 @@ function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promi
         env: { ...(process.env as Record<string, string>), ...env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } }) },
       });
     } catch (err) {
-      throw new ActionError(`The kubeconfig ${kubeconfig} runs ${command} for credentials, which could not be started: ${(err as Error).message}`, { fix: `Install ${command} on the runner (gke-gcloud-auth-plugin comes with the Google Cloud SDK).` });
+      throw new ActionError(`The kubeconfig ${kubeconfig} runs ${command} for credentials, which could not be started: ${describeError(err)}`, { fix: `Install ${command} on the runner (gke-gcloud-auth-plugin comes with the Google Cloud SDK).` });
     }
     if (r.exitCode !== 0) throw new ActionError(`${command} (the kubeconfig's credential plugin) failed with exit code ${r.exitCode}: ${r.stderr.trim().slice(0, 500)}`, { fix: 'Make sure the runner is logged in (e.g. the wif-login action) before talking to the cluster.' });
     let cred: { status?: { token?: string; expirationTimestamp?: string } };
@@ -109,7 +109,7 @@ export async function loadKubeconfig(path: string, opts: { context?: string } = 
     const { parse: parseYaml } = await import('yaml');
     doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Json;
   } catch (err) {
-    throw new ActionError(`Cannot read kubeconfig ${path}: ${(err as Error).message}`, { fix: 'Pass the path of a readable kubeconfig file.' });
+    throw new ActionError(`Cannot read kubeconfig ${path}: ${describeError(err)}`, { fix: 'Pass the path of a readable kubeconfig file.' });
   }
   const named = (list: unknown, name: unknown): Json | undefined => ((list as Json[] | undefined) ?? []).find((x) => x.name === name);
   const contextName = opts.context ?? String(doc['current-context'] ?? '');

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { info, setSecret, warning } from '../runner.js';
 import { installNemo, uninstallNemo } from './helm.js';
 import { desiredPart, keyOf, type KubeObject, Kubectl } from './kubectl.js';
@@ -343,6 +343,7 @@ function resultBase(spec: ComponentSpec, node: NodeFacts | undefined): Component
 export class Refusal extends ActionError {
   constructor(message: string, readonly table: string, fix: string) {
     super(`${message}\n${table}`, { fix });
+    this.name = 'Refusal';
   }
 }
 
@@ -383,7 +384,7 @@ export async function deploy(opts: StackOptions): Promise<{ node: NodeFacts; res
       info(`${c}: ${res.changed.length ? `applied (${res.changed.join(', ')})` : 'no changes'}`);
     } catch (err) {
       res.status = 'failed';
-      res.error = (err as Error).message;
+      res.error = describeError(err);
       warning(res.error);
     }
   }
@@ -399,7 +400,7 @@ export async function deploy(opts: StackOptions): Promise<{ node: NodeFacts; res
       if (h.ok && res.component === 'ollama' && opts.ollamaModels.length) await pullModels(k, opts.ollamaModels);
     } catch (err) {
       res.status = 'failed';
-      res.error = (err as Error).message;
+      res.error = describeError(err);
     }
   }
   return { node, results };

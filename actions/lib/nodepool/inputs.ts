@@ -20,7 +20,7 @@ export function readCommon(opts: { pool?: boolean } = {}): CommonInputs {
   const location = readString('location', { required: true, pattern: LOCATION_PATTERN, accepted: 'a region (us-central1) or zone (us-central1-a)' });
   const cluster = readString('cluster', { required: true, pattern: NAME_PATTERN, accepted: 'a GKE cluster name: lowercase letters, digits, hyphens, at most 40' });
   const pool = opts.pool === false ? '' : readString('pool', { required: true, pattern: NAME_PATTERN, accepted: 'a node pool name: lowercase letters, digits, hyphens, at most 40' });
-  const timeoutSeconds = readActionTimeout({ default: 3600, min: 10, max: 6 * 3600 });
+  const timeoutSeconds = readActionTimeout({ min: 10, max: 6 * 3600 });
   return { ref: { project, location, cluster }, pool, timeoutSeconds, deadline: deadlineIn(timeoutSeconds) };
 }
 

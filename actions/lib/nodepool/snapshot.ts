@@ -8,7 +8,7 @@
  * writers racing cannot overwrite each other silently: the loser re-reads and keeps whichever
  * snapshot is newer. The snapshot carries a sha256 checksum of its own canonical JSON.
  */
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { ApiError, isNotFound } from '../http.js';
 import { info, warning } from '../runner.js';
 import { getInstanceGroupManager } from '../google/compute.js';
@@ -92,7 +92,7 @@ export async function liveNodeCount(pool: NodePool): Promise<{ count: number; so
     try {
       total += (await getInstanceGroupManager(url)).targetSize;
     } catch (err) {
-      const said = err instanceof ApiError ? `${err.httpStatus} ${err.status}: ${err.message}` : (err as Error).message;
+      const said = err instanceof ApiError ? `${err.httpStatus} ${err.status}: ${err.message}` : describeError(err);
       throw new ActionError(`Could not read the live size of node pool ${pool.name}: instance group ${url} (${said}).`, {
         fix: 'The job\'s service account needs compute.instanceGroupManagers.get (roles/compute.viewer, which the platform IAM grants); re-run once Compute answers. Nothing was changed.',
         cause: err,

@@ -5,7 +5,7 @@
  * manifest by tag, list tags.
  */
 import { createHash } from 'node:crypto';
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { ApiError, request, type RequestOptions } from '../http.js';
 import { debug, setSecret } from '../runner.js';
 import { MANIFEST_ACCEPT } from './media.js';
@@ -71,7 +71,7 @@ export class RegistryClient {
     try {
       res = await fetch(pingUrl, { headers: { 'user-agent': 'mlabs-actions' } });
     } catch (err) {
-      throw new ActionError(`Cannot reach the registry at ${pingUrl}: ${(err as Error).message}`, {
+      throw new ActionError(`Cannot reach the registry at ${pingUrl}: ${describeError(err)}`, {
         fix: 'Check the registry host in `image`, and that this runner can reach it (plain HTTP is used only for 127.0.0.0/8).',
       });
     }

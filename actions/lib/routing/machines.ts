@@ -2,7 +2,7 @@
  * The private machines the suite routes to: one typed table (label, architecture, GPU memory),
  * overridable by the route-job `machines` input (a JSON array of the same shape).
  */
-import { InputError } from '../errors.js';
+import { describeError, InputError } from '../errors.js';
 
 export type Arch = 'amd64' | 'arm64';
 
@@ -35,7 +35,7 @@ export function parseMachines(raw: string, input = 'machines'): Machine[] {
   try {
     value = JSON.parse(raw);
   } catch (err) {
-    throw new InputError(input, raw, `expected a JSON array of machines (${(err as Error).message}).`);
+    throw new InputError(input, raw, `expected a JSON array of machines (${describeError(err)}).`);
   }
   const accepted = 'a JSON array of {"label", "arch": "amd64"|"arm64", "gpu_memory_gb", "gpus"?, "unified_memory"?, "role"?}';
   if (!Array.isArray(value) || value.length === 0) throw new InputError(input, raw, `expected ${accepted} with at least one machine.`);

@@ -3,7 +3,7 @@
  * what each resource change does, how many of each kind, and whether anything destructive or
  * protected is in it.
  */
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'replace' | 'read' | 'forget' | 'no-op';
 
@@ -55,7 +55,7 @@ export function parsePlan(text: string, source = 'the plan file'): PlanJson {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ActionError(`${source} is not JSON: ${(err as Error).message}`, {
+    throw new ActionError(`${source} is not JSON: ${describeError(err)}`, {
       fix: 'Pass the output of `terraform show -json PLANFILE` (not the binary plan file, and not the human-readable plan).',
     });
   }

@@ -9,7 +9,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rm
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { exec } from '@actions/exec';
-import { ActionError } from '../errors.js';
+import { ActionError, describeError } from '../errors.js';
 import { addPath, info } from '../runner.js';
 import { request } from '../http.js';
 
@@ -72,7 +72,7 @@ async function download(url: string): Promise<Buffer> {
   try {
     return Buffer.from(await (await request(url)).arrayBuffer());
   } catch (err) {
-    throw new ActionError(`Downloading ${url} failed: ${(err as Error).message}`, {
+    throw new ActionError(`Downloading ${url} failed: ${describeError(err)}`, {
       fix: 'Check the runner can reach the release host, or preinstall the tool on the runner image.',
       cause: err,
     });
