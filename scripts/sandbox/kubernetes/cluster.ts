@@ -84,7 +84,7 @@ export class KubeCluster {
   /** Per service (`ns/name`) proxy answers by path; a function gets the path and answers (or undefined = default). */
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
   /** Cluster-level faults: images whose pull fails, watch streams that drop after ms, jobs that fail. */
-  readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string>() };
+  readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string | RegExp>() };
   readonly controllers: Controllers;
   private server?: Server;
   port = 0;
