@@ -127,6 +127,10 @@ describe('platform-create and platform-destroy through the terraform stand-in', 
       ['apply', '-input=false', 'tfplan'],
     ]);
     assert.ok(tf.slice(4).every((a) => a[0] === 'output' && a[1] === '-raw'), JSON.stringify(tf.slice(4)));
+    // Each step records the stand-in calls it made (what the demo prints as a stand-in step).
+    const steps = r.jobs[0]?.steps ?? [];
+    assert.deepEqual(steps.find((s) => s.name === 'terraform apply')?.toolCalls.map((c) => [c.tool, ...c.args]), [['terraform', 'apply', '-input=false', 'tfplan']]);
+    assert.ok(steps.filter((s) => s.uses?.includes('wif-login')).every((s) => s.toolCalls.length === 0), 'the real actions call no stand-in');
   });
 
   test('the plan summary gate stops a plan that deletes resources before apply', async () => {
