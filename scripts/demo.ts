@@ -34,7 +34,24 @@ interface Stage {
   before?: () => void;
 }
 
+/** The real tools the workflows' run: steps call; missing ones stop the demo before it starts. */
+async function requireTools(): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of ['gcloud', 'kubectl', 'gke-gcloud-auth-plugin', 'openssl']) {
+    try {
+      await promisify(execFile)('sh', ['-c', 'command -v "$1"', 'sh', tool]);
+    } catch {
+      missing.push(tool);
+    }
+  }
+  if (missing.length) {
+    console.error(`npm run demo runs the workflows' real gcloud and kubectl against the sandbox; not on PATH: ${missing.join(', ')}. gcloud, kubectl and gke-gcloud-auth-plugin come with the Google Cloud CLI and its components (https://cloud.google.com/sdk/docs/install), openssl with the OS; then run it again.`);
+    process.exit(1);
+  }
+}
+
 async function main(): Promise<void> {
+  await requireTools();
   const started = Date.now();
   console.log(bold('mlabs-actions: the platform lifecycle, running the workflow files on the local sandbox'));
   const sb = await startSandbox({ port: 0, operationMs: 200 });
