@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { loadSeed, sandboxEnv, startSandbox, type Sandbox } from '../sandbox/index.js';
 import { MACHINES, kubernetesOf } from '../sandbox/kubernetes/index.js';
 import { INPUTS_FROM_VARS, sandboxDefaults, sandboxSecrets, sandboxVars } from './defaults.js';
-import { loadWorkflow, runWorkflow, type Event, type JobRecord, type RunEvent, type StepRecord } from './runner.js';
+import { printer } from './print.js';
+import { loadWorkflow, runWorkflow, type Event } from './runner.js';
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run workflow -- PATH.yml [--input k=v]... [--vars FILE] [--secrets FILE] [--event workflow_dispatch|schedule] [--keep]\n`);
@@ -103,47 +104,12 @@ if (event === 'workflow_dispatch') {
   }
 }
 
-const indent = (text: string, pad: string): string =>
-  text
-    .trimEnd()
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => `${pad}${l}`)
-    .join('\n');
-const mark: Record<string, string> = { success: '✓', failure: '✗', cancelled: '⊘', skipped: '-' };
-
-function printStep(step: StepRecord): void {
-  const standIn = step.standIn ? ` [stand-in: ${step.standIn}]` : '';
-  const outcome = step.outcome !== step.conclusion ? `${step.outcome}, continue-on-error` : step.outcome;
-  process.stdout.write(`  ${mark[step.conclusion]} ${step.name} (${outcome}, ${step.seconds.toFixed(1)} s)${standIn}\n`);
-  if (step.log.trim()) process.stdout.write(`${indent(step.log, '      ')}\n`);
-  if (step.error && step.outcome === 'failure' && !step.log.includes(step.error)) process.stdout.write(`      Error: ${step.error}\n`);
-}
-
-function onEvent(e: RunEvent): void {
-  const job: JobRecord = e.job;
-  if (e.type === 'job-start') {
-    const conc = job.concurrency ? `, concurrency ${job.concurrency}` : '';
-    process.stdout.write(`\n● ${job.name} on [${job.runsOn.join(', ')}]${conc}${job.oidc ? ', id-token: write' : ''}\n`);
-  } else if (e.type === 'step-end') printStep(e.step);
-  else {
-    if (job.steps.length === 0) process.stdout.write(`\n● ${job.name}\n`);
-    process.stdout.write(`  ${mark[job.result]} ${job.name}: ${job.result}${job.error ? ` (${job.error})` : ''}\n`);
-  }
-}
+const { onEvent, printResult } = printer();
 
 let code: number;
 try {
   const result = await runWorkflow({ file, event, inputs, vars, secrets, env, keep, onEvent, machineKubeconfigs });
-  process.stdout.write(`\n${result.name} (${result.event}, run ${result.runId}${result.concurrency ? `, concurrency ${result.concurrency}` : ''})\n`);
-  if (result.error) process.stdout.write(`Error: ${result.error}\n`);
-  for (const job of result.jobs) {
-    if (job.summary.trim()) process.stdout.write(`\n--- summary of ${job.name} ---\n${job.summary.trimEnd()}\n`);
-  }
-  if (result.toolCalls.length) {
-    process.stdout.write('\nStand-ins called (not the real tools):\n');
-    for (const c of result.toolCalls) process.stdout.write(`  ${c.tool} ${JSON.stringify(c.args)}\n`);
-  }
+  printResult(result);
   if (keep) process.stdout.write(`\nRun folder kept: ${result.dir}\n`);
   process.stdout.write(`\n${result.conclusion === 'success' ? '✓' : '✗'} ${result.name}: ${result.conclusion}\n`);
   code = result.conclusion === 'success' ? 0 : 1;

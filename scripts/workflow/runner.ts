@@ -76,6 +76,8 @@ export interface StepRecord {
   post?: boolean;
   /** A step that ran a stand-in rather than the real action. */
   standIn?: string;
+  /** The recorded stand-in tools (terraform, docker ...) this step called, in order. */
+  toolCalls: ToolCall[];
 }
 
 export interface JobRecord {
@@ -376,6 +378,12 @@ function githubContext(rs: RunState, jobId: string, workspace: string): Record<s
   };
 }
 
+const parseToolCalls = (jsonl: string): ToolCall[] =>
+  jsonl
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ToolCall);
+
 /** Run a workflow file to the end. Never throws for a failing workflow: the result says why. */
 export async function runWorkflow(opts: WorkflowRunOptions): Promise<WorkflowRunResult> {
   const event = opts.event ?? 'workflow_dispatch';
@@ -432,10 +440,7 @@ export async function runWorkflow(opts: WorkflowRunOptions): Promise<WorkflowRun
     result.error = err.message;
     result.conclusion = 'failure';
   } finally {
-    result.toolCalls = readFileSync(toolLog, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as ToolCall);
+    result.toolCalls = parseToolCalls(readFileSync(toolLog, 'utf8'));
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
   return result;
@@ -653,8 +658,9 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
   for (const [index, step] of job.steps.entries()) {
     const rawStep = rawSteps[index];
     const started = Date.now();
+    const toolLogBefore = readFileSync(rs.toolLog).length;
     const display = step.name ? safeString(step.name, ctx, scope0) : 'run' in step ? `Run ${firstLine(step.run)}` : 'uses' in step ? `Run ${step.uses.value}` : step.id;
-    const srec: StepRecord = { id: step.id, name: display, outcome: 'skipped', conclusion: 'skipped', seconds: 0, log: '', outputs: {}, summary: '' };
+    const srec: StepRecord = { id: step.id, name: display, outcome: 'skipped', conclusion: 'skipped', seconds: 0, log: '', outputs: {}, summary: '', toolCalls: [] };
     if ('uses' in step) srec.uses = step.uses.value;
     const scope: Scope = { needs: scope0.needs, steps: stepsScope };
     const sctx: Record<string, Json> = { ...ctx, steps: stepsCtx, job: { status: status.cancelled ? 'cancelled' : status.failure ? 'failure' : 'success' } };
@@ -737,6 +743,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       status.failure = true;
     }
     srec.seconds = (Date.now() - started) / 1000;
+    srec.toolCalls = parseToolCalls(readFileSync(rs.toolLog).subarray(toolLogBefore).toString('utf8'));
     stepsCtx[step.id] = { outputs: srec.outputs, outcome: srec.outcome, conclusion: srec.conclusion };
     stepsScope[step.id] = srec.outcome === 'success' ? Object.keys(srec.outputs) : undefined;
     rec.summary += srec.summary;
@@ -759,6 +766,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       outputs: {},
       summary: maskAll(res.summary, rs.masks),
       post: true,
+      toolCalls: [],
     };
     if (res.exitCode !== 0) {
       srec.error = res.annotations.find((a) => a.level === 'error')?.message ?? `exited with code ${res.exitCode}`;

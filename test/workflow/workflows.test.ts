@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runProgram } from '../harness.js';
@@ -160,6 +160,10 @@ describe('platform-create and platform-destroy through the terraform stand-in', 
       ['apply', '-input=false', 'tfplan'],
     ]);
     assert.ok(tf.slice(4).every((a) => a[0] === 'output' && a[1] === '-raw'), JSON.stringify(tf.slice(4)));
+    // Each step records the stand-in calls it made (what the demo prints as a stand-in step).
+    const steps = r.jobs[0]?.steps ?? [];
+    assert.deepEqual(steps.find((s) => s.name === 'terraform apply')?.toolCalls.map((c) => [c.tool, ...c.args]), [['terraform', 'apply', '-input=false', 'tfplan']]);
+    assert.ok(steps.filter((s) => s.uses?.includes('wif-login')).every((s) => s.toolCalls.length === 0), 'the real actions call no stand-in');
   });
 
   test('the plan summary gate stops a plan that deletes resources before apply', async () => {
@@ -201,16 +205,59 @@ test('local-stack-deploy and local-stack-undeploy run on the dgx machine cluster
   assert.equal(undeploy.conclusion, 'success', explain(undeploy));
 });
 
-test('train-private-first bursts when no machine fits: the pool is created, and deleted by the always() step even when training fails', async () => {
-  const before = await poolNames();
-  const r = await workflow('train-private-first.yml', { inputs: { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public' } });
-  const cloud = r.jobs.find((j) => j.id === 'train-cloud');
-  assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
-  assert.equal(cloud?.concurrency, 'mlabs-platform-mlabs-demo');
-  const steps = cloud?.steps ?? [];
-  assert.equal(steps.find((s) => s.id === 'expand')?.outcome, 'success', explain(r));
-  const cleanup = steps.find((s) => s.name.startsWith('Delete the burst pool'));
-  assert.equal(cleanup?.outcome, 'success', explain(r));
-  assert.match(cleanup?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
-  assert.deepEqual(await poolNames(), before, 'no burst pool is left behind');
+describe('train-private-first bursting to GKE', () => {
+  const burst = { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public' };
+  /** Jobs and ConfigMaps in the GKE cluster's default namespace, through real kubectl. */
+  const leftovers = async (): Promise<string[]> => {
+    const kubeconfig = join(gcloudConfig, 'mlabs.kubeconfig');
+    writeFileSync(kubeconfig, kubernetesOf(sb).kubeconfig('mlabs'), { mode: 0o600 });
+    const r = await runProgram('kubectl', ['get', 'jobs,configmaps', '-n', 'default', '-o', 'name'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfig });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split('\n').filter((l) => /train-/.test(l));
+  };
+  const stepsOf = (r: WorkflowRunResult): WorkflowRunResult['jobs'][number]['steps'] => r.jobs.find((j) => j.id === 'train-cloud')?.steps ?? [];
+
+  test('the burst creates its pool, runs the training Job to Complete, and leaves no pool, Job or ConfigMap', async () => {
+    const pools = await poolNames();
+    const r = await workflow('train-private-first.yml', { inputs: burst });
+    assert.equal(r.conclusion, 'success', explain(r));
+    assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
+    assert.equal(r.jobs.find((j) => j.id === 'train-cloud')?.concurrency, 'mlabs-platform-mlabs-demo');
+    const steps = stepsOf(r);
+    assert.deepEqual(steps.map((s) => [s.name, s.outcome]).slice(1, 5), [
+      ['Run mlabs/mlabs-actions/actions/node-pool-expand@v1', 'success'],
+      ['Submit the training Job and wait for it', 'success'],
+      ['Delete the training Job and its ConfigMap (always)', 'success'],
+      ['Delete the burst pool (always, so it never outlives the job)', 'success'],
+    ], explain(r));
+    const train = steps.find((s) => s.name.startsWith('Submit'))?.log ?? '';
+    assert.match(train, new RegExp(`configmap/train-${r.runId}-1 created`));
+    assert.match(train, new RegExp(`job.batch/train-${r.runId}-1 created`));
+    assert.match(train, /train completed successfully/);
+    assert.match(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
+    assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
+    assert.deepEqual(await leftovers(), [], 'no training Job or ConfigMap is left behind');
+  });
+
+  test('a failed training Job fails its step on the Job\'s Failed condition (not a timeout); Job, ConfigMap and pool are still removed', async () => {
+    const pools = await poolNames();
+    const undo = kubernetesOf(sb).failJob('mlabs', 'default', /train-\d+-\d+/);
+    let r: WorkflowRunResult;
+    try {
+      r = await workflow('train-private-first.yml', { inputs: burst });
+    } finally {
+      undo();
+    }
+    assert.equal(r.conclusion, 'failure', explain(r));
+    const steps = stepsOf(r);
+    const train = steps.find((s) => s.name.startsWith('Submit'));
+    assert.equal(train?.outcome, 'failure', explain(r));
+    assert.match(train?.log ?? '', new RegExp(`(::error::|Error: )The training Job train-${r.runId}-1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit`));
+    assert.match(train?.log ?? '', /Error: train exited with code 1/);
+    assert.doesNotMatch(train?.log ?? '', /neither completed nor failed/);
+    assert.equal(steps.find((s) => s.name.startsWith('Delete the training Job'))?.outcome, 'success', explain(r));
+    assert.equal(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.outcome, 'success', explain(r));
+    assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
+    assert.deepEqual(await leftovers(), [], 'no training Job or ConfigMap is left behind');
+  });
 });

@@ -11,6 +11,7 @@ import { bearerOf, type TokenRegistry } from '../tokens.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
 import type { Pki } from './pki.js';
+import { decodeKubeProtobuf, ProtobufBodyError } from './protobuf.js';
 import { parseQuantity, formatQuantity } from './quantity.js';
 import { apiVersionOf, builtinResources, qualified, VERBS, type ResourceType } from './resources.js';
 import { kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
@@ -83,7 +84,7 @@ export class KubeCluster {
   /** Per service (`ns/name`) proxy answers by path; a function gets the path and answers (or undefined = default). */
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
   /** Cluster-level faults: images whose pull fails, watch streams that drop after ms, jobs that fail. */
-  readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string>() };
+  readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string | RegExp>() };
   readonly controllers: Controllers;
   private server?: Server;
   port = 0;
@@ -630,11 +631,19 @@ export class KubeCluster {
   }
 
   private parseBody(req: IncomingMessage, body: Buffer): unknown {
+    const ctype = String(req.headers['content-type'] ?? '');
+    if (/^application\/vnd\.kubernetes\.protobuf\s*(;|$)/.test(ctype) && body.length) {
+      try {
+        return decodeKubeProtobuf(body);
+      } catch (err) {
+        if (err instanceof ProtobufBodyError) throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - ${err.message}`);
+        throw err;
+      }
+    }
     const text = body.toString('utf8');
     if (!text.trim()) return undefined;
-    const ctype = String(req.headers['content-type'] ?? '');
     if (/protobuf|cbor/.test(ctype))
-      throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+      throw new KubeError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
     try {
       return ctype.includes('yaml') ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
     } catch (err) {

@@ -334,6 +334,12 @@ export class Controllers {
           next.conditions = [...conds, { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() },
             { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() }];
           this.event(j, 'Normal', 'Completed', 'Job completed', 'job-controller');
+        } else if (spec.activeDeadlineSeconds !== undefined && Date.now() - Date.parse(String(next.startTime)) >= Number(spec.activeDeadlineSeconds) * 1000) {
+          // As the job controller does: past activeDeadlineSeconds the Job fails and its running pods go.
+          next.conditions = [...conds, { type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline', lastProbeTime: now(), lastTransitionTime: now() },
+            { type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline', lastProbeTime: now(), lastTransitionTime: now() }];
+          for (const p of active) this.c.purge(this.t('', 'pods'), p);
+          this.event(j, 'Warning', 'DeadlineExceeded', 'Job was active longer than specified deadline', 'job-controller');
         } else if (failed > Number(spec.backoffLimit ?? 6)) {
           next.conditions = [...conds, { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() },
             { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() }];
@@ -480,7 +486,7 @@ export class Controllers {
       if (!clk.startedAt) clk.startedAt = Date.now();
       if (Date.now() - clk.startedAt < runMs) continue;
       const owner = ((m.ownerReferences as Json[] | undefined) ?? []).find((r) => r.kind === 'Job');
-      const fail = ann['sandbox.mlabs.dev/outcome'] === 'Failed' || (owner && this.c.clusterFaults.failJobs.has(`${String(m.namespace)}/${String(owner.name)}`));
+      const fail = ann['sandbox.mlabs.dev/outcome'] === 'Failed' || (owner !== undefined && [...this.c.clusterFaults.failJobs].some((f) => (typeof f === 'string' ? f === `${String(m.namespace)}/${String(owner.name)}` : f.test(`${String(m.namespace)}/${String(owner.name)}`))));
       const exitCode = fail ? 1 : 0;
       for (const c of containers) {
         const lines = this.c.logs.get(key(c)) ?? [];

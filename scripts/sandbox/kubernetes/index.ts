@@ -52,7 +52,8 @@ export interface KubernetesService {
   failImagePulls(cluster: string, pattern: RegExp): void;
   setNodeReady(cluster: string, node: string, ready: boolean): void;
   dropWatchesAfter(cluster: string, ms: number): void;
-  failJob(cluster: string, namespace: string, job: string): void;
+  /** That Job's pods end Failed (a RegExp matches job names not known in advance); the returned function lifts the fault. */
+  failJob(cluster: string, namespace: string, job: string | RegExp): () => void;
 }
 
 export interface KubernetesOptions {
@@ -273,7 +274,10 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
       must(cluster).clusterFaults.watchDropMs = ms;
     },
     failJob(cluster, namespace, job) {
-      must(cluster).clusterFaults.failJobs.add(`${namespace}/${job}`);
+      const faults = must(cluster).clusterFaults.failJobs;
+      const entry = typeof job === 'string' ? `${namespace}/${job}` : new RegExp(`^${namespace}/(?:${job.source})$`);
+      faults.add(entry);
+      return () => void faults.delete(entry);
     },
   };
   void GIB;
