@@ -11,6 +11,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
+    // A test that needs another environment stubs it (vi.stubEnv); vitest restores it after the test.
+    unstubEnvs: true,
     testTimeout: 240_000,
     hookTimeout: 240_000,
     teardownTimeout: 30_000,

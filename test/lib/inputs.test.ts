@@ -1,14 +1,15 @@
-import { beforeEach, test } from 'vitest';
+import { beforeEach, test, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseDuration, readBool, readDuration, readEnum, readInt, readList, readNumber, readOptionalInt, readSecret, readString } from '../../actions/lib/inputs.js';
 import { InputError } from '../../actions/lib/errors.js';
 
 function setInput(name: string, value: string) {
-  process.env[`INPUT_${name.toUpperCase()}`] = value;
+  vi.stubEnv(`INPUT_${name.toUpperCase()}`, value);
 }
 
 beforeEach(() => {
-  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) delete process.env[k];
+  // Inputs the process itself was started with would leak into the readers: hide them.
+  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) vi.stubEnv(k, undefined);
 });
 
 test('readString applies the pattern and names input, value and what is accepted', () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
 import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
 import { HELM, MINIKUBE } from '../../actions/lib/local-stack/tools.js';
@@ -80,7 +80,7 @@ describe('tool install helper', () => {
     assert.equal(readFileSync(first.path, 'utf8'), payload.toString());
     const n = served;
     assert.ok(process.env.PATH?.startsWith(join(cache, p.name)), 'this step finds it on PATH');
-    process.env.PATH = path; // a later job: the cache, not PATH
+    vi.stubEnv('PATH', path); // a later job: the cache, not PATH
     const second = await ensureTool(p, { arch: 'amd64', cacheRoot: cache });
     assert.equal(second.source, 'cache');
     assert.equal(served, n);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { ActionError } from '../../actions/lib/errors.js';
 import { ApiError } from '../../actions/lib/http.js';
 import { KubeApiError, KubeClient, loadKubeconfig, type KubeObject } from '../../actions/lib/kubernetes/client.js';
@@ -22,7 +22,6 @@ describe('Kubernetes client against the sandbox', () => {
   let dgx: ClusterHandle;
   let k: KubeClient;
   let dir: string;
-  const saved = { ...process.env };
   beforeAll(async () => {
 
     sb = await startSandbox({ port: 0, operationMs: 100 });
@@ -33,8 +32,6 @@ describe('Kubernetes client against the sandbox', () => {
   afterAll(async () => {
     await sb?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
   });
 
   it('reads a kubeconfig: server, CA data or file, token, namespace', async () => {
@@ -121,7 +118,7 @@ describe('Kubernetes client against the sandbox', () => {
     const g = await run('gcloud', ['container', 'clusters', 'get-credentials', 'mlabs', '--location', 'us-central1'], env);
     assert.equal(g.code, 0, g.stderr);
     assert.match(readFileSync(join(dir, 'gke.kubeconfig'), 'utf8'), /command: gke-gcloud-auth-plugin/);
-    Object.assign(process.env, env); // the plugin runs with the action's environment
+    for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value); // the plugin runs with the action's environment
     const gke = await KubeClient.fromKubeconfig(join(dir, 'gke.kubeconfig'));
     assert.equal(await gke.config.token?.(), sb.accessToken);
     assert.equal(gke.config.server, kubernetesOf(sb).get('mlabs')?.server);

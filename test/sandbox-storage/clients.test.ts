@@ -1,7 +1,7 @@
 // The suite's own clients (actions/lib/google/storage.ts, artifactregistry.ts) against a sandbox,
 // called directly with the sandbox's environment (no action harness).
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, test, vi } from 'vitest';
 import * as ar from '../../actions/lib/google/artifactregistry.js';
 import * as gcs from '../../actions/lib/google/storage.js';
 import { ActionError } from '../../actions/lib/errors.js';
@@ -10,15 +10,16 @@ import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 
 const BUCKET = 'mlabs-demo-nodepool-snapshots';
 let sb: Sandbox;
-const saved = { ...process.env };
 
 beforeAll(async () => {
   sb = await startSandbox({ operationMs: 50 });
-  Object.assign(process.env, sb.env, { MLABS_RETRY_BASE_MS: '1' });
+});
+// The library reads its endpoints from the environment, as in an action: each test sees the
+// sandbox's, and vitest puts the environment back after it.
+beforeEach(() => {
+  for (const [k, v] of Object.entries({ ...sb.env, MLABS_RETRY_BASE_MS: '1' })) vi.stubEnv(k, v);
 });
 afterAll(async () => {
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved);
   await sb?.stop();
 });
 

@@ -2,7 +2,7 @@
  * What every later step relies on: getAccessToken() from the external_account file that
  * wif-login writes, and Google's own client library reading the same file.
  */
-import { afterAll, beforeAll, test } from 'vitest';
+import { afterAll, beforeAll, test, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,17 @@ const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/g
 const SA = 'mlabs-ci@mlabs-demo.iam.gserviceaccount.com';
 
 let sb: Sandbox;
-const saved = { ...process.env };
 beforeAll(async () => {
   sb = await startSandbox();
 });
 afterAll(async () => {
-  process.env = saved;
   await sb.stop();
 });
+
+/** A step's environment for this test (vitest restores the process's own after it). */
+function stepEnv(env: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+}
 
 async function credentialsFile(inputs: Record<string, string>): Promise<string> {
   const run = await runAction('wif-login', { inputs: { workload_identity_provider: PROVIDER, ...inputs }, env: { ...sb.env, MLABS_RETRY_BASE_MS: '1' }, post: false });
@@ -33,8 +36,7 @@ async function credentialsFile(inputs: Record<string, string>): Promise<string> 
 
 /** The environment of a later step: the sandbox endpoints, the exported file, no static token. */
 function laterStep(file: string): void {
-  process.env = { ...saved, ...sb.env, GOOGLE_APPLICATION_CREDENTIALS: file, MLABS_RETRY_BASE_MS: '1' };
-  delete process.env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE;
+  stepEnv({ ...sb.env, GOOGLE_APPLICATION_CREDENTIALS: file, MLABS_RETRY_BASE_MS: '1', CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: undefined });
   resetAccessTokenCache();
 }
 
@@ -66,7 +68,7 @@ test('getAccessToken() from a direct-federation file gives the federated token',
 });
 
 test('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE still wins', async () => {
-  process.env = { ...saved, ...sb.env, GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent.json' };
+  stepEnv({ ...sb.env, GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent.json' });
   resetAccessTokenCache();
   const t = await getGoogleToken();
   assert.equal(t.source, 'token-file');
