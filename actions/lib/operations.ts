@@ -7,6 +7,7 @@
  * Each poll goes through http.ts, which already retries 429/5xx; a poll that still fails with a
  * retryable status is tolerated until the deadline.
  */
+import { operationPollMs } from './config.js';
 import { ActionError } from './errors.js';
 import { ApiError } from './http.js';
 import { debug, info } from './runner.js';
@@ -27,7 +28,7 @@ export interface LroAdapter<T> {
 export interface WaitOptions {
   /** Absolute deadline (epoch ms). Default: initial + 1 hour. */
   deadline?: number;
-  /** Shortest poll interval (ms). Default: MLABS_OPERATION_POLL_MS or POLL_SCHEDULE.initialMs. */
+  /** Shortest poll interval (ms). Default: config.ts's operationPollMs, or POLL_SCHEDULE.initialMs. */
   initialMs?: number;
   /** Poll interval ceiling (ms). Default: POLL_SCHEDULE.maxMs (at least initialMs). */
   maxMs?: number;
@@ -86,8 +87,7 @@ const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
 export const POLL_SCHEDULE = { initialMs: 20, maxMs: 5000, lagRatio: 0.1 } as const;
 
 export function defaultPollMs(): number {
-  const v = Number(process.env.MLABS_OPERATION_POLL_MS);
-  return process.env.MLABS_OPERATION_POLL_MS && Number.isFinite(v) && v > 0 ? v : POLL_SCHEDULE.initialMs;
+  return operationPollMs() ?? POLL_SCHEDULE.initialMs;
 }
 
 /** The wait before the next poll, `elapsedMs` after the wait began. */

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kfpMirror, localStackManifests, sshHost } from '../config.js';
 import { ActionError } from '../errors.js';
 import { info, setSecret, warning } from '../runner.js';
 import { installNemo, uninstallNemo } from './helm.js';
@@ -23,7 +24,8 @@ const FAILING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName',
  * (actions/lib/local-stack/stack.ts) at ./manifests.
  */
 export function manifestsDir(): string {
-  if (process.env.MLABS_LOCAL_STACK_MANIFESTS) return process.env.MLABS_LOCAL_STACK_MANIFESTS;
+  const configured = localStackManifests();
+  if (configured) return configured;
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [['..', '..', 'lib', 'local-stack', 'manifests'], ['manifests']].map((p) => resolve(here, ...p));
   const found = candidates.find((c) => existsSync(join(c, 'mlflow', 'kustomization.yaml')));
@@ -57,7 +59,7 @@ export interface ComponentResult {
   error?: string;
 }
 
-const RUNNER_HOST = (): string => process.env.MLABS_SSH_HOST || hostname();
+const RUNNER_HOST = (): string => sshHost() ?? hostname();
 
 function endpointOf(spec: ComponentSpec, node: NodeFacts | undefined): { url: string; tunnel: string } {
   const ep = spec.endpoints[0];
@@ -235,7 +237,7 @@ async function applyComponent(k: Kubectl, spec: ComponentSpec, node: NodeFacts, 
   } else {
     const manifest = await k.must(['kustomize', base], `${spec.name}: kubectl kustomize`);
     changed.push(...(await applyManifest(k, manifest, `${spec.name}: kubectl apply --server-side`)));
-    const mirror = process.env.MLABS_LOCAL_STACK_KFP_MIRROR;
+    const mirror = kfpMirror();
     for (const [i, src] of KFP.sources.entries()) {
       const from = mirror ? join(mirror, i === 0 ? 'cluster-scoped-resources' : 'env/platform-agnostic') : src;
       const tree = await k.must(['kustomize', from], `kfp: kubectl kustomize ${from}`);

@@ -4,6 +4,7 @@
  * be deleted before trying elsewhere. Quota shortfalls and accelerators a zone does not offer are
  * refused at once. Every attempt is recorded; after a total failure nothing is left behind.
  */
+import { retryBaseMs } from '../config.js';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
@@ -49,7 +50,7 @@ export function classify(text: string, reason?: string): AttemptOutcome {
 
 export interface FailoverOptions {
   deadline: number;
-  /** Pause between zones (ms). Default: MLABS_RETRY_BASE_MS or 5 s. */
+  /** Pause between zones (ms). Default: config.ts's retryBaseMs, or 5 s. */
   pauseMs?: number;
 }
 
@@ -60,8 +61,7 @@ export interface FailoverResult {
 }
 
 function pauseMs(): number {
-  const v = Number(process.env.MLABS_RETRY_BASE_MS);
-  return process.env.MLABS_RETRY_BASE_MS && Number.isFinite(v) && v >= 0 ? v : 5000;
+  return retryBaseMs() ?? 5000;
 }
 
 /** Delete what a failed create left behind (waiting out the failed create's lock), and wait for it. */
