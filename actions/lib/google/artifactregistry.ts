@@ -5,7 +5,7 @@
  */
 import { ActionError } from '../errors.js';
 import { apiUrl } from '../endpoints.js';
-import { ApiError, listAll, request, requestJson } from '../http.js';
+import { isNotFound, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
 import { longRunningOperation, waitFor, type LongRunningOperation } from '../operations.js';
 
@@ -107,7 +107,7 @@ export async function deleteVersion(versionName: string, opts: { force?: boolean
   try {
     op = await requestJson<Operation>(url(versionName), { method: 'DELETE', token, query: { force: opts.force ? 'true' : undefined } });
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
   await waitOperation(op);
@@ -121,7 +121,7 @@ export async function deleteTag(tagName: string): Promise<boolean> {
     await request(url(tagName), { method: 'DELETE', token });
     return true;
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { retryBaseMs } from '../config.js';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
-import { createNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
+import { createNodePool, findNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
 import { OperationFailedError, OperationTimeoutError, waitForGkeOperation } from '../operations.js';
 import { deleteNodePoolAndWait } from './delete.js';
 import { withClusterLock } from './lock.js';
@@ -66,12 +66,7 @@ function pauseMs(): number {
 
 /** Delete what a failed create left behind (waiting out the failed create's lock), and wait for it. */
 export async function removeLeftover(ref: ClusterRef, name: string, deadline: number): Promise<Attempt['cleanup']> {
-  try {
-    await getNodePool(ref, name);
-  } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return 'none-left';
-    throw err;
-  }
+  if (!(await findNodePool(ref, name))) return 'none-left';
   info(`Deleting what the failed attempt left: node pool ${name}`);
   try {
     return (await deleteNodePoolAndWait(ref, name, deadline)) === 'deleted' ? 'deleted' : 'none-left';
