@@ -20,7 +20,7 @@ import { decide, type RetentionRule } from '../oci/retention.js';
 import { readObject } from '../nodepool/store.js';
 import { latestObject, SNAPSHOT_PREFIX, type LatestPointer } from '../nodepool/snapshot.js';
 import { isManaged, MANAGED_LABEL } from '../nodepool/spec.js';
-import { listAllDisks, type Disk } from './disks.js';
+import { listAllDisks, type Disk } from '../google/compute-disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
 import { HOURS_PER_MONTH, poolNodeHourly, round2, type PriceTable } from './pricing.js';
 

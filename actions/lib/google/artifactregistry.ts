@@ -7,7 +7,7 @@ import { ActionError } from '../errors.js';
 import { apiUrl } from '../endpoints.js';
 import { isNotFound, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
-import { longRunningOperation, waitFor, type LongRunningOperation } from '../operations.js';
+import { waitFor, type LroAdapter } from '../operations.js';
 
 export interface ImageVersion {
   /** Full resource name. */
@@ -31,6 +31,24 @@ export interface ImageTag {
   version: string;
   digest: string;
 }
+
+/** google.longrunning.Operation, as Artifact Registry (and most newer Google APIs) return it. */
+interface LongRunningOperation {
+  name: string;
+  done?: boolean;
+  error?: { code?: number; message?: string };
+}
+
+/** An adapter for a google.longrunning.Operation fetched by `poll`. */
+function longRunningOperation(label: string, poll: () => Promise<LongRunningOperation>): LroAdapter<LongRunningOperation> {
+  return {
+    label,
+    poll,
+    isDone: (o) => o.done === true,
+    errorOf: (o) => (o.error && (o.error.code || o.error.message) ? o.error.message || `error code ${o.error.code}` : undefined),
+  };
+}
+
 
 type Operation = LongRunningOperation;
 

@@ -7,7 +7,8 @@ import { ActionError } from '../errors.js';
 import { isNotFound } from '../http.js';
 import { warning } from '../runner.js';
 import { deleteNodePool, findNodePool, type ClusterRef } from '../google/container.js';
-import { OperationFailedError, waitForGkeOperation } from '../operations.js';
+import { OperationFailedError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { withClusterLock } from './lock.js';
 
 /** 'absent' when the pool was already gone at the first delete. */

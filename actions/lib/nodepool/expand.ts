@@ -4,7 +4,7 @@
  */
 import { info, warning } from '../runner.js';
 import { findNodePool, getNodePool, setNodePoolAutoscaling, setNodePoolSize, type Cluster, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
-import { waitForGkeOperation } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { createWithFailover, removeLeftover, type Attempt } from './failover.js';
 import { withClusterLock } from './lock.js';
 import { adoptedCreate, awaitPoolOperations } from './pending.js';

@@ -9,7 +9,8 @@ import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
 import { createNodePool, findNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
-import { OperationFailedError, OperationTimeoutError, waitForGkeOperation } from '../operations.js';
+import { OperationFailedError, OperationTimeoutError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { deleteNodePoolAndWait } from './delete.js';
 import { withClusterLock } from './lock.js';
 
