@@ -156,402 +156,427 @@ function nowIso(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** State, helpers and services the GithubRest routes share. */
+function githubRestParts(ctx: SandboxContext) {
+  const st = ctx.state.section<GithubSeed>('github', defaultGithubSeed);
+  for (const k of ['repos', 'tokens', 'runners', 'runs', 'jobs'] as const) st[k] ??= [];
+  const pristine = structuredClone(st);
+  const base = `${ctx.baseUrl}/github`;
+  const maxId = (xs: { id: number }[]): number => xs.reduce((m, x) => Math.max(m, x.id), 0);
+  const labelId = (): number => 1 + Math.max(0, ...st.runners.flatMap((r) => r.labels.map((l) => l.id)));
+  const toLabels = (names: string[]): GithubLabel[] => {
+    let next = labelId();
+    return names.map((n) => ({ id: next++, name: n, type: READ_ONLY_LABELS.has(n.toLowerCase()) ? 'read-only' : 'custom' }));
+  };
+
+  // --- request-level faults in GitHub's shape (the core applies the rules, this words the answer) ---
+  const faultReply = (rule: ErrorFault): SandboxReply => {
+    if (rule.status === 429) {
+      return gh(
+        429,
+        rule.message ?? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      );
+    }
+    if (rule.status === 403) {
+      return gh(403, rule.message ?? 'API rate limit exceeded.', 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api', {
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      });
+    }
+    if (rule.status >= 500) return { status: rule.status, json: { message: rule.message ?? 'Server Error' } };
+    return gh(rule.status, rule.message ?? `Injected fault (${rule.status}).`);
+  };
+
+  // --- auth, rate limit, repository access, permission ----------------------------------------------
+  type Guarded = (req: SandboxRequest, token: GithubToken) => SandboxReply;
+  const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
+    const reply = ((): SandboxReply => {
+      const value = githubTokenOf(req.headers.authorization);
+      const token = value === undefined ? undefined : st.tokens.find((t) => t.token === value);
+      if (!token) {
+        return value === undefined ? gh(401, 'Requires authentication', docs) : gh(401, 'Bad credentials', DOCS);
+      }
+      token.rateLimit ??= 5000;
+      token.remaining ??= token.rateLimit;
+      const reset = String(Math.floor(Date.now() / 1000) + 3600);
+      const limitHeaders = (): Record<string, string> => ({
+        'x-ratelimit-limit': String(token.rateLimit),
+        'x-ratelimit-remaining': String(token.remaining),
+        'x-ratelimit-used': String((token.rateLimit ?? 0) - (token.remaining ?? 0)),
+        'x-ratelimit-reset': reset,
+        'x-ratelimit-resource': 'core',
+      });
+      if (token.remaining <= 0) {
+        return gh(403, `API rate limit exceeded for ${token.login ?? 'this token'}.`, 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api', limitHeaders());
+      }
+      token.remaining -= 1;
+      const withLimits = (r: SandboxReply): SandboxReply => ({ ...r, headers: { ...limitHeaders(), ...(r.headers ?? {}) } });
+      if (scope === 'repo') {
+        const full = `${req.params.owner}/${req.params.repo}`.toLowerCase();
+        const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
+        const visible = repo && (!token.repositories || token.repositories.some((r) => r.toLowerCase() === full));
+        if (!visible) return withLimits(gh(404, 'Not Found', docs));
+      } else {
+        const org = (req.params.org ?? '').toLowerCase();
+        const known = st.repos.some((r) => r.owner.toLowerCase() === org);
+        if (!known) return withLimits(gh(404, 'Not Found', docs));
+        if (!token.organizations?.some((o) => o.toLowerCase() === org)) {
+          return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${permission[0]}=${permission[1]}` }));
+        }
+      }
+      const [perm, need] = permission;
+      const have = token.permissions[perm];
+      if (!have || (need === 'write' && have !== 'write')) {
+        return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${perm}=${need}` }));
+      }
+      return withLimits(fn(req, token));
+    })();
+    return { ...reply, headers: { 'x-github-api-version-selected': '2022-11-28', 'x-github-media-type': 'github.v3; format=json', ...(reply.headers ?? {}) } };
+  };
+
+  // --- pagination -----------------------------------------------------------------------------------
+  const paginate = <T>(req: SandboxRequest, items: T[]): { page: T[]; headers: Record<string, string> } => {
+    const perRaw = Number(req.query.get('per_page') ?? 30);
+    const per = Number.isFinite(perRaw) && perRaw >= 1 ? Math.min(100, Math.floor(perRaw)) : 30;
+    const pageRaw = Number(req.query.get('page') ?? 1);
+    const page = Number.isFinite(pageRaw) && pageRaw >= 1 ? Math.floor(pageRaw) : 1;
+    const last = Math.max(1, Math.ceil(items.length / per));
+    const link = (p: number, rel: string): string => {
+      const q = new URLSearchParams(req.query);
+      q.set('per_page', String(per));
+      q.set('page', String(p));
+      return `<${base}${req.path.replace(/^\/github/, '')}?${q.toString()}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(link(page - 1, 'prev'));
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'));
+    return { page: items.slice((page - 1) * per, page * per), headers: links.length ? { link: links.join(', ') } : {} };
+  };
+
+  const runnerJson = (r: GithubRunner) => ({
+    id: r.id,
+    name: r.name,
+    os: r.os,
+    status: r.status,
+    busy: r.busy,
+    ephemeral: r.ephemeral ?? false,
+    runner_group_id: r.runner_group_id ?? 1,
+    labels: r.labels.map((l) => ({ id: l.id, name: l.name, type: l.type })),
+  });
+  const repoOf = (req: SandboxRequest): string => {
+    const full = `${req.params.owner}/${req.params.repo}`.toLowerCase();
+    const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
+    return repo ? `${repo.owner}/${repo.name}` : full;
+  };
+  const runJson = (r: GithubRun) => {
+    const url = `${base}/repos/${r.repository}/actions/runs/${r.id}`;
+    return {
+      id: r.id,
+      name: r.name,
+      node_id: `WFR_${r.id}`,
+      head_branch: r.head_branch,
+      head_sha: r.head_sha,
+      path: `.github/workflows/${r.name}.yml`,
+      run_number: r.run_number,
+      run_attempt: r.run_attempt,
+      event: r.event,
+      status: r.status,
+      conclusion: r.conclusion,
+      workflow_id: 1,
+      url,
+      html_url: `https://github.com/${r.repository}/actions/runs/${r.id}`,
+      jobs_url: `${url}/jobs`,
+      created_at: r.created_at,
+      updated_at: r.updated_at,
+      run_started_at: r.created_at,
+    };
+  };
+  const jobJson = (j: GithubJob, repository: string) => ({
+    id: j.id,
+    run_id: j.run_id,
+    run_url: `${base}/repos/${repository}/actions/runs/${j.run_id}`,
+    node_id: `CR_${j.id}`,
+    head_sha: j.head_sha,
+    head_branch: j.head_branch,
+    url: `${base}/repos/${repository}/actions/jobs/${j.id}`,
+    html_url: `https://github.com/${repository}/actions/runs/${j.run_id}/job/${j.id}`,
+    status: j.status,
+    conclusion: j.conclusion,
+    created_at: j.created_at,
+    started_at: j.started_at,
+    completed_at: j.completed_at,
+    name: j.name,
+    steps: [],
+    labels: j.labels,
+    runner_id: j.runner_id,
+    runner_name: j.runner_name,
+    runner_group_id: j.runner_group_id,
+    runner_group_name: j.runner_group_name,
+    workflow_name: j.workflow_name,
+  });
+
+  const runnersDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-a-repository';
+  const add = (method: string, path: string, name: string, handler: (req: SandboxRequest) => SandboxReply): void =>
+    ctx.router.add({ method, path, api: GITHUB_API, name, auth: false, handler, faultReply });
+
+  return { ctx, st, pristine, base, maxId, labelId, toLabels, faultReply, guard, paginate, runnerJson, repoOf, runJson, jobJson, runnersDocs, add };
+}
+
+type GithubRestParts = ReturnType<typeof githubRestParts>;
+
+/** Self-hosted runners: list, just-in-time configuration, delete. */
+function runnerRoutes(p: GithubRestParts): void {
+  const { st, maxId, toLabels, guard, paginate, runnerJson, repoOf, runnersDocs, add } = p;
+  add(
+    'GET',
+    '/github/repos/{owner}/{repo}/actions/runners',
+    'runners.listForRepo',
+    guard('runners.listForRepo', ['administration', 'read'], 'repo', runnersDocs, (req) => {
+      const full = repoOf(req);
+      let rs = st.runners.filter((r) => r.repository?.toLowerCase() === full.toLowerCase());
+      const byName = req.query.get('name');
+      if (byName) rs = rs.filter((r) => r.name === byName);
+      const { page, headers } = paginate(req, rs);
+      return { headers, json: { total_count: rs.length, runners: page.map(runnerJson) } };
+    }),
+  );
+  add(
+    'GET',
+    '/github/orgs/{org}/actions/runners',
+    'runners.listForOrg',
+    guard('runners.listForOrg', ['organization_self_hosted_runners', 'read'], 'org', 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-an-organization', (req) => {
+      const org = (req.params.org ?? '').toLowerCase();
+      let rs = st.runners.filter((r) => r.org?.toLowerCase() === org);
+      const byName = req.query.get('name');
+      if (byName) rs = rs.filter((r) => r.name === byName);
+      const { page, headers } = paginate(req, rs);
+      return { headers, json: { total_count: rs.length, runners: page.map(runnerJson) } };
+    }),
+  );
+  const jitDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-a-repository';
+  add(
+    'POST',
+    '/github/repos/{owner}/{repo}/actions/runners/generate-jitconfig',
+    'runners.generateJitconfig',
+    guard('runners.generateJitconfig', ['administration', 'write'], 'repo', jitDocs, (req) => {
+      let body: Record<string, unknown>;
+      try {
+        body = (JSON.parse(req.body.toString('utf8') || 'null') ?? {}) as Record<string, unknown>;
+      } catch {
+        return gh(400, 'Problems parsing JSON', jitDocs);
+      }
+      for (const field of ['name', 'runner_group_id', 'labels']) {
+        if (body[field] === undefined) return gh(422, `Invalid request.\n\n"${field}" wasn't supplied.`, jitDocs);
+      }
+      const labels = body.labels;
+      if (typeof body.name !== 'string' || body.name === '') return gh(422, 'Invalid request.\n\nFor \'properties/name\', is not a string.', jitDocs);
+      if (typeof body.runner_group_id !== 'number') return gh(422, `Invalid request.\n\nFor 'properties/runner_group_id', ${JSON.stringify(body.runner_group_id)} is not an integer.`, jitDocs);
+      if (!Array.isArray(labels) || labels.length < 1 || labels.length > 100 || labels.some((l) => typeof l !== 'string' || l === '')) {
+        return gh(422, 'Invalid request.\n\nFor \'properties/labels\', expected 1 to 100 non-empty strings.', jitDocs);
+      }
+      if (body.work_folder !== undefined && typeof body.work_folder !== 'string') return gh(422, 'Invalid request.\n\nFor \'properties/work_folder\', is not a string.', jitDocs);
+      const full = repoOf(req);
+      if (st.runners.some((r) => r.repository?.toLowerCase() === full.toLowerCase() && r.name === body.name)) {
+        return gh(409, `Already exists - A runner with the name ${body.name} already exists.`, jitDocs);
+      }
+      const names = ['self-hosted', ...(labels as string[]).filter((l) => l.toLowerCase() !== 'self-hosted')];
+      const runner: GithubRunner = {
+        id: maxId(st.runners) + 1,
+        name: body.name,
+        os: 'unknown',
+        status: 'offline',
+        busy: false,
+        ephemeral: true,
+        runner_group_id: body.runner_group_id,
+        labels: toLabels(names),
+        repository: full,
+      };
+      st.runners.push(runner);
+      const jit = { '.runner': Buffer.from(JSON.stringify({ agentId: runner.id, agentName: runner.name, workFolder: body.work_folder ?? '_work', ephemeral: true })).toString('base64'), '.credentials': randomBytes(24).toString('base64') };
+      return { status: 201, json: { runner: runnerJson(runner), encoded_jit_config: Buffer.from(JSON.stringify(jit)).toString('base64') } };
+    }),
+  );
+  const deleteDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-a-repository';
+  add(
+    'DELETE',
+    '/github/repos/{owner}/{repo}/actions/runners/{runner_id}',
+    'runners.delete',
+    guard('runners.delete', ['administration', 'write'], 'repo', deleteDocs, (req) => {
+      const full = repoOf(req).toLowerCase();
+      const idx = st.runners.findIndex((r) => String(r.id) === req.params.runner_id && r.repository?.toLowerCase() === full);
+      const runner = st.runners[idx];
+      if (!runner) return gh(404, 'Not Found', deleteDocs);
+      if (runner.busy) return gh(422, `Bad request - Runner "${runner.name}" is still running a job"`, deleteDocs);
+      st.runners.splice(idx, 1);
+      return { status: 204, body: '' };
+    }),
+  );
+}
+
+/** Workflow runs and their jobs. */
+function runRoutes(p: GithubRestParts): void {
+  const { st, guard, paginate, repoOf, runJson, jobJson, add } = p;
+  const runsDocs = 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository';
+  add(
+    'GET',
+    '/github/repos/{owner}/{repo}/actions/runs',
+    'runs.listForRepo',
+    guard('runs.listForRepo', ['actions', 'read'], 'repo', runsDocs, (req) => {
+      const full = repoOf(req).toLowerCase();
+      const status = req.query.get('status');
+      const runs = st.runs
+        .filter((r) => r.repository.toLowerCase() === full && (!status || r.status === status || r.conclusion === status))
+        .sort((a, b) => b.id - a.id);
+      const { page, headers } = paginate(req, runs);
+      return { headers, json: { total_count: runs.length, workflow_runs: page.map(runJson) } };
+    }),
+  );
+  const jobsDocs = 'https://docs.github.com/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run';
+  add(
+    'GET',
+    '/github/repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
+    'jobs.listForRun',
+    guard('jobs.listForRun', ['actions', 'read'], 'repo', jobsDocs, (req) => {
+      const full = repoOf(req);
+      const run = st.runs.find((r) => String(r.id) === req.params.run_id && r.repository.toLowerCase() === full.toLowerCase());
+      if (!run) return gh(404, 'Not Found', jobsDocs);
+      const jobs = st.jobs.filter((j) => j.run_id === run.id).sort((a, b) => a.id - b.id);
+      const { page, headers } = paginate(req, jobs);
+      return { headers, json: { total_count: jobs.length, jobs: page.map((j) => jobJson(j, run.repository)) } };
+    }),
+  );
+}
+
+/** The runtime API tests drive the fake GitHub with (ctx.services 'github-rest'). */
+function testService(p: GithubRestParts): void {
+  const { st, pristine, maxId, toLabels, ctx } = p;
+  // --- runtime API for tests --------------------------------------------------------------------------
+  const defaultRepo = (): string => {
+    const r = st.repos[0];
+    if (!r) throw new Error('github seed has no repository');
+    return `${r.owner}/${r.name}`;
+  };
+  const refreshRun = (runId: number): void => {
+    const run = st.runs.find((r) => r.id === runId);
+    if (!run) return;
+    const jobs = st.jobs.filter((j) => j.run_id === runId);
+    run.status = jobs.every((j) => j.status === 'completed') ? 'completed' : jobs.some((j) => j.status !== 'queued') ? 'in_progress' : 'queued';
+    if (run.status === 'completed') run.conclusion = jobs.every((j) => j.conclusion === 'success') ? 'success' : 'failure';
+    run.updated_at = nowIso();
+  };
+  const service: GithubRestService = {
+    state: st,
+    runner: (name) => st.runners.find((r) => r.name === name),
+    setRunner(name, patch) {
+      const r = st.runners.find((x) => x.name === name);
+      if (!r) throw new Error(`no runner named ${name}`);
+      Object.assign(r, patch);
+      return r;
+    },
+    addRunner(r) {
+      const runner: GithubRunner = {
+        id: maxId(st.runners) + 1,
+        name: r.name,
+        os: r.os ?? 'Linux',
+        status: r.status ?? 'online',
+        busy: r.busy ?? false,
+        labels: toLabels(r.labels),
+        ...(r.org ? { org: r.org } : { repository: r.repository ?? defaultRepo() }),
+      };
+      st.runners.push(runner);
+      return runner;
+    },
+    queueJob(opts) {
+      const created = opts.createdAt === undefined ? nowIso() : new Date(opts.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      let run = opts.runId === undefined ? undefined : st.runs.find((r) => r.id === opts.runId);
+      if (opts.runId !== undefined && !run) throw new Error(`no run ${opts.runId}`);
+      if (!run) {
+        const id = Math.max(1000, maxId(st.runs)) + 1;
+        run = {
+          id,
+          name: opts.workflow ?? 'train',
+          repository: opts.repository ?? defaultRepo(),
+          status: 'queued',
+          conclusion: null,
+          event: 'workflow_dispatch',
+          head_branch: 'main',
+          head_sha: '0123456789abcdef0123456789abcdef01234567',
+          run_number: st.runs.length + 1,
+          run_attempt: 1,
+          created_at: created,
+          updated_at: created,
+        };
+        st.runs.push(run);
+      }
+      const job: GithubJob = {
+        id: Math.max(5000, maxId(st.jobs)) + 1,
+        run_id: run.id,
+        name: opts.name ?? 'train',
+        status: 'queued',
+        conclusion: null,
+        labels: [...opts.labels],
+        runner_id: null,
+        runner_name: null,
+        runner_group_id: null,
+        runner_group_name: null,
+        created_at: created,
+        started_at: null,
+        completed_at: null,
+        workflow_name: run.name,
+        head_branch: run.head_branch,
+        head_sha: run.head_sha,
+      };
+      st.jobs.push(job);
+      refreshRun(run.id);
+      return { run, job };
+    },
+    startJob(jobId, runnerName) {
+      const job = st.jobs.find((j) => j.id === jobId);
+      const runner = st.runners.find((r) => r.name === runnerName);
+      if (!job || !runner) throw new Error(`no job ${jobId} or runner ${runnerName}`);
+      Object.assign(job, { status: 'in_progress', started_at: nowIso(), runner_id: runner.id, runner_name: runner.name, runner_group_id: 1, runner_group_name: 'Default' });
+      runner.busy = true;
+      refreshRun(job.run_id);
+      return job;
+    },
+    completeJob(jobId, conclusion = 'success') {
+      const job = st.jobs.find((j) => j.id === jobId);
+      if (!job) throw new Error(`no job ${jobId}`);
+      Object.assign(job, { status: 'completed', conclusion, completed_at: nowIso() });
+      const runner = st.runners.find((r) => r.id === job.runner_id);
+      if (runner) runner.busy = false;
+      refreshRun(job.run_id);
+      return job;
+    },
+    addToken(t) {
+      const token: GithubToken = { ...t, token: t.token ?? `github_pat_${randomBytes(30).toString('base64url')}` };
+      st.tokens.push(token);
+      return token;
+    },
+    setRemaining(token, remaining) {
+      const t = st.tokens.find((x) => x.token === token);
+      if (!t) throw new Error('unknown token');
+      t.remaining = remaining;
+    },
+    reset() {
+      const fresh = structuredClone(pristine);
+      for (const k of ['repos', 'tokens', 'runners', 'runs', 'jobs'] as const) {
+        (st[k] as unknown[]).splice(0, st[k].length, ...(fresh[k] as unknown[]));
+      }
+    },
+  };
+  ctx.services.set('github-rest', service);
+}
+
 const mod: ApiModule = {
   id: 'github-rest',
   register(ctx: SandboxContext) {
-    const st = ctx.state.section<GithubSeed>('github', defaultGithubSeed);
-    for (const k of ['repos', 'tokens', 'runners', 'runs', 'jobs'] as const) st[k] ??= [];
-    const pristine = structuredClone(st);
-    const base = `${ctx.baseUrl}/github`;
-    const maxId = (xs: { id: number }[]): number => xs.reduce((m, x) => Math.max(m, x.id), 0);
-    const labelId = (): number => 1 + Math.max(0, ...st.runners.flatMap((r) => r.labels.map((l) => l.id)));
-    const toLabels = (names: string[]): GithubLabel[] => {
-      let next = labelId();
-      return names.map((n) => ({ id: next++, name: n, type: READ_ONLY_LABELS.has(n.toLowerCase()) ? 'read-only' : 'custom' }));
-    };
-
-    // --- request-level faults in GitHub's shape (the core applies the rules, this words the answer) ---
-    const faultReply = (rule: ErrorFault): SandboxReply => {
-      if (rule.status === 429) {
-        return gh(
-          429,
-          rule.message ?? 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-          'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits',
-        );
-      }
-      if (rule.status === 403) {
-        return gh(403, rule.message ?? 'API rate limit exceeded.', 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api', {
-          'x-ratelimit-remaining': '0',
-          'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
-        });
-      }
-      if (rule.status >= 500) return { status: rule.status, json: { message: rule.message ?? 'Server Error' } };
-      return gh(rule.status, rule.message ?? `Injected fault (${rule.status}).`);
-    };
-
-    // --- auth, rate limit, repository access, permission ----------------------------------------------
-    type Guarded = (req: SandboxRequest, token: GithubToken) => SandboxReply;
-    const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
-      const reply = ((): SandboxReply => {
-        const value = githubTokenOf(req.headers.authorization);
-        const token = value === undefined ? undefined : st.tokens.find((t) => t.token === value);
-        if (!token) {
-          return value === undefined ? gh(401, 'Requires authentication', docs) : gh(401, 'Bad credentials', DOCS);
-        }
-        token.rateLimit ??= 5000;
-        token.remaining ??= token.rateLimit;
-        const reset = String(Math.floor(Date.now() / 1000) + 3600);
-        const limitHeaders = (): Record<string, string> => ({
-          'x-ratelimit-limit': String(token.rateLimit),
-          'x-ratelimit-remaining': String(token.remaining),
-          'x-ratelimit-used': String((token.rateLimit ?? 0) - (token.remaining ?? 0)),
-          'x-ratelimit-reset': reset,
-          'x-ratelimit-resource': 'core',
-        });
-        if (token.remaining <= 0) {
-          return gh(403, `API rate limit exceeded for ${token.login ?? 'this token'}.`, 'https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api', limitHeaders());
-        }
-        token.remaining -= 1;
-        const withLimits = (r: SandboxReply): SandboxReply => ({ ...r, headers: { ...limitHeaders(), ...(r.headers ?? {}) } });
-        if (scope === 'repo') {
-          const full = `${req.params.owner}/${req.params.repo}`.toLowerCase();
-          const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
-          const visible = repo && (!token.repositories || token.repositories.some((r) => r.toLowerCase() === full));
-          if (!visible) return withLimits(gh(404, 'Not Found', docs));
-        } else {
-          const org = (req.params.org ?? '').toLowerCase();
-          const known = st.repos.some((r) => r.owner.toLowerCase() === org);
-          if (!known) return withLimits(gh(404, 'Not Found', docs));
-          if (!token.organizations?.some((o) => o.toLowerCase() === org)) {
-            return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${permission[0]}=${permission[1]}` }));
-          }
-        }
-        const [perm, need] = permission;
-        const have = token.permissions[perm];
-        if (!have || (need === 'write' && have !== 'write')) {
-          return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${perm}=${need}` }));
-        }
-        return withLimits(fn(req, token));
-      })();
-      return { ...reply, headers: { 'x-github-api-version-selected': '2022-11-28', 'x-github-media-type': 'github.v3; format=json', ...(reply.headers ?? {}) } };
-    };
-
-    // --- pagination -----------------------------------------------------------------------------------
-    const paginate = <T>(req: SandboxRequest, items: T[]): { page: T[]; headers: Record<string, string> } => {
-      const perRaw = Number(req.query.get('per_page') ?? 30);
-      const per = Number.isFinite(perRaw) && perRaw >= 1 ? Math.min(100, Math.floor(perRaw)) : 30;
-      const pageRaw = Number(req.query.get('page') ?? 1);
-      const page = Number.isFinite(pageRaw) && pageRaw >= 1 ? Math.floor(pageRaw) : 1;
-      const last = Math.max(1, Math.ceil(items.length / per));
-      const link = (p: number, rel: string): string => {
-        const q = new URLSearchParams(req.query);
-        q.set('per_page', String(per));
-        q.set('page', String(p));
-        return `<${base}${req.path.replace(/^\/github/, '')}?${q.toString()}>; rel="${rel}"`;
-      };
-      const links: string[] = [];
-      if (page > 1) links.push(link(page - 1, 'prev'));
-      if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
-      if (page > 1) links.push(link(1, 'first'));
-      return { page: items.slice((page - 1) * per, page * per), headers: links.length ? { link: links.join(', ') } : {} };
-    };
-
-    const runnerJson = (r: GithubRunner) => ({
-      id: r.id,
-      name: r.name,
-      os: r.os,
-      status: r.status,
-      busy: r.busy,
-      ephemeral: r.ephemeral ?? false,
-      runner_group_id: r.runner_group_id ?? 1,
-      labels: r.labels.map((l) => ({ id: l.id, name: l.name, type: l.type })),
-    });
-    const repoOf = (req: SandboxRequest): string => {
-      const full = `${req.params.owner}/${req.params.repo}`.toLowerCase();
-      const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
-      return repo ? `${repo.owner}/${repo.name}` : full;
-    };
-    const runJson = (r: GithubRun) => {
-      const url = `${base}/repos/${r.repository}/actions/runs/${r.id}`;
-      return {
-        id: r.id,
-        name: r.name,
-        node_id: `WFR_${r.id}`,
-        head_branch: r.head_branch,
-        head_sha: r.head_sha,
-        path: `.github/workflows/${r.name}.yml`,
-        run_number: r.run_number,
-        run_attempt: r.run_attempt,
-        event: r.event,
-        status: r.status,
-        conclusion: r.conclusion,
-        workflow_id: 1,
-        url,
-        html_url: `https://github.com/${r.repository}/actions/runs/${r.id}`,
-        jobs_url: `${url}/jobs`,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-        run_started_at: r.created_at,
-      };
-    };
-    const jobJson = (j: GithubJob, repository: string) => ({
-      id: j.id,
-      run_id: j.run_id,
-      run_url: `${base}/repos/${repository}/actions/runs/${j.run_id}`,
-      node_id: `CR_${j.id}`,
-      head_sha: j.head_sha,
-      head_branch: j.head_branch,
-      url: `${base}/repos/${repository}/actions/jobs/${j.id}`,
-      html_url: `https://github.com/${repository}/actions/runs/${j.run_id}/job/${j.id}`,
-      status: j.status,
-      conclusion: j.conclusion,
-      created_at: j.created_at,
-      started_at: j.started_at,
-      completed_at: j.completed_at,
-      name: j.name,
-      steps: [],
-      labels: j.labels,
-      runner_id: j.runner_id,
-      runner_name: j.runner_name,
-      runner_group_id: j.runner_group_id,
-      runner_group_name: j.runner_group_name,
-      workflow_name: j.workflow_name,
-    });
-
-    const runnersDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-a-repository';
-    const add = (method: string, path: string, name: string, handler: (req: SandboxRequest) => SandboxReply): void =>
-      ctx.router.add({ method, path, api: GITHUB_API, name, auth: false, handler, faultReply });
-
-    add(
-      'GET',
-      '/github/repos/{owner}/{repo}/actions/runners',
-      'runners.listForRepo',
-      guard('runners.listForRepo', ['administration', 'read'], 'repo', runnersDocs, (req) => {
-        const full = repoOf(req);
-        let rs = st.runners.filter((r) => r.repository?.toLowerCase() === full.toLowerCase());
-        const byName = req.query.get('name');
-        if (byName) rs = rs.filter((r) => r.name === byName);
-        const { page, headers } = paginate(req, rs);
-        return { headers, json: { total_count: rs.length, runners: page.map(runnerJson) } };
-      }),
-    );
-    add(
-      'GET',
-      '/github/orgs/{org}/actions/runners',
-      'runners.listForOrg',
-      guard('runners.listForOrg', ['organization_self_hosted_runners', 'read'], 'org', 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-an-organization', (req) => {
-        const org = (req.params.org ?? '').toLowerCase();
-        let rs = st.runners.filter((r) => r.org?.toLowerCase() === org);
-        const byName = req.query.get('name');
-        if (byName) rs = rs.filter((r) => r.name === byName);
-        const { page, headers } = paginate(req, rs);
-        return { headers, json: { total_count: rs.length, runners: page.map(runnerJson) } };
-      }),
-    );
-    const jitDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#create-configuration-for-a-just-in-time-runner-for-a-repository';
-    add(
-      'POST',
-      '/github/repos/{owner}/{repo}/actions/runners/generate-jitconfig',
-      'runners.generateJitconfig',
-      guard('runners.generateJitconfig', ['administration', 'write'], 'repo', jitDocs, (req) => {
-        let body: Record<string, unknown>;
-        try {
-          body = (JSON.parse(req.body.toString('utf8') || 'null') ?? {}) as Record<string, unknown>;
-        } catch {
-          return gh(400, 'Problems parsing JSON', jitDocs);
-        }
-        for (const field of ['name', 'runner_group_id', 'labels']) {
-          if (body[field] === undefined) return gh(422, `Invalid request.\n\n"${field}" wasn't supplied.`, jitDocs);
-        }
-        const labels = body.labels;
-        if (typeof body.name !== 'string' || body.name === '') return gh(422, 'Invalid request.\n\nFor \'properties/name\', is not a string.', jitDocs);
-        if (typeof body.runner_group_id !== 'number') return gh(422, `Invalid request.\n\nFor 'properties/runner_group_id', ${JSON.stringify(body.runner_group_id)} is not an integer.`, jitDocs);
-        if (!Array.isArray(labels) || labels.length < 1 || labels.length > 100 || labels.some((l) => typeof l !== 'string' || l === '')) {
-          return gh(422, 'Invalid request.\n\nFor \'properties/labels\', expected 1 to 100 non-empty strings.', jitDocs);
-        }
-        if (body.work_folder !== undefined && typeof body.work_folder !== 'string') return gh(422, 'Invalid request.\n\nFor \'properties/work_folder\', is not a string.', jitDocs);
-        const full = repoOf(req);
-        if (st.runners.some((r) => r.repository?.toLowerCase() === full.toLowerCase() && r.name === body.name)) {
-          return gh(409, `Already exists - A runner with the name ${body.name} already exists.`, jitDocs);
-        }
-        const names = ['self-hosted', ...(labels as string[]).filter((l) => l.toLowerCase() !== 'self-hosted')];
-        const runner: GithubRunner = {
-          id: maxId(st.runners) + 1,
-          name: body.name,
-          os: 'unknown',
-          status: 'offline',
-          busy: false,
-          ephemeral: true,
-          runner_group_id: body.runner_group_id,
-          labels: toLabels(names),
-          repository: full,
-        };
-        st.runners.push(runner);
-        const jit = { '.runner': Buffer.from(JSON.stringify({ agentId: runner.id, agentName: runner.name, workFolder: body.work_folder ?? '_work', ephemeral: true })).toString('base64'), '.credentials': randomBytes(24).toString('base64') };
-        return { status: 201, json: { runner: runnerJson(runner), encoded_jit_config: Buffer.from(JSON.stringify(jit)).toString('base64') } };
-      }),
-    );
-    const deleteDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#delete-a-self-hosted-runner-from-a-repository';
-    add(
-      'DELETE',
-      '/github/repos/{owner}/{repo}/actions/runners/{runner_id}',
-      'runners.delete',
-      guard('runners.delete', ['administration', 'write'], 'repo', deleteDocs, (req) => {
-        const full = repoOf(req).toLowerCase();
-        const idx = st.runners.findIndex((r) => String(r.id) === req.params.runner_id && r.repository?.toLowerCase() === full);
-        const runner = st.runners[idx];
-        if (!runner) return gh(404, 'Not Found', deleteDocs);
-        if (runner.busy) return gh(422, `Bad request - Runner "${runner.name}" is still running a job"`, deleteDocs);
-        st.runners.splice(idx, 1);
-        return { status: 204, body: '' };
-      }),
-    );
-    const runsDocs = 'https://docs.github.com/rest/actions/workflow-runs#list-workflow-runs-for-a-repository';
-    add(
-      'GET',
-      '/github/repos/{owner}/{repo}/actions/runs',
-      'runs.listForRepo',
-      guard('runs.listForRepo', ['actions', 'read'], 'repo', runsDocs, (req) => {
-        const full = repoOf(req).toLowerCase();
-        const status = req.query.get('status');
-        const runs = st.runs
-          .filter((r) => r.repository.toLowerCase() === full && (!status || r.status === status || r.conclusion === status))
-          .sort((a, b) => b.id - a.id);
-        const { page, headers } = paginate(req, runs);
-        return { headers, json: { total_count: runs.length, workflow_runs: page.map(runJson) } };
-      }),
-    );
-    const jobsDocs = 'https://docs.github.com/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run';
-    add(
-      'GET',
-      '/github/repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
-      'jobs.listForRun',
-      guard('jobs.listForRun', ['actions', 'read'], 'repo', jobsDocs, (req) => {
-        const full = repoOf(req);
-        const run = st.runs.find((r) => String(r.id) === req.params.run_id && r.repository.toLowerCase() === full.toLowerCase());
-        if (!run) return gh(404, 'Not Found', jobsDocs);
-        const jobs = st.jobs.filter((j) => j.run_id === run.id).sort((a, b) => a.id - b.id);
-        const { page, headers } = paginate(req, jobs);
-        return { headers, json: { total_count: jobs.length, jobs: page.map((j) => jobJson(j, run.repository)) } };
-      }),
-    );
-
-    // --- runtime API for tests --------------------------------------------------------------------------
-    const defaultRepo = (): string => {
-      const r = st.repos[0];
-      if (!r) throw new Error('github seed has no repository');
-      return `${r.owner}/${r.name}`;
-    };
-    const refreshRun = (runId: number): void => {
-      const run = st.runs.find((r) => r.id === runId);
-      if (!run) return;
-      const jobs = st.jobs.filter((j) => j.run_id === runId);
-      run.status = jobs.every((j) => j.status === 'completed') ? 'completed' : jobs.some((j) => j.status !== 'queued') ? 'in_progress' : 'queued';
-      if (run.status === 'completed') run.conclusion = jobs.every((j) => j.conclusion === 'success') ? 'success' : 'failure';
-      run.updated_at = nowIso();
-    };
-    const service: GithubRestService = {
-      state: st,
-      runner: (name) => st.runners.find((r) => r.name === name),
-      setRunner(name, patch) {
-        const r = st.runners.find((x) => x.name === name);
-        if (!r) throw new Error(`no runner named ${name}`);
-        Object.assign(r, patch);
-        return r;
-      },
-      addRunner(r) {
-        const runner: GithubRunner = {
-          id: maxId(st.runners) + 1,
-          name: r.name,
-          os: r.os ?? 'Linux',
-          status: r.status ?? 'online',
-          busy: r.busy ?? false,
-          labels: toLabels(r.labels),
-          ...(r.org ? { org: r.org } : { repository: r.repository ?? defaultRepo() }),
-        };
-        st.runners.push(runner);
-        return runner;
-      },
-      queueJob(opts) {
-        const created = opts.createdAt === undefined ? nowIso() : new Date(opts.createdAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
-        let run = opts.runId === undefined ? undefined : st.runs.find((r) => r.id === opts.runId);
-        if (opts.runId !== undefined && !run) throw new Error(`no run ${opts.runId}`);
-        if (!run) {
-          const id = Math.max(1000, maxId(st.runs)) + 1;
-          run = {
-            id,
-            name: opts.workflow ?? 'train',
-            repository: opts.repository ?? defaultRepo(),
-            status: 'queued',
-            conclusion: null,
-            event: 'workflow_dispatch',
-            head_branch: 'main',
-            head_sha: '0123456789abcdef0123456789abcdef01234567',
-            run_number: st.runs.length + 1,
-            run_attempt: 1,
-            created_at: created,
-            updated_at: created,
-          };
-          st.runs.push(run);
-        }
-        const job: GithubJob = {
-          id: Math.max(5000, maxId(st.jobs)) + 1,
-          run_id: run.id,
-          name: opts.name ?? 'train',
-          status: 'queued',
-          conclusion: null,
-          labels: [...opts.labels],
-          runner_id: null,
-          runner_name: null,
-          runner_group_id: null,
-          runner_group_name: null,
-          created_at: created,
-          started_at: null,
-          completed_at: null,
-          workflow_name: run.name,
-          head_branch: run.head_branch,
-          head_sha: run.head_sha,
-        };
-        st.jobs.push(job);
-        refreshRun(run.id);
-        return { run, job };
-      },
-      startJob(jobId, runnerName) {
-        const job = st.jobs.find((j) => j.id === jobId);
-        const runner = st.runners.find((r) => r.name === runnerName);
-        if (!job || !runner) throw new Error(`no job ${jobId} or runner ${runnerName}`);
-        Object.assign(job, { status: 'in_progress', started_at: nowIso(), runner_id: runner.id, runner_name: runner.name, runner_group_id: 1, runner_group_name: 'Default' });
-        runner.busy = true;
-        refreshRun(job.run_id);
-        return job;
-      },
-      completeJob(jobId, conclusion = 'success') {
-        const job = st.jobs.find((j) => j.id === jobId);
-        if (!job) throw new Error(`no job ${jobId}`);
-        Object.assign(job, { status: 'completed', conclusion, completed_at: nowIso() });
-        const runner = st.runners.find((r) => r.id === job.runner_id);
-        if (runner) runner.busy = false;
-        refreshRun(job.run_id);
-        return job;
-      },
-      addToken(t) {
-        const token: GithubToken = { ...t, token: t.token ?? `github_pat_${randomBytes(30).toString('base64url')}` };
-        st.tokens.push(token);
-        return token;
-      },
-      setRemaining(token, remaining) {
-        const t = st.tokens.find((x) => x.token === token);
-        if (!t) throw new Error('unknown token');
-        t.remaining = remaining;
-      },
-      reset() {
-        const fresh = structuredClone(pristine);
-        for (const k of ['repos', 'tokens', 'runners', 'runs', 'jobs'] as const) {
-          (st[k] as unknown[]).splice(0, st[k].length, ...(fresh[k] as unknown[]));
-        }
-      },
-    };
-    ctx.services.set('github-rest', service);
+    const parts = githubRestParts(ctx);
+    runnerRoutes(parts);
+    runRoutes(parts);
+    testService(parts);
   },
 };
 
