@@ -35,6 +35,11 @@ export interface StackOptions {
   ollamaModels: string[];
 }
 
+/** Whether the namespace exists: without it, nothing of the component is deployed. */
+async function hasNamespace(k: Kubectl, namespace: string): Promise<boolean> {
+  return (await k.run(['get', 'namespace', namespace, '--ignore-not-found', '-o', 'name'])).stdout.trim() !== '';
+}
+
 export async function deploy(opts: StackOptions): Promise<{ node: NodeFacts; results: ComponentResult[] }> {
   const k = new Kubectl(opts.kubeconfig);
   const specs = componentSpecs(opts.nimModel);
@@ -82,8 +87,7 @@ export async function undeploy(opts: StackOptions & { purge: boolean }): Promise
     const spec = specs[c];
     const res = resultBase(spec, undefined);
     results.push(res);
-    const ns = await k.run(['get', 'namespace', spec.namespace, '--ignore-not-found', '-o', 'name']);
-    if (!ns.stdout.trim()) {
+    if (!(await hasNamespace(k, spec.namespace))) {
       res.status = 'absent';
       continue;
     }
@@ -120,8 +124,7 @@ export async function status(opts: StackOptions): Promise<{ node: NodeFacts; res
     const spec = specs[c];
     const res = resultBase(spec, node);
     results.push(res);
-    const ns = await k.run(['get', 'namespace', spec.namespace, '--ignore-not-found', '-o', 'name']);
-    if (!ns.stdout.trim()) {
+    if (!(await hasNamespace(k, spec.namespace))) {
       res.status = 'absent';
       continue;
     }
