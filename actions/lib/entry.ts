@@ -2,6 +2,7 @@
  * The one entry point every action uses: runs `main`, or `post` when the runner
  * calls the same bundle again as the post step, and reports failures once.
  */
+import { loadOnly } from './config.js';
 import { ActionError, describeError } from './errors.js';
 import * as runner from './runner.js';
 
@@ -15,7 +16,7 @@ const POST_MARKER = 'isPost';
 
 export async function runAction(phases: ActionPhases): Promise<void> {
   // `npm run bench` measures what loading a bundle costs: everything up to here, nothing after.
-  if (process.env.MLABS_LOAD_ONLY === '1') return;
+  if (loadOnly()) return;
   const isPost = runner.getState(POST_MARKER) === 'true';
   const phase = isPost ? phases.post : phases.main;
   if (!isPost && phases.post) runner.saveState(POST_MARKER, 'true');

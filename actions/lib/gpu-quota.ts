@@ -11,11 +11,11 @@
  *   preference's annotations; `release` never goes below it (nor below current usage).
  */
 import { ActionError } from './errors.js';
-import { ApiError } from './http.js';
+import { ApiError, isNotFound } from './http.js';
 import { findQuota, getProjectQuotas, getRegion, type ComputeQuota } from './google/compute.js';
 import {
   getQuotaInfo,
-  getQuotaPreference,
+  findQuotaPreference,
   limitFor,
   updateQuotaPreference,
   type QuotaPreference,
@@ -129,7 +129,7 @@ async function readOne(project: string, role: QuotaRole, ref: QuotaRef, computeQ
     const quotaInfo = await getQuotaInfo(project, ref.service, ref.quotaId);
     limit = limitFor(quotaInfo, ref.dimensions);
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) {
+    if (isNotFound(err)) {
       throw new ActionError(`Cloud Quotas has no quota ${ref.quotaId} for ${ref.service} in project ${project}.`, {
         fix: 'Check that the Compute Engine API is enabled in the project, and that the accelerator type is offered there.',
         cause: err,
@@ -144,7 +144,7 @@ async function readOne(project: string, role: QuotaRole, ref: QuotaRef, computeQ
   } else if (compute && compute.limit !== limit) {
     warning(`${ref.metric}${ref.region ? ` in ${ref.region}` : ''}: Cloud Quotas says ${limit}, Compute Engine says ${compute.limit} (a recent change not yet everywhere); using Cloud Quotas.`);
   }
-  const preference = await getQuotaPreference(project, preferenceId);
+  const preference = await findQuotaPreference(project, preferenceId);
   return {
     role,
     ref,
@@ -216,7 +216,7 @@ async function waitForDecisions(project: string, results: QuotaResult[], opts: W
     if (Date.now() >= deadline) return;
     await sleep(Math.min(opts.pollSeconds * 1000, Math.max(0, deadline - Date.now())));
     for (const r of open) {
-      const pref = await getQuotaPreference(project, r.preferenceId);
+      const pref = await findQuotaPreference(project, r.preferenceId);
       if (!pref) throw new ActionError(`Quota preference ${r.preferenceId} disappeared while waiting for Google's decision.`);
       applyDecision(r, pref, release);
     }

@@ -5,6 +5,7 @@
  * retried only when it certainly did not land (429, or the connection was refused); every attempt
  * has a timeout, bounded by the action's own deadline. Google's two error shapes become ApiError.
  */
+import { retryBaseMs } from './config.js';
 import { ActionError, describeError } from './errors.js';
 import { debug, warning } from './runner.js';
 import { getDeadline, sleep } from './time.js';
@@ -18,10 +19,9 @@ export interface RetryPolicy {
   capMs: number;
 }
 
-/** MLABS_RETRY_BASE_MS shortens the backoff (tests and the demo); never needed in production. */
+/** Six attempts, 500 ms base (config.ts's retryBaseMs shortens it), 15 s cap. */
 export function defaultRetry(): RetryPolicy {
-  const base = Number(process.env.MLABS_RETRY_BASE_MS);
-  return { attempts: 6, baseMs: Number.isFinite(base) && base >= 0 && process.env.MLABS_RETRY_BASE_MS ? base : 500, capMs: 15000 };
+  return { attempts: 6, baseMs: retryBaseMs() ?? 500, capMs: 15000 };
 }
 
 const NO_RETRY: RetryPolicy = { attempts: 1, baseMs: 0, capMs: 0 };

@@ -1,16 +1,18 @@
 /**
  * The one long-running-operation waiter. Any API whose mutations return an operation to poll
- * (GKE now; Compute zone operations, Cloud Quotas later) plugs in through an `LroAdapter`:
+ * plugs in through an `LroAdapter`, kept beside that API's client (google/container-operations.ts
+ * for GKE, google/compute.ts for Compute zone operations, google/artifactregistry.ts for
+ * google.longrunning operations):
  * how to fetch it, when it is done, what its error says. The waiter polls with capped
  * backoff (see POLL_SCHEDULE), honours a deadline (the action's `timeout` input), logs progress, and
  * throws a readable ActionError when the operation failed or the deadline passed.
  * Each poll goes through http.ts, which already retries 429/5xx; a poll that still fails with a
  * retryable status is tolerated until the deadline.
  */
+import { operationPollMs } from './config.js';
 import { ActionError } from './errors.js';
 import { ApiError } from './http.js';
 import { debug, info } from './runner.js';
-import { getOperation, operationName, type GkeOperation } from './google/container.js';
 import { now, sleep } from './time.js';
 
 export interface LroAdapter<T> {
@@ -27,7 +29,7 @@ export interface LroAdapter<T> {
 export interface WaitOptions {
   /** Absolute deadline (epoch ms). Default: initial + 1 hour. */
   deadline?: number;
-  /** Shortest poll interval (ms). Default: MLABS_OPERATION_POLL_MS or POLL_SCHEDULE.initialMs. */
+  /** Shortest poll interval (ms). Default: config.ts's operationPollMs, or POLL_SCHEDULE.initialMs. */
   initialMs?: number;
   /** Poll interval ceiling (ms). Default: POLL_SCHEDULE.maxMs (at least initialMs). */
   maxMs?: number;
@@ -86,8 +88,7 @@ const RETRYABLE = new Set([0, 429, 500, 502, 503, 504]);
 export const POLL_SCHEDULE = { initialMs: 20, maxMs: 5000, lagRatio: 0.1 } as const;
 
 export function defaultPollMs(): number {
-  const v = Number(process.env.MLABS_OPERATION_POLL_MS);
-  return process.env.MLABS_OPERATION_POLL_MS && Number.isFinite(v) && v > 0 ? v : POLL_SCHEDULE.initialMs;
+  return operationPollMs() ?? POLL_SCHEDULE.initialMs;
 }
 
 /** The wait before the next poll, `elapsedMs` after the wait began. */
@@ -145,83 +146,12 @@ export async function waitFor<T>(adapter: LroAdapter<T>, opts: WaitOptions = {})
   }
 }
 
-// ---- GKE operations -------------------------------------------------------------------------
-
-/**
- * The failure text of a finished GKE operation: `error.message` and `statusMessage` (GKE puts a
- * stockout's story in statusMessage; which of the two carries it is not confirmed), plus
- * node pool condition codes such as GCE_STOCKOUT, without repeating the same text.
- */
-export function gkeOperationError(op: GkeOperation): string | undefined {
-  const errorText = op.error && (op.error.code || op.error.message) ? op.error.message || `error code ${op.error.code}` : '';
-  const status = op.statusMessage?.trim() ?? '';
-  if (!errorText && !status) return undefined;
-  const parts: string[] = [];
-  for (const t of [errorText.trim(), status]) {
-    if (!t || parts.some((p) => p.includes(t))) continue;
-    const i = parts.findIndex((p) => t.includes(p));
-    if (i >= 0) parts[i] = t;
-    else parts.push(t);
-  }
-  const codes = [...(op.nodepoolConditions ?? []), ...(op.clusterConditions ?? [])]
-    .map((c) => c.canonicalCode ?? c.code)
-    .filter((c): c is string => !!c && !parts.some((p) => p.includes(c)));
-  for (const c of new Set(codes)) parts.push(`[${c}]`);
-  return parts.join(' ');
-}
-
-function gkeProgress(op: GkeOperation): string {
-  const metrics = op.progress?.metrics ?? [];
-  const num = (n: string) => Number(metrics.find((m) => m.name === n)?.intValue ?? NaN);
-  const done = num('NODES_DONE');
-  const total = num('NODES_TOTAL');
-  const stage = op.progress?.name ? ` ${op.progress.name}` : '';
-  const nodes = Number.isFinite(done) && Number.isFinite(total) && total > 0 ? ` ${done}/${total} nodes` : '';
-  return `${op.status ?? 'RUNNING'}${stage}${nodes}`;
-}
-
-/** An adapter for a GKE operation as returned by a mutation (short or full name). */
-export function gkeOperation(project: string, location: string, op: GkeOperation, what?: string): LroAdapter<GkeOperation> {
-  const name = operationName(project, location, op);
-  const short = name.split('/').pop() as string;
-  return {
-    label: `${what ?? op.operationType ?? 'GKE operation'} (${short})`,
-    poll: () => getOperation(name),
-    isDone: (o) => o.status === 'DONE',
-    errorOf: gkeOperationError,
-    progressOf: gkeProgress,
-  };
-}
-
-/** google.longrunning.Operation, as Artifact Registry (and most newer Google APIs) return it. */
-export interface LongRunningOperation {
-  name: string;
-  done?: boolean;
-  error?: { code?: number; message?: string };
-}
-
-/** An adapter for a google.longrunning.Operation fetched by `poll`. */
-export function longRunningOperation(label: string, poll: () => Promise<LongRunningOperation>): LroAdapter<LongRunningOperation> {
-  return {
-    label,
-    poll,
-    isDone: (o) => o.done === true,
-    errorOf: (o) => (o.error && (o.error.code || o.error.message) ? o.error.message || `error code ${o.error.code}` : undefined),
-  };
-}
-
-/** Wait for a GKE operation; the first answer from the mutation counts as a poll when already DONE. */
-export async function waitForGkeOperation(
-  project: string,
-  location: string,
-  op: GkeOperation,
-  opts: WaitOptions & { what?: string } = {},
-): Promise<WaitResult<GkeOperation>> {
-  const adapter = gkeOperation(project, location, op, opts.what);
-  if (op.status === 'DONE') {
-    const failure = adapter.errorOf(op);
-    if (failure !== undefined) throw new OperationFailedError(adapter.label, failure, op);
-    return { op, polls: 0, elapsedMs: 0 };
+/** Wait for the operation a mutation returned: that first answer counts, with no poll, when it is already done. */
+export async function waitForReturned<T>(adapter: LroAdapter<T>, first: T, opts: WaitOptions = {}): Promise<WaitResult<T>> {
+  if (adapter.isDone(first)) {
+    const failure = adapter.errorOf(first);
+    if (failure !== undefined) throw new OperationFailedError(adapter.label, failure, first);
+    return { op: first, polls: 0, elapsedMs: 0 };
   }
   return waitFor(adapter, opts);
 }

@@ -7,7 +7,7 @@ import { NODE_POOL_TYPES } from '../../actions/lib/nodepool/contract.generated.j
 import { createableDefinition, diffDefinitions } from '../../actions/lib/nodepool/definition.js';
 import { chooseNodeVersion } from '../../actions/lib/nodepool/version.js';
 import { classify } from '../../actions/lib/nodepool/failover.js';
-import { gkeOperationError } from '../../actions/lib/operations.js';
+import { gkeOperationError } from '../../actions/lib/google/container-operations.js';
 
 test('contract.generated.ts equals a fresh generation from the installed protos.json', () => {
   assert.equal(readFileSync(OUTPUT_FILE, 'utf8'), render(), 'stale: run npx tsx scripts/gen-nodepool-contract.ts');

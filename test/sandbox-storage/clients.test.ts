@@ -23,7 +23,7 @@ afterAll(async () => {
   await sb?.stop();
 });
 
-test('storage: upload create-only, a second create-only is a precondition failure, getObject and download', async () => {
+test('storage: upload create-only, a second create-only is a precondition failure, findObject and download', async () => {
   const o = await gcs.upload(BUCKET, 'mlabs/gpu-l4/2025-01-01.json', '{"nodes":2}', { contentType: 'application/json', ifGenerationMatch: 0 });
   assert.equal(o.size, 11);
   assert.equal(o.crc32c, gcs.crc32cBase64(Buffer.from('{"nodes":2}')));
@@ -32,11 +32,11 @@ test('storage: upload create-only, a second create-only is a precondition failur
     assert.equal(gcs.gcsReason(err), 'conditionNotMet');
     return true;
   });
-  const meta = await gcs.getObject(BUCKET, 'mlabs/gpu-l4/2025-01-01.json');
+  const meta = await gcs.findObject(BUCKET, 'mlabs/gpu-l4/2025-01-01.json');
   assert.equal(meta?.generation, o.generation);
   assert.equal(meta?.contentType, 'application/json');
   assert.equal(await gcs.downloadText(BUCKET, 'mlabs/gpu-l4/2025-01-01.json'), '{"nodes":2}');
-  assert.equal(await gcs.getObject(BUCKET, 'nope.json'), undefined);
+  assert.equal(await gcs.findObject(BUCKET, 'nope.json'), undefined);
   // Overwrite when the generation still matches; custom metadata goes multipart.
   const o2 = await gcs.upload(BUCKET, 'mlabs/gpu-l4/2025-01-01.json', '{"nodes":3}', { ifGenerationMatch: o.generation, metadata: { pool: 'gpu-l4' } });
   assert.deepEqual(o2.metadata, { pool: 'gpu-l4' });
@@ -55,7 +55,7 @@ test('storage: listObjects with prefix/delimiter across pages, deleteObject', as
   assert.deepEqual(flat.objects.map((o) => o.name), ['list/sub/a.json', 'list/sub2/b.json']);
   assert.equal(await gcs.deleteObject(BUCKET, 'list/p0.json'), true);
   assert.equal(await gcs.deleteObject(BUCKET, 'list/p0.json'), false);
-  const p1 = await gcs.getObject(BUCKET, 'list/p1.json');
+  const p1 = await gcs.findObject(BUCKET, 'list/p1.json');
   await assert.rejects(gcs.deleteObject(BUCKET, 'list/p1.json', { ifGenerationMatch: 1 }), (e) => gcs.isPreconditionFailed(e));
   assert.equal(await gcs.deleteObject(BUCKET, 'list/p1.json', { ifGenerationMatch: p1?.generation }), true);
 });

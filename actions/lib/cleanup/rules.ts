@@ -14,13 +14,13 @@
 import { listNodePools, type ClusterRef, type NodePool } from '../google/container.js';
 import { listVersions, packageOfImage } from '../google/artifactregistry.js';
 import { downloadText, listObjects, type GcsObject } from '../google/storage.js';
-import { ApiError } from '../http.js';
+import { isNotFound } from '../http.js';
 import { mapLimit } from '../pool.js';
 import { decide, type RetentionRule } from '../oci/retention.js';
 import { readObject } from '../nodepool/store.js';
 import { latestObject, SNAPSHOT_PREFIX, type LatestPointer } from '../nodepool/snapshot.js';
 import { isManaged, MANAGED_LABEL } from '../nodepool/spec.js';
-import { listAllDisks, type Disk } from './disks.js';
+import { listAllDisks, type Disk } from '../google/compute-disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
 import { HOURS_PER_MONTH, poolNodeHourly, round2, type PriceTable } from './pricing.js';
 
@@ -223,7 +223,7 @@ async function readPointer(bucket: string, listed: GcsObject): Promise<string | 
   try {
     return await downloadText(bucket, listed.name, { generation: listed.generation });
   } catch (err) {
-    if (!(err instanceof ApiError && err.httpStatus === 404)) throw err;
+    if (!isNotFound(err)) throw err;
     return (await readObject(bucket, listed.name))?.text;
   }
 }

@@ -13,7 +13,8 @@ import { ActionError, describeError } from '../errors.js';
 import { destroyNodePool } from '../nodepool/destroy.js';
 import { loadSnapshot, snapshotNodePool } from '../nodepool/snapshot.js';
 import { info, warning } from '../runner.js';
-import { deleteDisk, diskSnapshotName, snapshotDisk } from './disks.js';
+import { deleteDisk, snapshotDisk } from '../google/compute-disks.js';
+import { cleanupSnapshot } from './disks.js';
 import { listNodes, listPods, type KubeAccess } from './kube.js';
 import { platformCost, type PlatformCost } from './platform.js';
 import { round2, type PriceTable } from './pricing.js';
@@ -74,8 +75,9 @@ async function act(f: Finding, cfg: CleanupConfig, ref: ClusterRef, opts: RunOpt
     return;
   }
   if (t.kind === 'disk') {
-    const name = diskSnapshotName(t.disk.name);
-    const snap = await snapshotDisk(cfg.ref.project, t.disk, name, { 'mlabs-cleanup': 'true', 'mlabs-keep': 'false' }, { deadline: opts.deadline });
+    const spec = cleanupSnapshot(t.disk);
+    const name = spec.name;
+    const snap = await snapshotDisk(cfg.ref.project, t.disk, spec, { deadline: opts.deadline });
     if (snap.status !== 'READY') throw new ActionError(`snapshot ${name} is ${snap.status}, not READY; the disk was left in place`, { fix: 'Re-run cost-cleanup once the snapshot is READY (the run is idempotent), or delete the disk by hand.' });
     f.snapshotUri = snap.selfLink || `projects/${cfg.ref.project}/global/snapshots/${name}`;
     await deleteDisk(cfg.ref.project, t.disk, { deadline: opts.deadline });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ActionError, describeError } from '../errors.js';
 import { parsePlatform, platformString } from '../oci/media.js';
-import { isNotFound, runTool } from '../tools/exec.js';
+import { isProgramMissing, runTool } from '../tools/exec.js';
 
 /** The platform of this machine, from the runner's RUNNER_ARCH (X64, ARM64, ARM), else Node's own. */
 export function nativePlatform(runnerArch = process.env.RUNNER_ARCH, nodeArch: string = process.arch): string {
@@ -110,7 +110,7 @@ export async function docker(args: string[], opts: { input?: Buffer; ignoreRetur
   try {
     r = await runTool('docker', args, { input: opts.input, silent: opts.silent ?? false });
   } catch (err) {
-    if (isNotFound(err)) {
+    if (isProgramMissing(err)) {
       throw new ActionError('docker is not on PATH.', { fix: 'Run on a machine with the Docker CLI and its buildx plugin (the mlabs-runner image carries both).' });
     }
     throw new ActionError(`docker ${args.slice(0, 2).join(' ')} could not be started: ${describeError(err)}`);

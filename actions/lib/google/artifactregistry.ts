@@ -5,9 +5,9 @@
  */
 import { ActionError } from '../errors.js';
 import { apiUrl } from '../endpoints.js';
-import { ApiError, listAll, request, requestJson } from '../http.js';
+import { isNotFound, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
-import { longRunningOperation, waitFor, type LongRunningOperation } from '../operations.js';
+import { waitFor, type LroAdapter } from '../operations.js';
 
 export interface ImageVersion {
   /** Full resource name. */
@@ -31,6 +31,24 @@ export interface ImageTag {
   version: string;
   digest: string;
 }
+
+/** google.longrunning.Operation, as Artifact Registry (and most newer Google APIs) return it. */
+interface LongRunningOperation {
+  name: string;
+  done?: boolean;
+  error?: { code?: number; message?: string };
+}
+
+/** An adapter for a google.longrunning.Operation fetched by `poll`. */
+function longRunningOperation(label: string, poll: () => Promise<LongRunningOperation>): LroAdapter<LongRunningOperation> {
+  return {
+    label,
+    poll,
+    isDone: (o) => o.done === true,
+    errorOf: (o) => (o.error && (o.error.code || o.error.message) ? o.error.message || `error code ${o.error.code}` : undefined),
+  };
+}
+
 
 type Operation = LongRunningOperation;
 
@@ -107,7 +125,7 @@ export async function deleteVersion(versionName: string, opts: { force?: boolean
   try {
     op = await requestJson<Operation>(url(versionName), { method: 'DELETE', token, query: { force: opts.force ? 'true' : undefined } });
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
   await waitOperation(op);
@@ -121,7 +139,7 @@ export async function deleteTag(tagName: string): Promise<boolean> {
     await request(url(tagName), { method: 'DELETE', token });
     return true;
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return false;
+    if (isNotFound(err)) return false;
     throw err;
   }
 }

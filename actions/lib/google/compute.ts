@@ -2,10 +2,12 @@
  * Compute Engine v1, the read-only parts the GPU actions need: a region's quotas
  * (regions.get), the project's own quotas (projects.get, where GPUS_ALL_REGIONS
  * lives), zones, accelerator types per zone or across all zones, and the managed
- * instance groups behind a GKE node pool (instanceGroupManagers.get).
+ * instance groups behind a GKE node pool (instanceGroupManagers.get); and the zone operations
+ * Compute mutations return, on the generic waiter (compute-disks.ts makes those mutations).
  */
 import { apiUrl } from '../endpoints.js';
 import { listAll, requestJson } from '../http.js';
+import { waitForReturned, type LroAdapter, type WaitOptions, type WaitResult } from '../operations.js';
 import { getAccessToken } from './auth.js';
 
 export interface ComputeQuota {
@@ -37,11 +39,15 @@ export interface AcceleratorType {
   maximumCardsPerInstance: number;
 }
 
-const lastSegment = (url: string | undefined): string => (url ?? '').replace(/\/+$/, '').split('/').pop() ?? '';
+/** The last path segment of a Compute URL (a zone, region or disk type link). */
+export const lastSegment = (url: string | undefined): string => (url ?? '').replace(/\/+$/, '').split('/').pop() ?? '';
 
-function base(project: string): string {
+/** The Compute API URL of a project, under which its zones, regions and global resources live. */
+export function projectUrl(project: string): string {
   return apiUrl('compute', `projects/${encodeURIComponent(project)}`);
 }
+
+const base = projectUrl;
 
 function toQuotas(raw: unknown): ComputeQuota[] {
   return ((raw as Array<{ metric?: string; limit?: number | string; usage?: number | string }> | undefined) ?? []).map((q) => ({
@@ -145,4 +151,35 @@ export async function getInstanceGroupManager(url: string): Promise<InstanceGrou
     currentActions: Object.fromEntries(Object.entries(igm.currentActions ?? {}).map(([k, v]) => [k, Number(v)])),
     isStable: igm.status?.isStable === true,
   };
+}
+
+/** A Compute zone operation, as a mutation returns it and zoneOperations.get answers. */
+export interface ComputeOperation {
+  name: string;
+  zone?: string;
+  status?: 'PENDING' | 'RUNNING' | 'DONE';
+  operationType?: string;
+  targetLink?: string;
+  progress?: number;
+  error?: { errors?: Array<{ code?: string; message?: string }> };
+  httpErrorMessage?: string;
+}
+
+/** An adapter for a zone operation: zoneOperations.get, its errors[] as the failure text, status and percent as progress. */
+export function zoneOperation(project: string, zone: string, op: ComputeOperation, what: string): LroAdapter<ComputeOperation> {
+  return {
+    label: `${what} (${op.name})`,
+    poll: async () => requestJson<ComputeOperation>(`${base(project)}/zones/${zone}/operations/${op.name}`, { token: await getAccessToken() }),
+    isDone: (o) => o.status === 'DONE',
+    errorOf: (o) => {
+      const errs = o.error?.errors ?? [];
+      return errs.length ? errs.map((e) => `${e.message ?? ''}${e.code ? ` [${e.code}]` : ''}`.trim()).join('; ') : undefined;
+    },
+    progressOf: (o) => `${o.status ?? 'RUNNING'}${o.progress ? ` ${o.progress}%` : ''}`,
+  };
+}
+
+/** Wait for the zone operation a mutation returned (`what` names it in logs and errors). */
+export function waitForZoneOperation(project: string, zone: string, op: ComputeOperation, what: string, opts: WaitOptions = {}): Promise<WaitResult<ComputeOperation>> {
+  return waitForReturned(zoneOperation(project, zone, op, what), op, opts);
 }

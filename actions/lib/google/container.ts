@@ -5,7 +5,7 @@
  */
 import { apiUrl } from '../endpoints.js';
 import { ActionError } from '../errors.js';
-import { requestJson, type RequestOptions } from '../http.js';
+import { findOrUndefined, requestJson, type RequestOptions } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface AcceleratorConfig {
@@ -147,6 +147,11 @@ export function getServerConfig(project: string, location: string): Promise<Serv
 
 export function getNodePool(ref: ClusterRef, pool: string): Promise<NodePool> {
   return call<NodePool>('GET', nodePoolName(ref, pool));
+}
+
+/** The node pool, or undefined when the cluster has none by that name (404). */
+export function findNodePool(ref: ClusterRef, pool: string): Promise<NodePool | undefined> {
+  return findOrUndefined(() => getNodePool(ref, pool));
 }
 
 export async function listNodePools(ref: ClusterRef): Promise<NodePool[]> {

@@ -8,7 +8,7 @@
  * - `quotaConfig.preferredValue` / `grantedValue` are int64 and travel as strings.
  */
 import { apiUrl } from '../endpoints.js';
-import { ApiError, listAll, request, requestJson } from '../http.js';
+import { findOrUndefined, listAll, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface QuotaInfo {
@@ -186,14 +186,10 @@ export function limitFor(info: QuotaInfo, dimensions: Record<string, string>): n
 }
 
 /** quotaPreferences.get, or undefined when there is none under that id. */
-export async function getQuotaPreference(project: string, id: string): Promise<QuotaPreference | undefined> {
+export async function findQuotaPreference(project: string, id: string): Promise<QuotaPreference | undefined> {
   const token = await getAccessToken();
-  try {
-    return toPreference(await requestJson<RawPreference>(apiUrl('cloudquotas', `v1/${preferenceName(project, id)}`), { token }));
-  } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return undefined;
-    throw err;
-  }
+  const raw = await findOrUndefined(() => requestJson<RawPreference>(apiUrl('cloudquotas', `v1/${preferenceName(project, id)}`), { token }));
+  return raw && toPreference(raw);
 }
 
 /** quotaPreferences.create with our own id (ALREADY_EXISTS if taken). */

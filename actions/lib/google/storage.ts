@@ -5,7 +5,7 @@
  */
 import { ActionError } from '../errors.js';
 import { apiUrl, storageUploadBase } from '../endpoints.js';
-import { ApiError, request, requestJson } from '../http.js';
+import { ApiError, findOrUndefined, isNotFound, request, requestJson } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface GcsObject {
@@ -91,11 +91,11 @@ export function isPreconditionFailed(err: unknown): boolean {
 }
 
 function isMissingObject(err: unknown): boolean {
-  return err instanceof ApiError && err.httpStatus === 404 && /^No such object/.test(err.message);
+  return isNotFound(err) && /^No such object/.test(err.message);
 }
 
 function bucketMissing(err: unknown, bucket: string): never {
-  if (err instanceof ApiError && err.httpStatus === 404) {
+  if (isNotFound(err)) {
     throw new ActionError(`Cloud Storage bucket gs://${bucket} does not exist (or this identity cannot see it).`, {
       fix: `Check the bucket name, or create it (gcloud storage buckets create gs://${bucket}); the service account needs roles/storage.objectAdmin on it.`,
     });
@@ -104,7 +104,7 @@ function bucketMissing(err: unknown, bucket: string): never {
 }
 
 /** objects.get metadata; `undefined` when the object does not exist (a missing bucket throws). */
-export async function getObject(bucket: string, name: string): Promise<GcsObject | undefined> {
+export async function findObject(bucket: string, name: string): Promise<GcsObject | undefined> {
   const token = await getAccessToken();
   try {
     return toObject(await requestJson<RawObject>(apiUrl('storage', objectPath(bucket, name)), { token }));
@@ -112,6 +112,12 @@ export async function getObject(bucket: string, name: string): Promise<GcsObject
     if (isMissingObject(err)) return undefined;
     return bucketMissing(err, bucket);
   }
+}
+
+/** buckets.get: whether the bucket exists (404 → false). */
+export async function bucketExists(bucket: string): Promise<boolean> {
+  const token = await getAccessToken();
+  return (await findOrUndefined(() => requestJson<unknown>(apiUrl('storage', `b/${encodeURIComponent(bucket)}`), { token }))) !== undefined;
 }
 
 /** objects.get alt=media: the content (of `generation`, when given), checked against the CRC32C GCS reports. */
@@ -163,7 +169,7 @@ export async function upload(bucket: string, name: string, data: string | Uint8A
   try {
     return toObject(await requestJson<RawObject>(url, { method: 'POST', token, query, body, headers: { 'content-type': headerType }, idempotent: true /* the same bytes under the same name */ }));
   } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return bucketMissing(err, bucket);
+    if (isNotFound(err)) return bucketMissing(err, bucket);
     throw err;
   }
 }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 // node:https and @actions/exec are loaded on first use: loading them costs more than the rest of a bundle's start.
 import { ActionError, describeError } from '../errors.js';
-import { ApiError, defaultRetry, withRetries, type RetryPolicy } from '../http.js';
+import { ApiError, defaultRetry, isNotFound, withRetries, type RetryPolicy } from '../http.js';
 import { debug, setSecret } from '../runner.js';
 import { sleep } from '../time.js';
 
@@ -271,7 +271,7 @@ export class KubeClient {
     try {
       return await this.json<T>('GET', await this.pathOf(ref, name));
     } catch (err) {
-      if (err instanceof KubeApiError && err.httpStatus === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -308,7 +308,7 @@ export class KubeClient {
       await this.request('DELETE', await this.pathOf(ref, name), { query: { propagationPolicy: opts.propagationPolicy } });
       return true;
     } catch (err) {
-      if (err instanceof KubeApiError && err.httpStatus === 404) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }

@@ -5,7 +5,7 @@
  */
 import { ActionError } from '../errors.js';
 import { info } from '../runner.js';
-import { isNotFound, runTool } from '../tools/exec.js';
+import { isProgramMissing, runTool } from '../tools/exec.js';
 
 export interface Run {
   code: number;
@@ -32,7 +32,7 @@ export class Kubectl {
       const r = await runTool('kubectl', full, { input: opts.input, silent: true });
       return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
-      if (isNotFound(err)) {
+      if (isProgramMissing(err)) {
         throw new ActionError('kubectl is not on PATH.', { fix: 'Install kubectl on the runner (the mlabs runner image carries it), or run `minikube kubectl` once to fetch it.' });
       }
       throw err;

@@ -3,6 +3,7 @@
  * the node the cluster reports (kubernetes.io/arch, allocatable nvidia.com/gpu, cpu and memory, the GPU
  * product label), never from the runner label alone. Pure: no I/O, so tests and docs can read it.
  */
+import { milliQuantity, parseQuantity } from '../kubernetes/quantity.js';
 
 export const COMPONENTS = ['mlflow', 'qdrant', 'ollama', 'nim', 'nemo', 'kfp'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -98,22 +99,6 @@ const QDRANT = ['qdrant', 'docker.io/qdrant/qdrant:v1.13.4'] as const;
 const OLLAMA = ['ollama', 'docker.io/ollama/ollama:0.6.5'] as const;
 const OLLAMA_L4T = ['ollama', 'docker.io/dustynv/ollama:0.6.5-r36.4.0'] as const;
 
-function cpuMilli(q: string): number {
-  return q.endsWith('m') ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
-}
-
-const UNITS: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: GI, Ti: 1024 ** 4, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, '': 1 };
-
-/** A Kubernetes quantity (cpu in millicores when `cpu`, else bytes/count). */
-export function parseQuantity(q: string, cpu = false): number {
-  if (cpu) return cpuMilli(q);
-  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(q.trim());
-  if (!m) return NaN;
-  const unit = UNITS[m[2] as string];
-  if (m[2] === 'm') return Number(m[1]) / 1000;
-  return unit === undefined ? NaN : Number(m[1]) * unit;
-}
-
 export function formatMemory(bytes: number): string {
   if (bytes >= GI) return `${+(bytes / GI).toFixed(1)}Gi`;
   return `${Math.round(bytes / 1024 ** 2)}Mi`;
@@ -128,7 +113,7 @@ function sum(containers: ComponentSpec['containers']): Requests {
   let m = 0;
   let g = 0;
   for (const x of Object.values(containers)) {
-    c += cpuMilli(x.cpu);
+    c += milliQuantity(x.cpu);
     m += parseQuantity(x.memory);
     g += x.gpu ?? 0;
   }
@@ -248,7 +233,7 @@ export function nodeFacts(node: NodeJson, used: Requests = { cpuMilli: 0, memory
     arch,
     platform: arch === 'arm64' && tegra ? 'jetson' : arch === 'amd64' ? 'amd64' : arch === 'arm64' ? 'arm64' : ('unknown' as Platform),
     gpuProduct: product,
-    allocatable: { cpuMilli: parseQuantity(alloc.cpu ?? '0', true), memory: parseQuantity(alloc.memory ?? '0'), gpu: Number(alloc['nvidia.com/gpu'] ?? 0) },
+    allocatable: { cpuMilli: milliQuantity(alloc.cpu ?? '0'), memory: parseQuantity(alloc.memory ?? '0'), gpu: Number(alloc['nvidia.com/gpu'] ?? 0) },
     used,
     internalIp: node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1',
   };

@@ -6,8 +6,9 @@
 import { ActionError } from '../errors.js';
 import { isNotFound } from '../http.js';
 import { warning } from '../runner.js';
-import { deleteNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
-import { OperationFailedError, waitForGkeOperation } from '../operations.js';
+import { deleteNodePool, findNodePool, type ClusterRef } from '../google/container.js';
+import { OperationFailedError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { withClusterLock } from './lock.js';
 
 /** 'absent' when the pool was already gone at the first delete. */
@@ -22,13 +23,8 @@ export async function deleteNodePoolAndWait(ref: ClusterRef, name: string, deadl
       if (isNotFound(err)) return failures === 0 ? 'absent' : 'deleted';
       if (!(err instanceof OperationFailedError)) throw err;
       failures += 1;
-      let pool: NodePool;
-      try {
-        pool = await getNodePool(ref, name);
-      } catch (e) {
-        if (isNotFound(e)) return 'deleted';
-        throw e;
-      }
+      const pool = await findNodePool(ref, name);
+      if (!pool) return 'deleted';
       const state = `${pool.status ?? 'an unknown state'}${pool.statusMessage ? ` (${pool.statusMessage})` : ''}`;
       if (failures === 1 && pool.status === 'ERROR') {
         warning(`The delete of node pool ${name} failed (${err.detail}); the pool is in ERROR. Deleting it once more.`);

@@ -2,10 +2,9 @@
  * Bring a GPU node pool into existence (create with zone failover) or to the requested size
  * (setSize / setAutoscaling) when it exists.
  */
-import { isNotFound } from '../http.js';
 import { info, warning } from '../runner.js';
-import { getNodePool, setNodePoolAutoscaling, setNodePoolSize, type Cluster, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
-import { waitForGkeOperation } from '../operations.js';
+import { findNodePool, getNodePool, setNodePoolAutoscaling, setNodePoolSize, type Cluster, type ClusterRef, type NodePool, type NodePoolAutoscaling } from '../google/container.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { createWithFailover, removeLeftover, type Attempt } from './failover.js';
 import { withClusterLock } from './lock.js';
 import { adoptedCreate, awaitPoolOperations } from './pending.js';
@@ -41,12 +40,7 @@ export interface ExpandOptions {
 export async function expandNodePool(ref: ClusterRef, cluster: Cluster, spec: GpuPoolSpec, zones: ZonesInput, deadline: number, opts: ExpandOptions = {}): Promise<ExpandResult> {
   const wanted = buildGpuPool(spec);
   const adopted = await awaitPoolOperations(ref, spec.name, deadline);
-  let current: NodePool | undefined;
-  try {
-    current = await getNodePool(ref, spec.name);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  let current = await findNodePool(ref, spec.name);
   if (current?.status === 'ERROR') {
     info(`Node pool ${spec.name} is in ERROR (a failed earlier create); deleting it and creating it again.`);
     await removeLeftover(ref, spec.name, deadline);

@@ -4,11 +4,13 @@
  * be deleted before trying elsewhere. Quota shortfalls and accelerators a zone does not offer are
  * refused at once. Every attempt is recorded; after a total failure nothing is left behind.
  */
+import { retryBaseMs } from '../config.js';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
-import { createNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
-import { OperationFailedError, OperationTimeoutError, waitForGkeOperation } from '../operations.js';
+import { createNodePool, findNodePool, getNodePool, type ClusterRef, type NodePool } from '../google/container.js';
+import { OperationFailedError, OperationTimeoutError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 import { deleteNodePoolAndWait } from './delete.js';
 import { withClusterLock } from './lock.js';
 
@@ -49,7 +51,7 @@ export function classify(text: string, reason?: string): AttemptOutcome {
 
 export interface FailoverOptions {
   deadline: number;
-  /** Pause between zones (ms). Default: MLABS_RETRY_BASE_MS or 5 s. */
+  /** Pause between zones (ms). Default: config.ts's retryBaseMs, or 5 s. */
   pauseMs?: number;
 }
 
@@ -60,18 +62,12 @@ export interface FailoverResult {
 }
 
 function pauseMs(): number {
-  const v = Number(process.env.MLABS_RETRY_BASE_MS);
-  return process.env.MLABS_RETRY_BASE_MS && Number.isFinite(v) && v >= 0 ? v : 5000;
+  return retryBaseMs() ?? 5000;
 }
 
 /** Delete what a failed create left behind (waiting out the failed create's lock), and wait for it. */
 export async function removeLeftover(ref: ClusterRef, name: string, deadline: number): Promise<Attempt['cleanup']> {
-  try {
-    await getNodePool(ref, name);
-  } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return 'none-left';
-    throw err;
-  }
+  if (!(await findNodePool(ref, name))) return 'none-left';
   info(`Deleting what the failed attempt left: node pool ${name}`);
   try {
     return (await deleteNodePoolAndWait(ref, name, deadline)) === 'deleted' ? 'deleted' : 'none-left';

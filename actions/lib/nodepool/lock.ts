@@ -6,7 +6,8 @@
 import { ApiError } from '../http.js';
 import { info } from '../runner.js';
 import type { ClusterRef } from '../google/container.js';
-import { OperationTimeoutError, waitForGkeOperation, OperationFailedError } from '../operations.js';
+import { OperationFailedError, OperationTimeoutError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 
 export function blockingOperation(err: unknown): string | undefined {
   if (!(err instanceof ApiError) || err.status !== 'FAILED_PRECONDITION') return undefined;

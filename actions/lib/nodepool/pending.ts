@@ -5,7 +5,8 @@
  */
 import { info, warning } from '../runner.js';
 import { listOperations, targetsNodePool, type ClusterRef } from '../google/container.js';
-import { OperationFailedError, waitForGkeOperation } from '../operations.js';
+import { OperationFailedError } from '../operations.js';
+import { waitForGkeOperation } from '../google/container-operations.js';
 
 export interface AdoptedOperation {
   /** The operation's short name, e.g. operation-1234-abcd. */

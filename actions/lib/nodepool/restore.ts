@@ -3,9 +3,8 @@
  * pool of the same name, then create it with zone failover and wait until it is RUNNING.
  */
 import { ActionError } from '../errors.js';
-import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
-import { getNodePool, getServerConfig, type Cluster, type ClusterRef, type NodePool } from '../google/container.js';
+import { findNodePool, getServerConfig, type Cluster, type ClusterRef, type NodePool } from '../google/container.js';
 import { createableDefinition, diffDefinitions, formatDiff, type DiffEntry } from './definition.js';
 import { deleteNodePoolAndWait } from './delete.js';
 import { createWithFailover, removeLeftover, type Attempt } from './failover.js';
@@ -28,15 +27,6 @@ export interface RestoreResult {
   versionNote?: string;
   diff?: DiffEntry[];
   notes: string[];
-}
-
-async function existing(ref: ClusterRef, name: string): Promise<NodePool | undefined> {
-  try {
-    return await getNodePool(ref, name);
-  } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return undefined;
-    throw err;
-  }
 }
 
 export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: SnapshotRef, opts: RestoreOptions): Promise<RestoreResult> {
@@ -64,7 +54,7 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
 
   let outcome: RestoreResult['outcome'] = 'created';
   const adopted = await awaitPoolOperations(ref, definition.name, opts.deadline);
-  const current = await existing(ref, definition.name);
+  const current = await findNodePool(ref, definition.name);
   if (current) {
     if (current.status === 'ERROR') {
       notes.push(`Node pool ${definition.name} existed in ERROR (a failed earlier create); deleted it before restoring.`);

@@ -3,12 +3,10 @@
  * read an object's text with its generation, write with an `ifGenerationMatch` precondition
  * (0 = must not exist), and whether a bucket exists.
  */
-import { apiUrl } from '../endpoints.js';
-import { ApiError, requestJson } from '../http.js';
-import { getAccessToken } from '../google/auth.js';
-import { downloadText, getObject, isPreconditionFailed, upload } from '../google/storage.js';
+import { isNotFound } from '../http.js';
+import { bucketExists, downloadText, findObject, isPreconditionFailed, upload } from '../google/storage.js';
 
-export { isPreconditionFailed };
+export { bucketExists, isPreconditionFailed };
 
 export interface StoredObject {
   bucket: string;
@@ -19,13 +17,13 @@ export interface StoredObject {
 
 /** The object's text and generation, or undefined when it does not exist (a missing bucket throws). */
 export async function readObject(bucket: string, name: string): Promise<StoredObject | undefined> {
-  const meta = await getObject(bucket, name);
+  const meta = await findObject(bucket, name);
   if (!meta) return undefined;
   try {
     return { bucket, name, generation: meta.generation, text: await downloadText(bucket, name, { generation: meta.generation }) };
   } catch (err) {
     // Replaced between the two calls: read the live one.
-    if (err instanceof ApiError && err.httpStatus === 404) return readObject(bucket, name);
+    if (isNotFound(err)) return readObject(bucket, name);
     throw err;
   }
 }
@@ -36,14 +34,3 @@ export async function writeObject(bucket: string, name: string, text: string, if
   return obj.generation;
 }
 
-/** Whether the bucket exists (buckets.get; 404 → false). */
-export async function bucketExists(bucket: string): Promise<boolean> {
-  const token = await getAccessToken();
-  try {
-    await requestJson(apiUrl('storage', `b/${encodeURIComponent(bucket)}`), { token });
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError && err.httpStatus === 404) return false;
-    throw err;
-  }
-}

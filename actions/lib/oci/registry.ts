@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ActionError, describeError } from '../errors.js';
-import { ApiError, request, type RequestOptions } from '../http.js';
+import { ApiError, isNotFound, request, type RequestOptions } from '../http.js';
 import { debug, setSecret } from '../runner.js';
 import { MANIFEST_ACCEPT } from './media.js';
 import type { RepositoryRef } from './reference.js';
@@ -144,7 +144,7 @@ export class RegistryClient {
     try {
       res = await this.send(`manifests/${digest}`, { headers: { accept: MANIFEST_ACCEPT } });
     } catch (err) {
-      if (err instanceof ApiError && err.httpStatus === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -182,7 +182,7 @@ export class RegistryClient {
       try {
         res = await this.send(path);
       } catch (err) {
-        if (err instanceof ApiError && err.httpStatus === 404) return tags;
+        if (isNotFound(err)) return tags;
         throw err;
       }
       const body = (await res.json()) as { tags?: string[] | null };

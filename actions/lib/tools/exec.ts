@@ -62,6 +62,6 @@ export function runTool(command: string, args: string[], opts: ToolOptions = {})
 }
 
 /** True when `err` (from runTool) says the program is not on PATH. */
-export function isNotFound(err: unknown): boolean {
+export function isProgramMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

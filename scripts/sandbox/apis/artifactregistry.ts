@@ -161,264 +161,294 @@ function sortBy<T extends { createTime: string; updateTime: string; name: string
 
 const lastSegment = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
 
+/** State, helpers and services the artifactregistry handlers share; registers what other modules use. */
+function artifactRegistryParts(ctx: SandboxContext) {
+  const { errors } = ctx;
+  const raw = ctx.state.section<Record<string, unknown>>('artifactregistry', () => defaultArtifactRegistrySeed(ctx.project.projectId));
+  const st = normalise(raw);
+  ctx.state.set('artifactregistry', st);
+  ctx.services.set('artifactregistry', { state: st });
+  const invalid = (m: string): Error => errors.invalidArgument(m);
+  const root = ctx.contracts.load('artifact-registry');
+  const operationType = root.lookupType('google.longrunning.Operation');
+
+  const repoOf = (name: string): ArRepository => {
+    const r = st.repositories.find((x) => x.name === name);
+    if (!r) throw errors.notFound(`Requested entity was not found.`);
+    return r;
+  };
+  const pkgOf = (name: string): ArPackage => {
+    repoOf(name.slice(0, name.indexOf('/packages/')));
+    const p = st.packages.find((x) => x.name === name);
+    if (!p) throw errors.notFound(`Requested entity was not found.`);
+    return p;
+  };
+  const versionOf = (name: string): ArVersion => {
+    pkgOf(name.slice(0, name.indexOf('/versions/')));
+    const v = st.versions.find((x) => x.name === name);
+    if (!v) throw errors.notFound(`Requested entity was not found.`);
+    return v;
+  };
+  /** A version may be named by digest or (as gcloud allows) by tag. */
+  const resolveVersion = (name: string): ArVersion => {
+    const pkg = name.slice(0, name.indexOf('/versions/'));
+    const id = lastSegment(name);
+    if (!id.startsWith('sha256:')) {
+      const tag = st.tags.find((t) => t.name === `${pkg}/tags/${id}`);
+      if (tag) return versionOf(tag.version);
+    }
+    return versionOf(name);
+  };
+  const tagsOfVersion = (version: string): ArTag[] => st.tags.filter((t) => t.version === version);
+  const repoName = (child: string): string => child.slice(0, child.indexOf('/packages/') >= 0 ? child.indexOf('/packages/') : child.indexOf('/dockerImages/'));
+
+  const versionJson = (v: ArVersion, full: boolean): Record<string, unknown> => {
+    const pkg = v.name.slice(0, v.name.indexOf('/versions/'));
+    return {
+      name: v.name,
+      ...(v.description ? { description: v.description } : {}),
+      createTime: v.createTime,
+      updateTime: v.updateTime,
+      ...(full ? { relatedTags: tagsOfVersion(v.name) } : {}),
+      metadata: {
+        imageSizeBytes: v.imageSizeBytes,
+        mediaType: v.mediaType,
+        buildTime: v.createTime,
+        name: `${repoName(pkg)}/dockerImages/${lastSegment(pkg)}@${lastSegment(v.name)}`,
+      },
+    };
+  };
+
+  const registryHost = (repo: string): { host: string; path: string } => {
+    const [, project, , location, , r] = repo.split('/');
+    return { host: `${location}-docker.pkg.dev`, path: `${project}/${r}` };
+  };
+
+  const dockerImageJson = (v: ArVersion): Record<string, unknown> => {
+    const pkg = v.name.slice(0, v.name.indexOf('/versions/'));
+    const repo = repoName(pkg);
+    const { host, path } = registryHost(repo);
+    const image = decodeURIComponent(lastSegment(pkg));
+    const digest = lastSegment(v.name);
+    return {
+      name: `${repo}/dockerImages/${lastSegment(pkg)}@${digest}`,
+      uri: `${host}/${path}/${image}@${digest}`,
+      tags: tagsOfVersion(v.name).map((t) => lastSegment(t.name)),
+      imageSizeBytes: v.imageSizeBytes,
+      uploadTime: v.createTime,
+      mediaType: v.mediaType,
+      buildTime: v.createTime,
+      updateTime: v.updateTime,
+    };
+  };
+
+  const repositoryJson = (r: ArRepository): Record<string, unknown> => {
+    const { host, path } = registryHost(r.name);
+    const sizeBytes = st.versions.filter((v) => v.name.startsWith(`${r.name}/`)).reduce((n, v) => n + Number(v.imageSizeBytes), 0);
+    return {
+      name: r.name,
+      format: r.format,
+      ...(r.description ? { description: r.description } : {}),
+      ...(r.labels ? { labels: r.labels } : {}),
+      createTime: r.createTime,
+      updateTime: r.updateTime,
+      mode: 'STANDARD_REPOSITORY',
+      sizeBytes: String(sizeBytes),
+      satisfiesPzs: false,
+      satisfiesPzi: false,
+      registryUri: r.format === 'DOCKER' ? `${host}/${path}` : undefined,
+      dockerConfig: r.format === 'DOCKER' ? {} : undefined,
+    };
+  };
+
+  // Deletes are long-running: RUNNING for the sandbox's operationMs, then DONE (the delete happens then).
+  const operations = new Map<string, Record<string, unknown>>();
+  const startDelete = (name: string, rpc: string, method: string, apply: () => void): Record<string, unknown> => {
+    const location = name.split('/').slice(0, 4).join('/');
+    const opName = `${location}/operations/${randomUUID()}`;
+    const op: Record<string, unknown> = {
+      name: opName,
+      metadata: { '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata' },
+      done: false,
+    };
+    operations.set(opName, op);
+    ctx.operations.start({
+      call: { api: 'artifactregistry', method: rpc, httpMethod: method, path: name },
+      complete: () => {
+        apply();
+      },
+      done: (error) => {
+        op.done = true;
+        if (error) op.error = { code: errors.RPC_CODE[error.status as keyof typeof errors.RPC_CODE] ?? 13, message: error.message };
+        else op.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
+      },
+    });
+    return op;
+  };
+
+  return { ctx, errors, raw, st, invalid, root, operationType, repoOf, pkgOf, versionOf, resolveVersion, tagsOfVersion, repoName, versionJson, registryHost, dockerImageJson, repositoryJson, operations, startDelete };
+}
+
+type ArtifactRegistryParts = ReturnType<typeof artifactRegistryParts>;
+type Handlers = Record<string, ContractHandler>;
+
+/** Repositories and their Docker images. */
+function repositoryHandlers(p: ArtifactRegistryParts): Handlers {
+  const { errors, st, invalid, repoOf, resolveVersion, dockerImageJson, repositoryJson } = p;
+  return {
+    ListRepositories: (req) => {
+      const parent = String(req.parent);
+      const items = sortBy(
+        st.repositories.filter((r) => r.name.startsWith(`${parent}/repositories/`)),
+        req.orderBy,
+      );
+      const p = page(items, req.pageSize, req.pageToken, invalid);
+      return { repositories: p.items.map(repositoryJson), nextPageToken: p.nextPageToken };
+    },
+    GetRepository: (req) => repositoryJson(repoOf(String(req.name))),
+    ListDockerImages: (req) => {
+      const parent = String(req.parent);
+      const r = repoOf(parent);
+      if (r.format !== 'DOCKER') throw errors.failedPrecondition(`Repository "${parent}" is not a Docker repository.`);
+      const items = sortBy(st.versions.filter((v) => v.name.startsWith(`${parent}/packages/`)), req.orderBy);
+      const p = page(items, req.pageSize, req.pageToken, invalid);
+      return { dockerImages: p.items.map(dockerImageJson), nextPageToken: p.nextPageToken };
+    },
+    GetDockerImage: (req) => {
+      const name = String(req.name);
+      const at = name.lastIndexOf('@');
+      const repo = name.slice(0, name.indexOf('/dockerImages/'));
+      const image = name.slice(name.indexOf('/dockerImages/') + '/dockerImages/'.length, at < 0 ? undefined : at);
+      const ref = at < 0 ? '' : name.slice(at + 1);
+      const pkg = `${repo}/packages/${encodeURIComponent(decodeURIComponent(image))}`;
+      return dockerImageJson(resolveVersion(`${pkg}/versions/${ref}`));
+    },
+  };
+}
+
+/** Packages and their versions (deletes are long-running). */
+function packageHandlers(p: ArtifactRegistryParts): Handlers {
+  const { errors, st, invalid, repoOf, pkgOf, resolveVersion, tagsOfVersion, versionJson, startDelete } = p;
+  return {
+    ListPackages: (req) => {
+      const parent = String(req.parent);
+      repoOf(parent);
+      const f = parseFilter(req.filter as string | undefined, invalid);
+      const items = sortBy(
+        st.packages.filter((p) => p.name.startsWith(`${parent}/packages/`) && (!f.name || p.name === f.name || lastSegment(p.name) === f.name)),
+        req.orderBy,
+      );
+      const p = page(items, req.pageSize, req.pageToken, invalid);
+      return { packages: p.items.map((x) => ({ ...x, displayName: decodeURIComponent(lastSegment(x.name)) })), nextPageToken: p.nextPageToken };
+    },
+    GetPackage: (req) => {
+      const x = pkgOf(String(req.name));
+      return { ...x, displayName: decodeURIComponent(lastSegment(x.name)) };
+    },
+    DeletePackage: (req, call) => {
+      const name = String(req.name);
+      pkgOf(name);
+      return startDelete(name, 'DeletePackage', call.http.method, () => {
+        st.tags = st.tags.filter((t) => !t.name.startsWith(`${name}/`));
+        st.versions = st.versions.filter((v) => !v.name.startsWith(`${name}/`));
+        st.packages = st.packages.filter((p) => p.name !== name);
+      });
+    },
+    ListVersions: (req) => {
+      const parent = String(req.parent);
+      pkgOf(parent);
+      const f = parseFilter(req.filter as string | undefined, invalid);
+      const items = sortBy(
+        st.versions.filter((v) => v.name.startsWith(`${parent}/versions/`) && (!f.name || v.name === f.name || lastSegment(v.name) === f.name)),
+        req.orderBy,
+      );
+      const p = page(items, req.pageSize, req.pageToken, invalid);
+      return { versions: p.items.map((v) => versionJson(v, req.view === 'FULL')), nextPageToken: p.nextPageToken };
+    },
+    GetVersion: (req) => versionJson(resolveVersion(String(req.name)), req.view === 'FULL'),
+    DeleteVersion: (req, call) => {
+      const v = resolveVersion(String(req.name));
+      const tags = tagsOfVersion(v.name);
+      if (tags.length > 0 && req.force !== true) {
+        throw errors.failedPrecondition(
+          `Version ${lastSegment(v.name)} is still referenced by tags [${tags.map((t) => lastSegment(t.name)).join(', ')}]; set force to delete the version and its tags.`,
+        );
+      }
+      return startDelete(v.name, 'DeleteVersion', call.http.method, () => {
+        st.tags = st.tags.filter((t) => t.version !== v.name);
+        st.versions = st.versions.filter((x) => x.name !== v.name);
+      });
+    },
+  };
+}
+
+/** Tags: list, get, create, move, delete. */
+function tagHandlers(p: ArtifactRegistryParts): Handlers {
+  const { errors, st, invalid, pkgOf, versionOf } = p;
+  return {
+    ListTags: (req) => {
+      const parent = String(req.parent);
+      pkgOf(parent);
+      const f = parseFilter(req.filter as string | undefined, invalid);
+      const items = st.tags
+        .filter((t) => t.name.startsWith(`${parent}/tags/`))
+        .filter((t) => !f.version || t.version === f.version || lastSegment(t.version) === f.version)
+        .filter((t) => !f.name || t.name === f.name || lastSegment(t.name) === f.name)
+        .sort((a, b) => a.name.localeCompare(b.name));
+      const p = page(items, req.pageSize, req.pageToken, invalid);
+      return { tags: p.items, nextPageToken: p.nextPageToken };
+    },
+    GetTag: (req) => {
+      const name = String(req.name);
+      pkgOf(name.slice(0, name.indexOf('/tags/')));
+      const t = st.tags.find((x) => x.name === name);
+      if (!t) throw errors.notFound('Requested entity was not found.');
+      return t;
+    },
+    CreateTag: (req) => {
+      const parent = String(req.parent);
+      pkgOf(parent);
+      const body = (req.tag ?? {}) as { name?: string; version?: string };
+      const tagId = typeof req.tagId === 'string' && req.tagId ? req.tagId : body.name ? lastSegment(body.name) : '';
+      if (!tagId) throw errors.invalidArgument('Request is missing required field "tag_id".');
+      if (!body.version) throw errors.invalidArgument('Request is missing required field "tag.version".');
+      const version = body.version.includes('/') ? body.version : `${parent}/versions/${body.version}`;
+      versionOf(version);
+      const name = `${parent}/tags/${tagId}`;
+      if (st.tags.some((t) => t.name === name)) throw errors.alreadyExists(`Tag ${tagId} already exists.`);
+      const t: ArTag = { name, version };
+      st.tags.push(t);
+      return t;
+    },
+    UpdateTag: (req) => {
+      const body = (req.tag ?? {}) as { name?: string; version?: string };
+      const name = String(body.name ?? '');
+      pkgOf(name.slice(0, name.indexOf('/tags/')));
+      const t = st.tags.find((x) => x.name === name);
+      if (!t) throw errors.notFound('Requested entity was not found.');
+      if (body.version) {
+        const version = body.version.includes('/') ? body.version : `${name.slice(0, name.indexOf('/tags/'))}/versions/${body.version}`;
+        versionOf(version);
+        t.version = version;
+      }
+      return t;
+    },
+    DeleteTag: (req) => {
+      const name = String(req.name);
+      pkgOf(name.slice(0, name.indexOf('/tags/')));
+      if (!st.tags.some((t) => t.name === name)) throw errors.notFound('Requested entity was not found.');
+      st.tags = st.tags.filter((t) => t.name !== name);
+      return {};
+    },
+  };
+}
+
 const artifactregistry: ApiModule = {
   id: 'artifactregistry',
   register(ctx: SandboxContext) {
-    const { errors } = ctx;
-    const raw = ctx.state.section<Record<string, unknown>>('artifactregistry', () => defaultArtifactRegistrySeed(ctx.project.projectId));
-    const st = normalise(raw);
-    ctx.state.set('artifactregistry', st);
-    ctx.services.set('artifactregistry', { state: st });
-    const invalid = (m: string): Error => errors.invalidArgument(m);
-    const root = ctx.contracts.load('artifact-registry');
-    const operationType = root.lookupType('google.longrunning.Operation');
-
-    const repoOf = (name: string): ArRepository => {
-      const r = st.repositories.find((x) => x.name === name);
-      if (!r) throw errors.notFound(`Requested entity was not found.`);
-      return r;
-    };
-    const pkgOf = (name: string): ArPackage => {
-      repoOf(name.slice(0, name.indexOf('/packages/')));
-      const p = st.packages.find((x) => x.name === name);
-      if (!p) throw errors.notFound(`Requested entity was not found.`);
-      return p;
-    };
-    const versionOf = (name: string): ArVersion => {
-      pkgOf(name.slice(0, name.indexOf('/versions/')));
-      const v = st.versions.find((x) => x.name === name);
-      if (!v) throw errors.notFound(`Requested entity was not found.`);
-      return v;
-    };
-    /** A version may be named by digest or (as gcloud allows) by tag. */
-    const resolveVersion = (name: string): ArVersion => {
-      const pkg = name.slice(0, name.indexOf('/versions/'));
-      const id = lastSegment(name);
-      if (!id.startsWith('sha256:')) {
-        const tag = st.tags.find((t) => t.name === `${pkg}/tags/${id}`);
-        if (tag) return versionOf(tag.version);
-      }
-      return versionOf(name);
-    };
-    const tagsOfVersion = (version: string): ArTag[] => st.tags.filter((t) => t.version === version);
-    const repoName = (child: string): string => child.slice(0, child.indexOf('/packages/') >= 0 ? child.indexOf('/packages/') : child.indexOf('/dockerImages/'));
-
-    const versionJson = (v: ArVersion, full: boolean): Record<string, unknown> => {
-      const pkg = v.name.slice(0, v.name.indexOf('/versions/'));
-      return {
-        name: v.name,
-        ...(v.description ? { description: v.description } : {}),
-        createTime: v.createTime,
-        updateTime: v.updateTime,
-        ...(full ? { relatedTags: tagsOfVersion(v.name) } : {}),
-        metadata: {
-          imageSizeBytes: v.imageSizeBytes,
-          mediaType: v.mediaType,
-          buildTime: v.createTime,
-          name: `${repoName(pkg)}/dockerImages/${lastSegment(pkg)}@${lastSegment(v.name)}`,
-        },
-      };
-    };
-
-    const registryHost = (repo: string): { host: string; path: string } => {
-      const [, project, , location, , r] = repo.split('/');
-      return { host: `${location}-docker.pkg.dev`, path: `${project}/${r}` };
-    };
-
-    const dockerImageJson = (v: ArVersion): Record<string, unknown> => {
-      const pkg = v.name.slice(0, v.name.indexOf('/versions/'));
-      const repo = repoName(pkg);
-      const { host, path } = registryHost(repo);
-      const image = decodeURIComponent(lastSegment(pkg));
-      const digest = lastSegment(v.name);
-      return {
-        name: `${repo}/dockerImages/${lastSegment(pkg)}@${digest}`,
-        uri: `${host}/${path}/${image}@${digest}`,
-        tags: tagsOfVersion(v.name).map((t) => lastSegment(t.name)),
-        imageSizeBytes: v.imageSizeBytes,
-        uploadTime: v.createTime,
-        mediaType: v.mediaType,
-        buildTime: v.createTime,
-        updateTime: v.updateTime,
-      };
-    };
-
-    const repositoryJson = (r: ArRepository): Record<string, unknown> => {
-      const { host, path } = registryHost(r.name);
-      const sizeBytes = st.versions.filter((v) => v.name.startsWith(`${r.name}/`)).reduce((n, v) => n + Number(v.imageSizeBytes), 0);
-      return {
-        name: r.name,
-        format: r.format,
-        ...(r.description ? { description: r.description } : {}),
-        ...(r.labels ? { labels: r.labels } : {}),
-        createTime: r.createTime,
-        updateTime: r.updateTime,
-        mode: 'STANDARD_REPOSITORY',
-        sizeBytes: String(sizeBytes),
-        satisfiesPzs: false,
-        satisfiesPzi: false,
-        registryUri: r.format === 'DOCKER' ? `${host}/${path}` : undefined,
-        dockerConfig: r.format === 'DOCKER' ? {} : undefined,
-      };
-    };
-
-    // Deletes are long-running: RUNNING for the sandbox's operationMs, then DONE (the delete happens then).
-    const operations = new Map<string, Record<string, unknown>>();
-    const startDelete = (name: string, rpc: string, method: string, apply: () => void): Record<string, unknown> => {
-      const location = name.split('/').slice(0, 4).join('/');
-      const opName = `${location}/operations/${randomUUID()}`;
-      const op: Record<string, unknown> = {
-        name: opName,
-        metadata: { '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata' },
-        done: false,
-      };
-      operations.set(opName, op);
-      ctx.operations.start({
-        call: { api: 'artifactregistry', method: rpc, httpMethod: method, path: name },
-        complete: () => {
-          apply();
-        },
-        done: (error) => {
-          op.done = true;
-          if (error) op.error = { code: errors.RPC_CODE[error.status as keyof typeof errors.RPC_CODE] ?? 13, message: error.message };
-          else op.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
-        },
-      });
-      return op;
-    };
-
-    const handlers: Record<string, ContractHandler> = {
-      ListRepositories: (req) => {
-        const parent = String(req.parent);
-        const items = sortBy(
-          st.repositories.filter((r) => r.name.startsWith(`${parent}/repositories/`)),
-          req.orderBy,
-        );
-        const p = page(items, req.pageSize, req.pageToken, invalid);
-        return { repositories: p.items.map(repositoryJson), nextPageToken: p.nextPageToken };
-      },
-      GetRepository: (req) => repositoryJson(repoOf(String(req.name))),
-      ListDockerImages: (req) => {
-        const parent = String(req.parent);
-        const r = repoOf(parent);
-        if (r.format !== 'DOCKER') throw errors.failedPrecondition(`Repository "${parent}" is not a Docker repository.`);
-        const items = sortBy(st.versions.filter((v) => v.name.startsWith(`${parent}/packages/`)), req.orderBy);
-        const p = page(items, req.pageSize, req.pageToken, invalid);
-        return { dockerImages: p.items.map(dockerImageJson), nextPageToken: p.nextPageToken };
-      },
-      GetDockerImage: (req) => {
-        const name = String(req.name);
-        const at = name.lastIndexOf('@');
-        const repo = name.slice(0, name.indexOf('/dockerImages/'));
-        const image = name.slice(name.indexOf('/dockerImages/') + '/dockerImages/'.length, at < 0 ? undefined : at);
-        const ref = at < 0 ? '' : name.slice(at + 1);
-        const pkg = `${repo}/packages/${encodeURIComponent(decodeURIComponent(image))}`;
-        return dockerImageJson(resolveVersion(`${pkg}/versions/${ref}`));
-      },
-      ListPackages: (req) => {
-        const parent = String(req.parent);
-        repoOf(parent);
-        const f = parseFilter(req.filter as string | undefined, invalid);
-        const items = sortBy(
-          st.packages.filter((p) => p.name.startsWith(`${parent}/packages/`) && (!f.name || p.name === f.name || lastSegment(p.name) === f.name)),
-          req.orderBy,
-        );
-        const p = page(items, req.pageSize, req.pageToken, invalid);
-        return { packages: p.items.map((x) => ({ ...x, displayName: decodeURIComponent(lastSegment(x.name)) })), nextPageToken: p.nextPageToken };
-      },
-      GetPackage: (req) => {
-        const x = pkgOf(String(req.name));
-        return { ...x, displayName: decodeURIComponent(lastSegment(x.name)) };
-      },
-      DeletePackage: (req, call) => {
-        const name = String(req.name);
-        pkgOf(name);
-        return startDelete(name, 'DeletePackage', call.http.method, () => {
-          st.tags = st.tags.filter((t) => !t.name.startsWith(`${name}/`));
-          st.versions = st.versions.filter((v) => !v.name.startsWith(`${name}/`));
-          st.packages = st.packages.filter((p) => p.name !== name);
-        });
-      },
-      ListVersions: (req) => {
-        const parent = String(req.parent);
-        pkgOf(parent);
-        const f = parseFilter(req.filter as string | undefined, invalid);
-        const items = sortBy(
-          st.versions.filter((v) => v.name.startsWith(`${parent}/versions/`) && (!f.name || v.name === f.name || lastSegment(v.name) === f.name)),
-          req.orderBy,
-        );
-        const p = page(items, req.pageSize, req.pageToken, invalid);
-        return { versions: p.items.map((v) => versionJson(v, req.view === 'FULL')), nextPageToken: p.nextPageToken };
-      },
-      GetVersion: (req) => versionJson(resolveVersion(String(req.name)), req.view === 'FULL'),
-      DeleteVersion: (req, call) => {
-        const v = resolveVersion(String(req.name));
-        const tags = tagsOfVersion(v.name);
-        if (tags.length > 0 && req.force !== true) {
-          throw errors.failedPrecondition(
-            `Version ${lastSegment(v.name)} is still referenced by tags [${tags.map((t) => lastSegment(t.name)).join(', ')}]; set force to delete the version and its tags.`,
-          );
-        }
-        return startDelete(v.name, 'DeleteVersion', call.http.method, () => {
-          st.tags = st.tags.filter((t) => t.version !== v.name);
-          st.versions = st.versions.filter((x) => x.name !== v.name);
-        });
-      },
-      ListTags: (req) => {
-        const parent = String(req.parent);
-        pkgOf(parent);
-        const f = parseFilter(req.filter as string | undefined, invalid);
-        const items = st.tags
-          .filter((t) => t.name.startsWith(`${parent}/tags/`))
-          .filter((t) => !f.version || t.version === f.version || lastSegment(t.version) === f.version)
-          .filter((t) => !f.name || t.name === f.name || lastSegment(t.name) === f.name)
-          .sort((a, b) => a.name.localeCompare(b.name));
-        const p = page(items, req.pageSize, req.pageToken, invalid);
-        return { tags: p.items, nextPageToken: p.nextPageToken };
-      },
-      GetTag: (req) => {
-        const name = String(req.name);
-        pkgOf(name.slice(0, name.indexOf('/tags/')));
-        const t = st.tags.find((x) => x.name === name);
-        if (!t) throw errors.notFound('Requested entity was not found.');
-        return t;
-      },
-      CreateTag: (req) => {
-        const parent = String(req.parent);
-        pkgOf(parent);
-        const body = (req.tag ?? {}) as { name?: string; version?: string };
-        const tagId = typeof req.tagId === 'string' && req.tagId ? req.tagId : body.name ? lastSegment(body.name) : '';
-        if (!tagId) throw errors.invalidArgument('Request is missing required field "tag_id".');
-        if (!body.version) throw errors.invalidArgument('Request is missing required field "tag.version".');
-        const version = body.version.includes('/') ? body.version : `${parent}/versions/${body.version}`;
-        versionOf(version);
-        const name = `${parent}/tags/${tagId}`;
-        if (st.tags.some((t) => t.name === name)) throw errors.alreadyExists(`Tag ${tagId} already exists.`);
-        const t: ArTag = { name, version };
-        st.tags.push(t);
-        return t;
-      },
-      UpdateTag: (req) => {
-        const body = (req.tag ?? {}) as { name?: string; version?: string };
-        const name = String(body.name ?? '');
-        pkgOf(name.slice(0, name.indexOf('/tags/')));
-        const t = st.tags.find((x) => x.name === name);
-        if (!t) throw errors.notFound('Requested entity was not found.');
-        if (body.version) {
-          const version = body.version.includes('/') ? body.version : `${name.slice(0, name.indexOf('/tags/'))}/versions/${body.version}`;
-          versionOf(version);
-          t.version = version;
-        }
-        return t;
-      },
-      DeleteTag: (req) => {
-        const name = String(req.name);
-        pkgOf(name.slice(0, name.indexOf('/tags/')));
-        if (!st.tags.some((t) => t.name === name)) throw errors.notFound('Requested entity was not found.');
-        st.tags = st.tags.filter((t) => t.name !== name);
-        return {};
-      },
-    };
+    const parts = artifactRegistryParts(ctx);
+    const { errors, root, operationType, operations } = parts;
+    const handlers: Handlers = { ...repositoryHandlers(parts), ...packageHandlers(parts), ...tagHandlers(parts) };
 
     ctx.contracts.bind({ api: 'artifactregistry', pkg: 'artifact-registry', service: SERVICE, prefix: PREFIX, handlers });
 

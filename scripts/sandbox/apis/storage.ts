@@ -383,426 +383,450 @@ function defaultStorage(): StorageState {
 const BUCKET = '(?<bucket>[a-z0-9][-a-z0-9_.]{1,220})';
 const OBJECT = '(?<object>[^?#]+)';
 
+/** State, helpers and services the Storage routes share. */
+function storageParts(ctx: SandboxContext) {
+  const st = normaliseSeed(ctx.state.section<unknown>('storage', defaultStorage));
+  ctx.state.set('storage', st);
+  // Dumped in the seed's own shape (arrays), so a dump seeds a sandbox again.
+  ctx.state.onDump('storage', () => ({
+    buckets: Object.values(st.buckets),
+    objects: Object.values(st.objects).flatMap((byName) => Object.values(byName)),
+  }));
+  const sessions = new Map<string, ResumableSession>();
+  const { projectNumber, projectId } = ctx.project;
+  ctx.services.set('storage', {
+    state: st,
+    /** Read an object's content (tests, other modules). */
+    read: (bucket: string, name: string): Buffer | undefined => {
+      const o = st.objects[bucket]?.[name];
+      return o ? Buffer.from(o.data, 'base64') : undefined;
+    },
+  });
+
+  const bucketOf = (name: string): StoredBucket => {
+    const b = st.buckets[name];
+    if (!b) throw noBucket();
+    return b;
+  };
+  const objectsOf = (bucket: string): Record<string, StoredObject> => {
+    bucketOf(bucket);
+    return (st.objects[bucket] ??= {});
+  };
+  const objectOf = (bucket: string, name: string): StoredObject => {
+    const o = objectsOf(bucket)[name];
+    if (!o) throw noObject(bucket, name);
+    return o;
+  };
+
+  /** GCS answers its own 401 shape; so auth is checked here, not by the router. */
+  const authorise = (req: SandboxRequest): void => {
+    const m = /^Bearer\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
+    if (!ctx.tokens.verify(m?.[1]?.trim())) {
+      throw new GcsFailure(401, 'Invalid Credentials', 'authError', { locationType: 'header', location: 'Authorization' }, {
+        'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"',
+      });
+    }
+  };
+
+  const route = (method: string, pattern: string, name: string, fn: (req: SandboxRequest, p: Record<string, string>) => SandboxReply | Promise<SandboxReply>): void => {
+    ctx.router.add({
+      method,
+      path: new RegExp(`^${pattern}$`),
+      api: 'storage',
+      name,
+      auth: false,
+      handler: async (req) => {
+        try {
+          authorise(req);
+          return await fn(req, req.params);
+        } catch (err) {
+          if (err instanceof GcsFailure) return err.reply();
+          throw err;
+        }
+      },
+    });
+  };
+
+  /** Create or replace an object at bucket/name (preconditions checked against the live one). */
+  const store = (bucket: string, name: string, data: Buffer, meta: Record<string, unknown>, q: URLSearchParams, contentType?: string): StoredObject => {
+    const objects = objectsOf(bucket);
+    if (!name) throw required('');
+    if (name.length > 1024 || /[\r\n]/.test(name)) throw invalid('The specified object name is not valid.');
+    checkPreconditions(q, objects[name]);
+    const t = nowIso();
+    const o: StoredObject = {
+      bucket,
+      name,
+      generation: nextGeneration(),
+      metageneration: '1',
+      contentType: contentType || 'application/octet-stream',
+      size: String(data.length),
+      md5Hash: md5Base64(data),
+      crc32c: crc32cBase64(data),
+      timeCreated: t,
+      updated: t,
+      storageClass: bucketOf(bucket).storageClass,
+      data: data.toString('base64'),
+    };
+    applyWritable(o, meta);
+    if (typeof meta.md5Hash === 'string' && meta.md5Hash !== o.md5Hash) {
+      throw invalid('Provided MD5 hash "' + meta.md5Hash + '" doesn\'t match calculated MD5 hash "' + o.md5Hash + '".');
+    }
+    if (typeof meta.crc32c === 'string' && meta.crc32c !== o.crc32c) {
+      throw invalid('Provided CRC32C "' + meta.crc32c + '" doesn\'t match calculated CRC32C "' + o.crc32c + '".');
+    }
+    objects[name] = o;
+    return o;
+  };
+
+  const mediaReply = (req: SandboxRequest, o: StoredObject): SandboxReply => {
+    const data = Buffer.from(o.data, 'base64');
+    const headers: Record<string, string> = {
+      'content-type': o.contentType,
+      'x-goog-generation': o.generation,
+      'x-goog-metageneration': o.metageneration,
+      'x-goog-stored-content-length': o.size,
+      'x-goog-stored-content-encoding': o.contentEncoding ?? 'identity',
+      'x-goog-hash': `crc32c=${o.crc32c},md5=${o.md5Hash}`,
+      'x-goog-storage-class': o.storageClass,
+      etag: etagOf(o),
+      'last-modified': new Date(o.updated).toUTCString(),
+      'accept-ranges': 'bytes',
+    };
+    if (o.contentEncoding) headers['content-encoding'] = o.contentEncoding;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? '').trim());
+    if (range && (range[1] || range[2])) {
+      const size = data.length;
+      let start: number;
+      let end: number;
+      if (range[1] === '') {
+        start = Math.max(0, size - Number(range[2]));
+        end = size - 1;
+      } else {
+        start = Number(range[1]);
+        end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      }
+      if (start >= size && size > 0) {
+        return { status: 416, headers: { 'content-range': `bytes */${size}` }, json: { error: { code: 416, message: 'Request range not satisfiable', errors: [{ message: 'Request range not satisfiable', domain: 'global', reason: 'requestedRangeNotSatisfiable' }] } } };
+      }
+      if (size === 0) return { status: 200, headers, body: data };
+      delete headers['x-goog-hash'];
+      return { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` }, body: data.subarray(start, end + 1) };
+    }
+    return { status: 200, headers, body: data };
+  };
+
+  const getObject = (req: SandboxRequest, p: Record<string, string>, media: boolean): SandboxReply => {
+    const bucket = p.bucket as string;
+    const name = p.object as string;
+    const o = objectOf(bucket, name);
+    const gen = req.query.get('generation');
+    if (gen && gen !== o.generation) throw noObject(bucket, name);
+    checkPreconditions(req.query, o, '', true);
+    if (media || req.query.get('alt') === 'media') return mediaReply(req, o);
+    return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
+  };
+
+  return { ctx, st, sessions, projectNumber, projectId, bucketOf, objectsOf, objectOf, authorise, route, store, mediaReply, getObject };
+}
+
+type StorageParts = ReturnType<typeof storageParts>;
+
+/** Buckets: list, insert, get, delete. */
+function bucketRoutes(p: StorageParts): void {
+  const { st, projectNumber, projectId, bucketOf, route, ctx } = p;
+  // ---- buckets
+  route('GET', '/storage/v1/b', 'buckets.list', (req) => {
+    const project = req.query.get('project');
+    if (!project) throw required('');
+    if (project !== projectId && project !== projectNumber) {
+      throw new GcsFailure(403, `The project ${project} does not exist or you do not have permission to list its buckets.`, 'forbidden');
+    }
+    const prefix = req.query.get('prefix') ?? '';
+    const names = Object.keys(st.buckets).filter((n) => n.startsWith(prefix)).sort();
+    const { page, next } = paginate(names, req.query);
+    const origin = originOf(req, ctx.baseUrl);
+    return {
+      json: {
+        kind: 'storage#buckets',
+        ...(page.length ? { items: page.map((n) => bucketResource(st.buckets[n] as StoredBucket, origin, projectNumber)) } : {}),
+        ...(next ? { nextPageToken: next } : {}),
+      },
+    };
+  });
+
+  route('POST', '/storage/v1/b', 'buckets.insert', (req) => {
+    const project = req.query.get('project');
+    if (!project) throw required('');
+    let body: Record<string, unknown>;
+    try {
+      body = (req.json() ?? {}) as Record<string, unknown>;
+    } catch {
+      throw new GcsFailure(400, 'Parse Error', 'parseError');
+    }
+    const name = body.name;
+    if (typeof name !== 'string' || !name) throw required('');
+    if (!/^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/.test(name)) throw invalid('Invalid bucket name: ' + `'${name}'`);
+    if (st.buckets[name]) {
+      throw new GcsFailure(409, 'Your previous request to create the named bucket succeeded and you already own it.', 'conflict');
+    }
+    const t = nowIso();
+    const b: StoredBucket = {
+      name,
+      location: String(body.location ?? 'US').toUpperCase(),
+      storageClass: String(body.storageClass ?? 'STANDARD').toUpperCase(),
+      timeCreated: t,
+      updated: t,
+      metageneration: '1',
+      ...(body.labels && typeof body.labels === 'object' ? { labels: body.labels as Record<string, string> } : {}),
+      ...(body.versioning && typeof body.versioning === 'object' ? { versioning: { enabled: Boolean((body.versioning as { enabled?: unknown }).enabled) } } : {}),
+    };
+    st.buckets[name] = b;
+    st.objects[name] = {};
+    return { json: bucketResource(b, originOf(req, ctx.baseUrl), projectNumber) };
+  });
+
+  route('GET', `/storage/v1/b/${BUCKET}`, 'buckets.get', (req, p) => ({
+    json: bucketResource(bucketOf(p.bucket as string), originOf(req, ctx.baseUrl), projectNumber),
+  }));
+
+  route('DELETE', `/storage/v1/b/${BUCKET}`, 'buckets.delete', (_req, p) => {
+    const name = p.bucket as string;
+    bucketOf(name);
+    if (Object.keys(st.objects[name] ?? {}).length > 0) throw new GcsFailure(409, 'The bucket you tried to delete is not empty.', 'conflict');
+    delete st.buckets[name];
+    delete st.objects[name];
+    return { status: 204, body: '' };
+  });
+}
+
+/** Objects: copy and rewrite (routed first: their paths also match an object), list, get, download, delete, patch. */
+function objectRoutes(p: StorageParts): void {
+  const { objectsOf, objectOf, route, store, getObject, ctx } = p;
+  // ---- objects: copy / rewrite first (their paths also match the object pattern)
+  const copy = (req: SandboxRequest, p: Record<string, string>, rewrite: boolean): SandboxReply => {
+    const src = objectOf(p.bucket as string, p.object as string);
+    const srcGen = req.query.get('sourceGeneration');
+    if (srcGen && srcGen !== src.generation) throw noObject(p.bucket as string, p.object as string);
+    checkPreconditions(req.query, src, 'Source');
+    const body = (req.json() ?? {}) as Record<string, unknown>;
+    const meta: Record<string, unknown> = {
+      contentType: src.contentType,
+      ...(src.metadata ? { metadata: src.metadata } : {}),
+      ...(src.contentEncoding ? { contentEncoding: src.contentEncoding } : {}),
+      ...body,
+    };
+    const o = store(p.dbucket as string, p.dobject as string, Buffer.from(src.data, 'base64'), meta, req.query, String(meta.contentType));
+    const resource = objectResource(o, originOf(req, ctx.baseUrl));
+    if (!rewrite) return { json: resource };
+    return { json: { kind: 'storage#rewriteResponse', totalBytesRewritten: o.size, objectSize: o.size, done: true, resource } };
+  };
+  const copyPath = (verb: string): string => `/storage/v1/b/${BUCKET}/o/(?<object>[^/?#]+)/${verb}/b/(?<dbucket>[a-z0-9][-a-z0-9_.]{1,220})/o/(?<dobject>[^/?#]+)`;
+  route('POST', copyPath('rewriteTo'), 'objects.rewrite', (req, p) => copy(req, p, true));
+  route('POST', copyPath('copyTo'), 'objects.copy', (req, p) => copy(req, p, false));
+
+  route('GET', `/storage/v1/b/${BUCKET}/o`, 'objects.list', (req, p) => {
+    const bucket = p.bucket as string;
+    const objects = objectsOf(bucket);
+    const q = req.query;
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const glob = q.get('matchGlob');
+    const globRe = glob ? globToRegExp(glob) : undefined;
+    const startOffset = q.get('startOffset') ?? '';
+    const endOffset = q.get('endOffset') ?? '';
+    const trailing = /^true$/i.test(q.get('includeTrailingDelimiter') ?? '');
+    const maxResults = intParam(q, 'maxResults') ?? 1000;
+    if (maxResults < 0) throw invalid('Invalid argument.');
+    const names = Object.keys(objects)
+      .filter((n) => n.startsWith(prefix) && (!startOffset || n >= startOffset) && (!endOffset || n < endOffset) && (!globRe || globRe.test(n)))
+      .sort();
+    // Entries in name order: an object, or a prefix standing for every name under it.
+    const entries: { key: string; prefix: boolean; alsoItem?: boolean }[] = [];
+    const seenPrefixes = new Set<string>();
+    for (const n of names) {
+      if (delimiter) {
+        const at = n.indexOf(delimiter, prefix.length);
+        if (at >= 0) {
+          const pre = n.slice(0, at + delimiter.length);
+          const isSelf = pre === n;
+          if (!seenPrefixes.has(pre)) {
+            seenPrefixes.add(pre);
+            entries.push({ key: pre, prefix: true });
+          }
+          if (isSelf && trailing) (entries.find((e) => e.key === pre && e.prefix) as { alsoItem?: boolean }).alsoItem = true;
+          continue;
+        }
+      }
+      entries.push({ key: n, prefix: false });
+    }
+    const { page, next } = paginate(entries, q, (e) => e.key, Math.min(maxResults || 1000, 1000));
+    const origin = originOf(req, ctx.baseUrl);
+    const items = page
+      .filter((e) => !e.prefix || e.alsoItem)
+      .map((e) => objectResource(objects[e.key] as StoredObject, origin));
+    const prefixes = page.filter((e) => e.prefix).map((e) => e.key);
+    return {
+      json: {
+        kind: 'storage#objects',
+        ...(next ? { nextPageToken: next } : {}),
+        ...(prefixes.length ? { prefixes } : {}),
+        ...(items.length ? { items } : {}),
+      },
+    };
+  });
+
+  route('GET', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.get', (req, p) => getObject(req, p, false));
+  route('GET', `/download/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.get', (req, p) => getObject(req, p, true));
+
+  route('DELETE', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.delete', (req, p) => {
+    const bucket = p.bucket as string;
+    const name = p.object as string;
+    const o = objectOf(bucket, name);
+    const gen = req.query.get('generation');
+    if (gen && gen !== o.generation) throw noObject(bucket, name);
+    checkPreconditions(req.query, o);
+    delete objectsOf(bucket)[name];
+    return { status: 204, body: '' };
+  });
+
+  const patch = (req: SandboxRequest, p: Record<string, string>): SandboxReply => {
+    const o = objectOf(p.bucket as string, p.object as string);
+    checkPreconditions(req.query, o);
+    const body = (req.json() ?? {}) as Record<string, unknown>;
+    if (req.method === 'PUT') {
+      delete o.metadata;
+      delete o.contentEncoding;
+      delete o.contentDisposition;
+      delete o.cacheControl;
+    }
+    applyWritable(o, body);
+    o.metageneration = String(Number(o.metageneration) + 1);
+    o.updated = nowIso();
+    return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
+  };
+  route('PATCH', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.patch', patch);
+  route('PUT', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.update', patch);
+}
+
+/** Uploads: media, multipart and resumable. */
+function uploadRoutes(p: StorageParts): void {
+  const { st, sessions, bucketOf, route, store, ctx } = p;
+  // ---- uploads
+  const upload = (req: SandboxRequest, p: Record<string, string>): SandboxReply => {
+    const bucket = p.bucket as string;
+    bucketOf(bucket);
+    const q = req.query;
+    const type = q.get('uploadType') ?? (String(req.headers['content-type'] ?? '').startsWith('multipart/') ? 'multipart' : 'media');
+    const origin = originOf(req, ctx.baseUrl);
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (type === 'media') {
+      const name = q.get('name');
+      if (!name) throw required('');
+      const o = store(bucket, name, req.body, {}, q, contentType.split(';')[0] || undefined);
+      return { json: objectResource(o, origin) };
+    }
+    if (type === 'multipart') {
+      const [metaPart, mediaPart] = parseMultipart(req.body, contentType);
+      let meta: Record<string, unknown>;
+      try {
+        meta = JSON.parse((metaPart as MultipartPart).body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        throw new GcsFailure(400, 'Metadata part is too large or is not valid JSON.', 'invalid');
+      }
+      const name = q.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
+      if (!name) throw required('');
+      const mediaType = (mediaPart as MultipartPart).headers['content-type'];
+      const o = store(bucket, name, (mediaPart as MultipartPart).body, meta, q, (typeof meta.contentType === 'string' ? meta.contentType : mediaType) ?? undefined);
+      return { json: objectResource(o, origin) };
+    }
+    if (type === 'resumable') {
+      const meta = ((req.body.length ? req.json() : undefined) ?? {}) as Record<string, unknown>;
+      const name = q.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
+      if (!name) throw required('');
+      // Preconditions are checked when the session starts and again when it completes.
+      checkPreconditions(q, st.objects[bucket]?.[name]);
+      const id = `ADPyc${randomBytes(24).toString('base64url')}`;
+      sessions.set(id, {
+        bucket,
+        name,
+        meta,
+        query: new URLSearchParams(q),
+        contentType: String(req.headers['x-upload-content-type'] ?? (typeof meta.contentType === 'string' ? meta.contentType : '')),
+        chunks: [],
+        received: 0,
+      });
+      const location = new URL(`${origin}${req.path}`);
+      for (const [k, v] of q) if (k !== 'upload_id') location.searchParams.append(k, v);
+      location.searchParams.set('upload_id', id);
+      return { status: 200, headers: { location: location.toString(), 'x-guploader-uploadid': id }, body: '' };
+    }
+    throw invalid(`Invalid upload type: ${type}`);
+  };
+
+  const resume = (req: SandboxRequest): SandboxReply => {
+    const id = req.query.get('upload_id');
+    const s = id ? sessions.get(id) : undefined;
+    if (!s) throw new GcsFailure(404, 'No such upload session.', 'notFound');
+    if (req.method === 'DELETE') {
+      sessions.delete(id as string);
+      return { status: 499, body: '' };
+    }
+    const cr = String(req.headers['content-range'] ?? '').trim();
+    let total: number | undefined;
+    let chunkStart = s.received;
+    if (cr) {
+      const full = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr);
+      const status = /^bytes \*\/(\d+|\*)$/.exec(cr);
+      // "bytes N-*/*": the rest of the object in this one request (a stream of unknown length).
+      const streamed = /^bytes (\d+)-\*\/\*$/.exec(cr);
+      if (streamed) {
+        chunkStart = Number(streamed[1]);
+        total = chunkStart + req.body.length;
+      } else if (full) {
+        chunkStart = Number(full[1]);
+        if (full[3] !== '*') total = Number(full[3]);
+      } else if (status) {
+        if (status[1] !== '*') total = Number(status[1]);
+      } else throw invalid(`Invalid Content-Range header: ${cr}`);
+    } else {
+      total = s.received + req.body.length;
+    }
+    if (req.body.length > 0) {
+      if (chunkStart > s.received) throw invalid('Upload chunk starts past the bytes received so far.');
+      const skip = s.received - chunkStart;
+      if (skip < req.body.length) {
+        s.chunks.push(req.body.subarray(skip));
+        s.received += req.body.length - skip;
+      }
+    }
+    if (total !== undefined && s.received >= total) {
+      sessions.delete(id as string);
+      const data = Buffer.concat(s.chunks);
+      const o = store(s.bucket, s.name, data, s.meta, s.query, s.contentType || undefined);
+      return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
+    }
+    return {
+      status: 308,
+      headers: { ...(s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {}), 'x-guploader-uploadid': id as string },
+      body: '',
+    };
+  };
+
+  for (const root of ['/upload/storage/v1', '/resumable/upload/storage/v1']) {
+    route('POST', `${root}/b/${BUCKET}/o`, 'objects.insert', (req, p) => (req.query.get('upload_id') ? resume(req) : upload(req, p)));
+    route('PUT', `${root}/b/${BUCKET}/o`, 'objects.insert', (req) => resume(req));
+    route('DELETE', `${root}/b/${BUCKET}/o`, 'objects.insert', (req) => resume(req));
+  }
+}
+
 const storage: ApiModule = {
   id: 'storage',
   register(ctx: SandboxContext) {
-    const st = normaliseSeed(ctx.state.section<unknown>('storage', defaultStorage));
-    ctx.state.set('storage', st);
-    // Dumped in the seed's own shape (arrays), so a dump seeds a sandbox again.
-    ctx.state.onDump('storage', () => ({
-      buckets: Object.values(st.buckets),
-      objects: Object.values(st.objects).flatMap((byName) => Object.values(byName)),
-    }));
-    const sessions = new Map<string, ResumableSession>();
-    const { projectNumber, projectId } = ctx.project;
-    ctx.services.set('storage', {
-      state: st,
-      /** Read an object's content (tests, other modules). */
-      read: (bucket: string, name: string): Buffer | undefined => {
-        const o = st.objects[bucket]?.[name];
-        return o ? Buffer.from(o.data, 'base64') : undefined;
-      },
-    });
-
-    const bucketOf = (name: string): StoredBucket => {
-      const b = st.buckets[name];
-      if (!b) throw noBucket();
-      return b;
-    };
-    const objectsOf = (bucket: string): Record<string, StoredObject> => {
-      bucketOf(bucket);
-      return (st.objects[bucket] ??= {});
-    };
-    const objectOf = (bucket: string, name: string): StoredObject => {
-      const o = objectsOf(bucket)[name];
-      if (!o) throw noObject(bucket, name);
-      return o;
-    };
-
-    /** GCS answers its own 401 shape; so auth is checked here, not by the router. */
-    const authorise = (req: SandboxRequest): void => {
-      const m = /^Bearer\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
-      if (!ctx.tokens.verify(m?.[1]?.trim())) {
-        throw new GcsFailure(401, 'Invalid Credentials', 'authError', { locationType: 'header', location: 'Authorization' }, {
-          'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"',
-        });
-      }
-    };
-
-    const route = (method: string, pattern: string, name: string, fn: (req: SandboxRequest, p: Record<string, string>) => SandboxReply | Promise<SandboxReply>): void => {
-      ctx.router.add({
-        method,
-        path: new RegExp(`^${pattern}$`),
-        api: 'storage',
-        name,
-        auth: false,
-        handler: async (req) => {
-          try {
-            authorise(req);
-            return await fn(req, req.params);
-          } catch (err) {
-            if (err instanceof GcsFailure) return err.reply();
-            throw err;
-          }
-        },
-      });
-    };
-
-    /** Create or replace an object at bucket/name (preconditions checked against the live one). */
-    const store = (bucket: string, name: string, data: Buffer, meta: Record<string, unknown>, q: URLSearchParams, contentType?: string): StoredObject => {
-      const objects = objectsOf(bucket);
-      if (!name) throw required('');
-      if (name.length > 1024 || /[\r\n]/.test(name)) throw invalid('The specified object name is not valid.');
-      checkPreconditions(q, objects[name]);
-      const t = nowIso();
-      const o: StoredObject = {
-        bucket,
-        name,
-        generation: nextGeneration(),
-        metageneration: '1',
-        contentType: contentType || 'application/octet-stream',
-        size: String(data.length),
-        md5Hash: md5Base64(data),
-        crc32c: crc32cBase64(data),
-        timeCreated: t,
-        updated: t,
-        storageClass: bucketOf(bucket).storageClass,
-        data: data.toString('base64'),
-      };
-      applyWritable(o, meta);
-      if (typeof meta.md5Hash === 'string' && meta.md5Hash !== o.md5Hash) {
-        throw invalid('Provided MD5 hash "' + meta.md5Hash + '" doesn\'t match calculated MD5 hash "' + o.md5Hash + '".');
-      }
-      if (typeof meta.crc32c === 'string' && meta.crc32c !== o.crc32c) {
-        throw invalid('Provided CRC32C "' + meta.crc32c + '" doesn\'t match calculated CRC32C "' + o.crc32c + '".');
-      }
-      objects[name] = o;
-      return o;
-    };
-
-    const mediaReply = (req: SandboxRequest, o: StoredObject): SandboxReply => {
-      const data = Buffer.from(o.data, 'base64');
-      const headers: Record<string, string> = {
-        'content-type': o.contentType,
-        'x-goog-generation': o.generation,
-        'x-goog-metageneration': o.metageneration,
-        'x-goog-stored-content-length': o.size,
-        'x-goog-stored-content-encoding': o.contentEncoding ?? 'identity',
-        'x-goog-hash': `crc32c=${o.crc32c},md5=${o.md5Hash}`,
-        'x-goog-storage-class': o.storageClass,
-        etag: etagOf(o),
-        'last-modified': new Date(o.updated).toUTCString(),
-        'accept-ranges': 'bytes',
-      };
-      if (o.contentEncoding) headers['content-encoding'] = o.contentEncoding;
-      const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? '').trim());
-      if (range && (range[1] || range[2])) {
-        const size = data.length;
-        let start: number;
-        let end: number;
-        if (range[1] === '') {
-          start = Math.max(0, size - Number(range[2]));
-          end = size - 1;
-        } else {
-          start = Number(range[1]);
-          end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-        }
-        if (start >= size && size > 0) {
-          return { status: 416, headers: { 'content-range': `bytes */${size}` }, json: { error: { code: 416, message: 'Request range not satisfiable', errors: [{ message: 'Request range not satisfiable', domain: 'global', reason: 'requestedRangeNotSatisfiable' }] } } };
-        }
-        if (size === 0) return { status: 200, headers, body: data };
-        delete headers['x-goog-hash'];
-        return { status: 206, headers: { ...headers, 'content-range': `bytes ${start}-${end}/${size}` }, body: data.subarray(start, end + 1) };
-      }
-      return { status: 200, headers, body: data };
-    };
-
-    const getObject = (req: SandboxRequest, p: Record<string, string>, media: boolean): SandboxReply => {
-      const bucket = p.bucket as string;
-      const name = p.object as string;
-      const o = objectOf(bucket, name);
-      const gen = req.query.get('generation');
-      if (gen && gen !== o.generation) throw noObject(bucket, name);
-      checkPreconditions(req.query, o, '', true);
-      if (media || req.query.get('alt') === 'media') return mediaReply(req, o);
-      return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
-    };
-
-    // ---- buckets
-    route('GET', '/storage/v1/b', 'buckets.list', (req) => {
-      const project = req.query.get('project');
-      if (!project) throw required('');
-      if (project !== projectId && project !== projectNumber) {
-        throw new GcsFailure(403, `The project ${project} does not exist or you do not have permission to list its buckets.`, 'forbidden');
-      }
-      const prefix = req.query.get('prefix') ?? '';
-      const names = Object.keys(st.buckets).filter((n) => n.startsWith(prefix)).sort();
-      const { page, next } = paginate(names, req.query);
-      const origin = originOf(req, ctx.baseUrl);
-      return {
-        json: {
-          kind: 'storage#buckets',
-          ...(page.length ? { items: page.map((n) => bucketResource(st.buckets[n] as StoredBucket, origin, projectNumber)) } : {}),
-          ...(next ? { nextPageToken: next } : {}),
-        },
-      };
-    });
-
-    route('POST', '/storage/v1/b', 'buckets.insert', (req) => {
-      const project = req.query.get('project');
-      if (!project) throw required('');
-      let body: Record<string, unknown>;
-      try {
-        body = (req.json() ?? {}) as Record<string, unknown>;
-      } catch {
-        throw new GcsFailure(400, 'Parse Error', 'parseError');
-      }
-      const name = body.name;
-      if (typeof name !== 'string' || !name) throw required('');
-      if (!/^[a-z0-9][-a-z0-9_.]{1,61}[a-z0-9]$/.test(name)) throw invalid('Invalid bucket name: ' + `'${name}'`);
-      if (st.buckets[name]) {
-        throw new GcsFailure(409, 'Your previous request to create the named bucket succeeded and you already own it.', 'conflict');
-      }
-      const t = nowIso();
-      const b: StoredBucket = {
-        name,
-        location: String(body.location ?? 'US').toUpperCase(),
-        storageClass: String(body.storageClass ?? 'STANDARD').toUpperCase(),
-        timeCreated: t,
-        updated: t,
-        metageneration: '1',
-        ...(body.labels && typeof body.labels === 'object' ? { labels: body.labels as Record<string, string> } : {}),
-        ...(body.versioning && typeof body.versioning === 'object' ? { versioning: { enabled: Boolean((body.versioning as { enabled?: unknown }).enabled) } } : {}),
-      };
-      st.buckets[name] = b;
-      st.objects[name] = {};
-      return { json: bucketResource(b, originOf(req, ctx.baseUrl), projectNumber) };
-    });
-
-    route('GET', `/storage/v1/b/${BUCKET}`, 'buckets.get', (req, p) => ({
-      json: bucketResource(bucketOf(p.bucket as string), originOf(req, ctx.baseUrl), projectNumber),
-    }));
-
-    route('DELETE', `/storage/v1/b/${BUCKET}`, 'buckets.delete', (_req, p) => {
-      const name = p.bucket as string;
-      bucketOf(name);
-      if (Object.keys(st.objects[name] ?? {}).length > 0) throw new GcsFailure(409, 'The bucket you tried to delete is not empty.', 'conflict');
-      delete st.buckets[name];
-      delete st.objects[name];
-      return { status: 204, body: '' };
-    });
-
-    // ---- objects: copy / rewrite first (their paths also match the object pattern)
-    const copy = (req: SandboxRequest, p: Record<string, string>, rewrite: boolean): SandboxReply => {
-      const src = objectOf(p.bucket as string, p.object as string);
-      const srcGen = req.query.get('sourceGeneration');
-      if (srcGen && srcGen !== src.generation) throw noObject(p.bucket as string, p.object as string);
-      checkPreconditions(req.query, src, 'Source');
-      const body = (req.json() ?? {}) as Record<string, unknown>;
-      const meta: Record<string, unknown> = {
-        contentType: src.contentType,
-        ...(src.metadata ? { metadata: src.metadata } : {}),
-        ...(src.contentEncoding ? { contentEncoding: src.contentEncoding } : {}),
-        ...body,
-      };
-      const o = store(p.dbucket as string, p.dobject as string, Buffer.from(src.data, 'base64'), meta, req.query, String(meta.contentType));
-      const resource = objectResource(o, originOf(req, ctx.baseUrl));
-      if (!rewrite) return { json: resource };
-      return { json: { kind: 'storage#rewriteResponse', totalBytesRewritten: o.size, objectSize: o.size, done: true, resource } };
-    };
-    const copyPath = (verb: string): string => `/storage/v1/b/${BUCKET}/o/(?<object>[^/?#]+)/${verb}/b/(?<dbucket>[a-z0-9][-a-z0-9_.]{1,220})/o/(?<dobject>[^/?#]+)`;
-    route('POST', copyPath('rewriteTo'), 'objects.rewrite', (req, p) => copy(req, p, true));
-    route('POST', copyPath('copyTo'), 'objects.copy', (req, p) => copy(req, p, false));
-
-    route('GET', `/storage/v1/b/${BUCKET}/o`, 'objects.list', (req, p) => {
-      const bucket = p.bucket as string;
-      const objects = objectsOf(bucket);
-      const q = req.query;
-      const prefix = q.get('prefix') ?? '';
-      const delimiter = q.get('delimiter') ?? '';
-      const glob = q.get('matchGlob');
-      const globRe = glob ? globToRegExp(glob) : undefined;
-      const startOffset = q.get('startOffset') ?? '';
-      const endOffset = q.get('endOffset') ?? '';
-      const trailing = /^true$/i.test(q.get('includeTrailingDelimiter') ?? '');
-      const maxResults = intParam(q, 'maxResults') ?? 1000;
-      if (maxResults < 0) throw invalid('Invalid argument.');
-      const names = Object.keys(objects)
-        .filter((n) => n.startsWith(prefix) && (!startOffset || n >= startOffset) && (!endOffset || n < endOffset) && (!globRe || globRe.test(n)))
-        .sort();
-      // Entries in name order: an object, or a prefix standing for every name under it.
-      const entries: { key: string; prefix: boolean; alsoItem?: boolean }[] = [];
-      const seenPrefixes = new Set<string>();
-      for (const n of names) {
-        if (delimiter) {
-          const at = n.indexOf(delimiter, prefix.length);
-          if (at >= 0) {
-            const pre = n.slice(0, at + delimiter.length);
-            const isSelf = pre === n;
-            if (!seenPrefixes.has(pre)) {
-              seenPrefixes.add(pre);
-              entries.push({ key: pre, prefix: true });
-            }
-            if (isSelf && trailing) (entries.find((e) => e.key === pre && e.prefix) as { alsoItem?: boolean }).alsoItem = true;
-            continue;
-          }
-        }
-        entries.push({ key: n, prefix: false });
-      }
-      const { page, next } = paginate(entries, q, (e) => e.key, Math.min(maxResults || 1000, 1000));
-      const origin = originOf(req, ctx.baseUrl);
-      const items = page
-        .filter((e) => !e.prefix || e.alsoItem)
-        .map((e) => objectResource(objects[e.key] as StoredObject, origin));
-      const prefixes = page.filter((e) => e.prefix).map((e) => e.key);
-      return {
-        json: {
-          kind: 'storage#objects',
-          ...(next ? { nextPageToken: next } : {}),
-          ...(prefixes.length ? { prefixes } : {}),
-          ...(items.length ? { items } : {}),
-        },
-      };
-    });
-
-    route('GET', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.get', (req, p) => getObject(req, p, false));
-    route('GET', `/download/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.get', (req, p) => getObject(req, p, true));
-
-    route('DELETE', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.delete', (req, p) => {
-      const bucket = p.bucket as string;
-      const name = p.object as string;
-      const o = objectOf(bucket, name);
-      const gen = req.query.get('generation');
-      if (gen && gen !== o.generation) throw noObject(bucket, name);
-      checkPreconditions(req.query, o);
-      delete objectsOf(bucket)[name];
-      return { status: 204, body: '' };
-    });
-
-    const patch = (req: SandboxRequest, p: Record<string, string>): SandboxReply => {
-      const o = objectOf(p.bucket as string, p.object as string);
-      checkPreconditions(req.query, o);
-      const body = (req.json() ?? {}) as Record<string, unknown>;
-      if (req.method === 'PUT') {
-        delete o.metadata;
-        delete o.contentEncoding;
-        delete o.contentDisposition;
-        delete o.cacheControl;
-      }
-      applyWritable(o, body);
-      o.metageneration = String(Number(o.metageneration) + 1);
-      o.updated = nowIso();
-      return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
-    };
-    route('PATCH', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.patch', patch);
-    route('PUT', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.update', patch);
-
-    // ---- uploads
-    const upload = (req: SandboxRequest, p: Record<string, string>): SandboxReply => {
-      const bucket = p.bucket as string;
-      bucketOf(bucket);
-      const q = req.query;
-      const type = q.get('uploadType') ?? (String(req.headers['content-type'] ?? '').startsWith('multipart/') ? 'multipart' : 'media');
-      const origin = originOf(req, ctx.baseUrl);
-      const contentType = String(req.headers['content-type'] ?? '');
-      if (type === 'media') {
-        const name = q.get('name');
-        if (!name) throw required('');
-        const o = store(bucket, name, req.body, {}, q, contentType.split(';')[0] || undefined);
-        return { json: objectResource(o, origin) };
-      }
-      if (type === 'multipart') {
-        const [metaPart, mediaPart] = parseMultipart(req.body, contentType);
-        let meta: Record<string, unknown>;
-        try {
-          meta = JSON.parse((metaPart as MultipartPart).body.toString('utf8') || '{}') as Record<string, unknown>;
-        } catch {
-          throw new GcsFailure(400, 'Metadata part is too large or is not valid JSON.', 'invalid');
-        }
-        const name = q.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
-        if (!name) throw required('');
-        const mediaType = (mediaPart as MultipartPart).headers['content-type'];
-        const o = store(bucket, name, (mediaPart as MultipartPart).body, meta, q, (typeof meta.contentType === 'string' ? meta.contentType : mediaType) ?? undefined);
-        return { json: objectResource(o, origin) };
-      }
-      if (type === 'resumable') {
-        const meta = ((req.body.length ? req.json() : undefined) ?? {}) as Record<string, unknown>;
-        const name = q.get('name') ?? (typeof meta.name === 'string' ? meta.name : '');
-        if (!name) throw required('');
-        // Preconditions are checked when the session starts and again when it completes.
-        checkPreconditions(q, st.objects[bucket]?.[name]);
-        const id = `ADPyc${randomBytes(24).toString('base64url')}`;
-        sessions.set(id, {
-          bucket,
-          name,
-          meta,
-          query: new URLSearchParams(q),
-          contentType: String(req.headers['x-upload-content-type'] ?? (typeof meta.contentType === 'string' ? meta.contentType : '')),
-          chunks: [],
-          received: 0,
-        });
-        const location = new URL(`${origin}${req.path}`);
-        for (const [k, v] of q) if (k !== 'upload_id') location.searchParams.append(k, v);
-        location.searchParams.set('upload_id', id);
-        return { status: 200, headers: { location: location.toString(), 'x-guploader-uploadid': id }, body: '' };
-      }
-      throw invalid(`Invalid upload type: ${type}`);
-    };
-
-    const resume = (req: SandboxRequest): SandboxReply => {
-      const id = req.query.get('upload_id');
-      const s = id ? sessions.get(id) : undefined;
-      if (!s) throw new GcsFailure(404, 'No such upload session.', 'notFound');
-      if (req.method === 'DELETE') {
-        sessions.delete(id as string);
-        return { status: 499, body: '' };
-      }
-      const cr = String(req.headers['content-range'] ?? '').trim();
-      let total: number | undefined;
-      let chunkStart = s.received;
-      if (cr) {
-        const full = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(cr);
-        const status = /^bytes \*\/(\d+|\*)$/.exec(cr);
-        // "bytes N-*/*": the rest of the object in this one request (a stream of unknown length).
-        const streamed = /^bytes (\d+)-\*\/\*$/.exec(cr);
-        if (streamed) {
-          chunkStart = Number(streamed[1]);
-          total = chunkStart + req.body.length;
-        } else if (full) {
-          chunkStart = Number(full[1]);
-          if (full[3] !== '*') total = Number(full[3]);
-        } else if (status) {
-          if (status[1] !== '*') total = Number(status[1]);
-        } else throw invalid(`Invalid Content-Range header: ${cr}`);
-      } else {
-        total = s.received + req.body.length;
-      }
-      if (req.body.length > 0) {
-        if (chunkStart > s.received) throw invalid('Upload chunk starts past the bytes received so far.');
-        const skip = s.received - chunkStart;
-        if (skip < req.body.length) {
-          s.chunks.push(req.body.subarray(skip));
-          s.received += req.body.length - skip;
-        }
-      }
-      if (total !== undefined && s.received >= total) {
-        sessions.delete(id as string);
-        const data = Buffer.concat(s.chunks);
-        const o = store(s.bucket, s.name, data, s.meta, s.query, s.contentType || undefined);
-        return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
-      }
-      return {
-        status: 308,
-        headers: { ...(s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {}), 'x-guploader-uploadid': id as string },
-        body: '',
-      };
-    };
-
-    for (const root of ['/upload/storage/v1', '/resumable/upload/storage/v1']) {
-      route('POST', `${root}/b/${BUCKET}/o`, 'objects.insert', (req, p) => (req.query.get('upload_id') ? resume(req) : upload(req, p)));
-      route('PUT', `${root}/b/${BUCKET}/o`, 'objects.insert', (req) => resume(req));
-      route('DELETE', `${root}/b/${BUCKET}/o`, 'objects.insert', (req) => resume(req));
-    }
+    const parts = storageParts(ctx);
+    bucketRoutes(parts);
+    objectRoutes(parts);
+    uploadRoutes(parts);
   },
 };
 

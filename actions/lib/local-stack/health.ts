@@ -1,0 +1,24 @@
+/** A component's health checks, through the API server's service proxy. */
+import { sleep } from '../time.js';
+import type { Kubectl } from './kubectl.js';
+import type { ComponentSpec } from './matrix.js';
+
+/** Health through the API server's service proxy: one line per check. */
+export async function healthOf(k: Kubectl, spec: ComponentSpec, deadline: number): Promise<{ ok: boolean; text: string }> {
+  const parts: string[] = [];
+  let ok = true;
+  for (const h of spec.health) {
+    const path = `/api/v1/namespaces/${spec.namespace}/services/${h.service}:${h.port}/proxy${h.path}`;
+    let r = await k.run(['get', '--raw', path]);
+    while (r.code !== 0 && Date.now() < deadline) {
+      await sleep(1000);
+      r = await k.run(['get', '--raw', path]);
+    }
+    if (r.code === 0) parts.push(`${h.service} ${h.path} ok`);
+    else {
+      ok = false;
+      parts.push(`${h.service} ${h.path} failing: ${(r.stderr.split('\n').find((l) => l.trim()) ?? '').replace(/^Error from server \(\w+\): /, '').trim()}`);
+    }
+  }
+  return { ok, text: parts.join('; ') };
+}
