@@ -1,7 +1,7 @@
 /** The committed bundles are what GitHub runs: each must equal a fresh build of its sources. */
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, buildAction, listActions, staleFiles } from '../scripts/bundle.js';
 
@@ -16,6 +16,8 @@ test('the stale-bundle guard fails when a source changes and the bundle does not
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   cpSync(join(ROOT, 'test/fixtures/probe-action/action.yml'), join(dir, 'action.yml'));
+  // Compiled with the actions' settings, as a folder under actions/ would be (ncc hands rootDir on as written).
+  writeFileSync(join(dir, 'tsconfig.json'), '{ "extends": "../../../actions/tsconfig.json", "compilerOptions": { "rootDir": "../../.." } }\n');
   // Same depth below the root as actions/<name>/, so the library import resolves the same way.
   const main = join(dir, 'main.ts');
   appendFileSync(main, "import { info } from '../../../actions/lib/runner.js';\ninfo('probe v1');\n");
