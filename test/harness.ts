@@ -9,7 +9,7 @@
  * process keeps answering.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -117,11 +117,19 @@ export function runProgram(
   args: string[],
   env: Record<string, string>,
   cwd = ROOT,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; combinedFile?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string; timedOut?: boolean }> {
   return new Promise((res, rej) => {
+    // combinedFile: stdout and stderr are one file opened for append, so the log holds every line in the
+    // order the program wrote it (as the Actions log shows a step); `stdout` is then that log, `stderr` ''.
+    const fd = opts.combinedFile === undefined ? undefined : openSync(opts.combinedFile, 'a');
     // With a timeout the child leads its own process group, so a shell's children stop with it.
-    const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.timeoutMs !== undefined });
+    let child;
+    try {
+      child = spawn(cmd, args, { env, cwd, stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd], detached: opts.timeoutMs !== undefined });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -136,14 +144,15 @@ export function runProgram(
               child.kill('SIGKILL');
             }
           }, opts.timeoutMs);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => {
       if (timer) clearTimeout(timer);
       rej(e);
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
+      if (opts.combinedFile !== undefined) stdout = readFileSync(opts.combinedFile, 'utf8');
       res({ code: code ?? 1, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
     });
   });
@@ -153,6 +162,11 @@ export interface StepProgramOptions {
   /** Folder for the step's GITHUB_* files (default: a fresh temp folder). */
   dir?: string;
   timeoutMs?: number;
+  /**
+   * One log of stdout and stderr in the order written (the local workflow runner, like the Actions
+   * log): `stdout` and `log` are that log and workflow commands are read from it; `stderr` is ''.
+   */
+  interleave?: boolean;
 }
 
 /** Run an action's entry (node, or tsx for `.ts`) as one runner step. */
@@ -182,7 +196,10 @@ export async function runCommandStep(
     GITHUB_STEP_SUMMARY: join(dir, 'summary'),
   };
   for (const f of Object.values(files)) writeFileSync(f, '');
-  const { code, stdout, stderr, timedOut } = await runProgram(cmd, args, { ...env, ...files }, cwd, { timeoutMs: opts.timeoutMs });
+  const { code, stdout, stderr, timedOut } = await runProgram(cmd, args, { ...env, ...files }, cwd, {
+    timeoutMs: opts.timeoutMs,
+    ...(opts.interleave ? { combinedFile: join(dir, 'log') } : {}),
+  });
   const masks: string[] = [];
   const annotations: Annotation[] = [];
   for (const line of stdout.split('\n')) {

@@ -39,6 +39,13 @@ export interface SandboxContext {
   services: Map<string, unknown>;
   /** Register cleanup for stop(). */
   onStop(fn: () => void | Promise<void>): void;
+  /**
+   * A second loopback port whose every request is served by the main router with `prefix` put in
+   * front of its path (an API that must own a host's root, e.g. a registry's `/v2/`). Closed on stop.
+   */
+  mount(prefix: string): Promise<{ host: string; url: string }>;
+  /** Add a variable to `sb.env` (and the CLI's export lines). */
+  addEnv(name: string, value: string): void;
 }
 
 export interface ApiModule {

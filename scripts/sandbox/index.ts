@@ -134,6 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const events = new EventEmitter();
   const stopHooks: (() => void | Promise<void>)[] = [];
   const requests: RequestLogEntry[] = [];
+  const extraEnv: Record<string, string> = {};
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -164,6 +165,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     events,
     services: new Map(),
     onStop: (fn) => stopHooks.push(fn),
+    mount: async (prefix) => {
+      const mounted = createServer((req, res) => {
+        req.url = `${prefix}${req.url ?? '/'}`;
+        server.emit('request', req, res);
+      });
+      await new Promise<void>((resolve, reject) => {
+        mounted.once('error', reject);
+        mounted.listen(0, '127.0.0.1', () => resolve());
+      });
+      stopHooks.push(async () => {
+        mounted.closeAllConnections();
+        await new Promise<void>((r) => mounted.close(() => r()));
+      });
+      const host = `127.0.0.1:${(mounted.address() as AddressInfo).port}`;
+      return { host, url: `http://${host}` };
+    },
+    addEnv: (name, value) => {
+      extraEnv[name] = value;
+    },
   };
 
   for (const mod of await discoverModules()) await mod.register(ctx);
@@ -251,7 +271,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     })();
   });
 
-  const env = sandboxEnv(url, tokenFile, project, runnerToken.token);
+  const env = { ...sandboxEnv(url, tokenFile, project, runnerToken.token), ...extraEnv };
 
   let stopped = false;
   return {

@@ -68,6 +68,8 @@ if (process.env.MLABS_SANDBOX_URL) {
   const missing = wanted.filter((k) => !process.env[k]);
   if (missing.length) usage(`MLABS_SANDBOX_URL is set but not ${missing.join(', ')}: export every line npm run sandbox printed, or unset MLABS_SANDBOX_URL for a fresh sandbox`);
   env = Object.fromEntries(wanted.map((k) => [k, process.env[k] as string]));
+  // Variables API modules add (the Docker registry hosts' ports).
+  if (process.env.MLABS_DOCKER_REGISTRY_OVERRIDES) env.MLABS_DOCKER_REGISTRY_OVERRIDES = process.env.MLABS_DOCKER_REGISTRY_OVERRIDES;
   const seed = loadSeed(undefined) as Parameters<typeof sandboxVars>[1] & { project?: { projectNumber?: string } };
   const project = { projectId: env.CLOUDSDK_CORE_PROJECT as string, region: env.CLOUDSDK_COMPUTE_REGION as string, projectNumber: seed.project?.projectNumber ?? '123456789012' };
   vars = sandboxVars(project, seed);

@@ -288,6 +288,36 @@ function permissionsOf(token: TemplateToken | undefined, fallback: Record<string
   return out;
 }
 
+/** GitHub's token permission names for the `permissions:` keys (id-token is not a token permission). */
+const TOKEN_PERMISSION = (key: string): string | undefined => (key === 'id-token' ? undefined : key.replace(/-/g, '_'));
+
+/**
+ * The job's GITHUB_TOKEN, as GitHub's Actions service gives each job: an installation token of the
+ * Actions app scoped to this repository with exactly the job's `permissions:` (plus metadata: read),
+ * minted by the sandbox's GitHub API with the runner's token. Without a sandbox GitHub API (no
+ * GITHUB_API_URL or runner token), the GITHUB_TOKEN secret given to the run.
+ */
+async function mintJobToken(rs: RunState, permissions: Record<string, string>): Promise<string> {
+  const api = rs.opts.env?.GITHUB_API_URL;
+  const runnerToken = rs.opts.env?.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!api || !runnerToken) return rs.secrets.GITHUB_TOKEN ?? '';
+  const wanted: Record<string, string> = {};
+  for (const [k, v] of Object.entries(permissions)) {
+    const name = TOKEN_PERMISSION(k);
+    if (name && (v === 'read' || v === 'write')) wanted[name] = v;
+  }
+  const repository = rs.opts.repository ?? 'mlabs/platform';
+  const res = await fetch(`${api}/app/installations/1/access_tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${runnerToken}`, accept: 'application/vnd.github+json', 'content-type': 'application/json' },
+    body: JSON.stringify({ repositories: [repository.split('/')[1] ?? repository], permissions: wanted }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { token?: string; message?: string };
+  if (res.status !== 201 || !body.token) throw new Error(`the job's GITHUB_TOKEN could not be minted (${res.status} ${body.message ?? ''}) for permissions ${JSON.stringify(wanted)}`);
+  rs.masks.push(body.token);
+  return body.token;
+}
+
 /** The log as the Actions tab shows it: no ::add-mask:: or ::debug:: lines, annotations as `Error: ...`. */
 function shownLog(text: string, secrets: string[]): string {
   const lines = text.split('\n').filter((l) => !/^::(add-mask|debug)(?: [^:]*)?::/.test(l));
@@ -347,7 +377,7 @@ interface RunState {
   cron?: string;
 }
 
-function githubContext(rs: RunState, jobId: string, workspace: string): Record<string, Json> {
+function githubContext(rs: RunState, jobId: string, workspace: string, token = rs.secrets.GITHUB_TOKEN ?? ''): Record<string, Json> {
   const repository = rs.opts.repository ?? 'mlabs/platform';
   const eventInputs = Object.fromEntries(Object.entries(rs.inputs).map(([k, v]) => [k, asString(v)]));
   const event: Record<string, Json> = {
@@ -371,7 +401,7 @@ function githubContext(rs: RunState, jobId: string, workspace: string): Record<s
     triggering_actor: 'octocat',
     server_url: 'https://github.com',
     api_url: rs.opts.env?.GITHUB_API_URL ?? 'https://api.github.com',
-    token: rs.secrets.GITHUB_TOKEN ?? '',
+    token,
     workspace,
     job: jobId,
     action: '',
@@ -544,7 +574,15 @@ async function runJobInstance(
     rs.opts.onEvent?.({ type: 'job-end', job: rec });
     return rec;
   };
-  ctx = { ...ctx, github: githubContext(rs, id, workspace), runner: { os: 'Linux', arch: 'X64', name: 'sandbox-runner', temp: runnerTemp, tool_cache: join(jobDir, 'toolcache'), environment: 'self-hosted' } };
+  rec.permissions = permissionsOf(find(raw, 'permissions'), rs.permissions);
+  rec.oidc = rec.permissions['id-token'] === 'write';
+  let jobToken: string;
+  try {
+    jobToken = await mintJobToken(rs, rec.permissions);
+  } catch (err) {
+    return fail(`job '${name}': ${(err as Error).message}`);
+  }
+  ctx = { ...ctx, secrets: { ...rs.secrets, GITHUB_TOKEN: jobToken }, github: githubContext(rs, id, workspace, jobToken), runner: { os: 'Linux', arch: 'X64', name: 'sandbox-runner', temp: runnerTemp, tool_cache: join(jobDir, 'toolcache'), environment: 'self-hosted' } };
   const env: Record<string, string> = {};
   let concurrency: string | undefined;
   try {
@@ -572,8 +610,6 @@ async function runJobInstance(
   const arch = MACHINE_ARCH[rec.runsOn.find((l) => SUITE_LABELS.includes(l)) ?? 'wsl2'] ?? 'X64';
   ctx.runner = { ...(ctx.runner as Record<string, Json>), arch };
   const continueOnError = truthyJson(evaluateToken(find(raw, 'continue-on-error'), ctx, ALWAYS, scope0));
-  rec.permissions = permissionsOf(find(raw, 'permissions'), rs.permissions);
-  rec.oidc = rec.permissions['id-token'] === 'write';
   const release = await acquire(concurrency === rs.group ? undefined : concurrency);
   if (!release) {
     rec.result = 'cancelled';
@@ -698,7 +734,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
         writeFileSync(scriptFile, script);
         const [cmd, args] = shellCommand(shell, scriptFile);
         if (!existsSync(wd)) throw new ExpressionFailure(`working-directory ${wd} does not exist`);
-        res = await runCommandStep(cmd, args, stepBase, wd, { dir: stepDir, timeoutMs });
+        res = await runCommandStep(cmd, args, stepBase, wd, { dir: stepDir, timeoutMs, interleave: true });
       } else if ('uses' in step) {
         const uses = step.uses.value;
         const withValues: Record<string, string> = {};
@@ -707,10 +743,10 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
         if (actionDir) {
           const yml = readActionYaml(actionDir);
           const inputs = inputEnv(yml, withValues);
-          res = await runStep(join(actionDir, yml.runs?.main ?? 'dist/index.js'), { ...stepBase, ...inputs }, workspace, { dir: stepDir, timeoutMs });
+          res = await runStep(join(actionDir, yml.runs?.main ?? 'dist/index.js'), { ...stepBase, ...inputs }, workspace, { dir: stepDir, timeoutMs, interleave: true });
           if (yml.runs?.post) posts.push({ step, name: display, entry: join(actionDir, yml.runs.post), inputs, state: res.state });
         } else {
-          const actx: ActionContext = { uses, with: withValues, env: stepBase, workspace, dir: stepDir, artifacts: rs.artifacts, root: ROOT, suiteRepository: SUITE_REPOSITORY, copyRepository, timeoutMs, githubToken: rs.secrets.GITHUB_TOKEN ?? '' };
+          const actx: ActionContext = { uses, with: withValues, env: stepBase, workspace, dir: stepDir, artifacts: rs.artifacts, root: ROOT, suiteRepository: SUITE_REPOSITORY, copyRepository, timeoutMs, githubToken: asString((ctx.secrets as Record<string, Json>).GITHUB_TOKEN ?? '') };
           const handled = await standInAction(actx);
           res = handled.result;
           srec.standIn = handled.standIn;
@@ -753,7 +789,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
 
   for (const post of posts.reverse()) {
     const started = Date.now();
-    const res = await runStep(post.entry, { ...stepEnvBase(), ...post.inputs, ...stateEnv(post.state) }, workspace, { dir: mkdtempSync(join(jobDir, 'post-')) });
+    const res = await runStep(post.entry, { ...stepEnvBase(), ...post.inputs, ...stateEnv(post.state) }, workspace, { dir: mkdtempSync(join(jobDir, 'post-')), interleave: true });
     rs.masks.push(...res.masks);
     const srec: StepRecord = {
       id: post.step.id,

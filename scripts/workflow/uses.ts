@@ -133,7 +133,7 @@ const githubScript: Handler = async (ctx) => {
   if (unknown.length) return { result: step(1, `actions/github-script: input ${unknown.join(', ')} is not one the stand-in takes (${GITHUB_SCRIPT_INPUTS.join(', ')})\n`) };
   const inputs: Record<string, string> = { 'github-token': ctx.githubToken, 'result-encoding': 'json', ...ctx.with };
   const env = { ...ctx.env, ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])) };
-  const result = await runStep(join(dirname(fileURLToPath(import.meta.url)), 'github-script.mjs'), env, ctx.workspace, { dir: ctx.dir, timeoutMs: ctx.timeoutMs });
+  const result = await runStep(join(dirname(fileURLToPath(import.meta.url)), 'github-script.mjs'), env, ctx.workspace, { dir: ctx.dir, timeoutMs: ctx.timeoutMs, interleave: true });
   return { result, standIn: `github-script ran the script against the sandbox's GitHub API (${ctx.env.GITHUB_API_URL ?? 'GITHUB_API_URL unset'})` };
 };
 

@@ -7,12 +7,12 @@ import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { runAction } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
-import { digestOf } from '../../scripts/sandbox/apis/artifactregistry.js';
+import { seedDigest } from '../../scripts/sandbox/apis/artifactregistry.js';
 
 let sb: Sandbox;
 const PROJECT = 'mlabs-demo';
 const IMAGE = `us-central1-docker.pkg.dev/${PROJECT}/mlabs-runner/mlabs-runner`;
-const d = (seed: string) => digestOf(`mlabs-runner:${seed}`);
+const d = (seed: string) => seedDigest(`mlabs-runner:${seed}`);
 
 beforeAll(async () => {
   sb = await startSandbox({ port: 0, operationMs: 50 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, test, vi } from 'vitest';
 import * as ar from '../../actions/lib/google/artifactregistry.js';
 import * as gcs from '../../actions/lib/google/storage.js';
 import { ActionError } from '../../actions/lib/errors.js';
-import { digestOf } from '../../scripts/sandbox/apis/artifactregistry.js';
+import { seedDigest } from '../../scripts/sandbox/apis/artifactregistry.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 
 const BUCKET = 'mlabs-demo-nodepool-snapshots';
@@ -73,20 +73,20 @@ test('artifactregistry: versions with tags and ages, tags, delete tag and versio
   const versions = await ar.listVersions(pkg);
   assert.equal(versions.length, 7);
   const latest = versions.find((v) => v.tags.includes('latest'));
-  assert.equal(latest?.digest, digestOf('mlabs-runner:v1.4.0'));
+  assert.equal(latest?.digest, seedDigest('mlabs-runner:v1.4.0'));
   assert.deepEqual(latest?.tags.sort(), ['latest', 'v1.4.0']);
   assert.equal(versions.filter((v) => v.tags.length === 0).length, 3);
   assert.ok(versions.every((v) => v.createTime && v.sizeBytes && v.sizeBytes > 0));
 
   const tags = await ar.listTags(pkg);
-  assert.equal(tags.find((t) => t.tag === 'v1.3.0')?.digest, digestOf('mlabs-runner:v1.3.0'));
+  assert.equal(tags.find((t) => t.tag === 'v1.3.0')?.digest, seedDigest('mlabs-runner:v1.3.0'));
 
   assert.equal(await ar.deleteTag(`${pkg}/tags/v1.3.0`), true);
   assert.equal(await ar.deleteTag(`${pkg}/tags/v1.3.0`), false);
 
-  const untagged = versions.find((v) => v.digest === digestOf('mlabs-runner:untagged-15d'));
+  const untagged = versions.find((v) => v.digest === seedDigest('mlabs-runner:untagged-15d'));
   assert.equal(await ar.deleteVersion(untagged?.name ?? ''), true);
-  const tagged = versions.find((v) => v.digest === digestOf('mlabs-runner:v1.2.0'));
+  const tagged = versions.find((v) => v.digest === seedDigest('mlabs-runner:v1.2.0'));
   await assert.rejects(ar.deleteVersion(tagged?.name ?? ''), (e: { httpStatus?: number; status?: string }) => e.httpStatus === 400 && e.status === 'FAILED_PRECONDITION');
   assert.equal(await ar.deleteVersion(tagged?.name ?? '', { force: true }), true);
 

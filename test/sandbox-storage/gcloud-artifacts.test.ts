@@ -3,15 +3,15 @@
 // and a tagged version refused without force.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
-import { digestOf } from '../../scripts/sandbox/apis/artifactregistry.js';
+import { seedDigest } from '../../scripts/sandbox/apis/artifactregistry.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { Gcloud, requireGcloud } from './_gcloud.js';
 
 const IMAGE = 'us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner';
 const WHERE = ['--repository=mlabs-runner', '--location=us-central1', '--package=mlabs-runner'];
-const V140 = digestOf('mlabs-runner:v1.4.0');
-const V110 = digestOf('mlabs-runner:v1.1.0');
-const OLD_UNTAGGED = digestOf('mlabs-runner:untagged-40d');
+const V140 = seedDigest('mlabs-runner:v1.4.0');
+const V110 = seedDigest('mlabs-runner:v1.1.0');
+const OLD_UNTAGGED = seedDigest('mlabs-runner:untagged-40d');
 
 let sb: Sandbox;
 let gc: Gcloud;

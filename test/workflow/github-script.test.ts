@@ -44,3 +44,26 @@ test('github-script runs the script with github, context and core against the sa
   assert.match(steps.refused?.log ?? '', /Unhandled error: HttpError: Bad credentials/);
   assert.equal(r.conclusion, 'success', 'the failing steps continue on error');
 });
+
+test("each job's GITHUB_TOKEN has that job's permissions (GitHub's defaults when absent); the sandbox refuses a call they do not allow with GitHub's 403", async () => {
+  const { vars, secrets } = sandboxDefaults(sb);
+  const github = sb.ctx.services.get('github-rest') as GithubRestService;
+  const before = github.issues().length;
+  const r = await runWorkflow({ file: join(ROOT, 'test/workflow/fixtures/token-scopes.yml'), env: sb.env, vars, secrets });
+  const jobs = Object.fromEntries(r.jobs.map((j) => [j.id, j]));
+  assert.deepEqual(jobs.writer?.permissions, { issues: 'write' });
+  assert.deepEqual(jobs.reader?.permissions, { contents: 'read' });
+  assert.deepEqual(jobs.defaults?.permissions, { contents: 'read', packages: 'read' });
+  const writer = jobs.writer?.steps.find((s) => s.id === 'file');
+  assert.equal(writer?.outcome, 'success', writer?.log);
+  assert.deepEqual(github.issues().slice(before).map((i) => i.title), ['filed with issues: write'], 'only the job with issues: write filed an issue');
+  for (const id of ['reader', 'defaults']) {
+    const step = jobs[id]?.steps.find((s) => s.id === 'file');
+    assert.equal(step?.outcome, 'failure', `${id}: ${step?.log}`);
+    assert.match(step?.log ?? '', /HttpError: Resource not accessible by integration/, id);
+  }
+  const token = jobs.reader?.steps.find((s) => s.id === 'token');
+  assert.equal(token?.outcome, 'success', token?.log);
+  assert.equal(token?.log, 'same token in secrets and github: ***\n', 'the job token is masked');
+  assert.notEqual(secrets.GITHUB_TOKEN, undefined);
+});

@@ -204,3 +204,9 @@ test('a schedule run has an empty inputs context and github.event.schedule; a jo
   const dispatched = await run('scheduled.yml', { inputs: { mode: 'report' } });
   assert.match(dispatched.jobs[0]?.steps[0]?.log ?? '', /^event=workflow_dispatch cron= mode=\[report\]/);
 }, T);
+
+test("a step's stdout and stderr are one log in the order written, as the Actions log shows it", async () => {
+  const r = await run('interleave.yml');
+  assert.equal(r.conclusion, 'success');
+  assert.equal(step(job(r, 'log'), 'both').log, 'out-1\nerr-1\nout-2\nerr-2\nout-3\n');
+}, T);

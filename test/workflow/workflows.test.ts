@@ -11,6 +11,7 @@ import { ROOT, runProgram } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
 import type { GithubRestService } from '../../scripts/sandbox/apis/github-rest.js';
+import type { ArtifactRegistryState } from '../../scripts/sandbox/apis/artifactregistry.js';
 import { INPUTS_FROM_VARS, sandboxDefaults } from '../../scripts/workflow/defaults.js';
 import { runWorkflow, type WorkflowRunOptions, type WorkflowRunResult } from '../../scripts/workflow/runner.js';
 
@@ -259,5 +260,59 @@ describe('train-private-first bursting to GKE', () => {
     assert.equal(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.outcome, 'success', explain(r));
     assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
     assert.deepEqual(await leftovers(), [], 'no training Job or ConfigMap is left behind');
+  });
+});
+
+describe('build-mlabs-runner and prune-mlabs-runner against the sandbox registry', () => {
+  const PKG = 'projects/mlabs-demo/locations/us-central1/repositories/mlabs-runner/packages/mlabs-runner';
+  /** The mlabs-runner package's versions (digest → its tags, sorted), from the sandbox's Artifact Registry state. */
+  const registryState = (): Map<string, string[]> => {
+    const st = sb.state.artifactregistry as ArtifactRegistryState;
+    const last = (n: string) => n.slice(n.lastIndexOf('/') + 1);
+    return new Map(
+      st.versions
+        .filter((v) => v.name.startsWith(`${PKG}/versions/`))
+        .map((v) => [last(v.name), st.tags.filter((t) => t.version === v.name).map((t) => last(t.name)).sort()] as [string, string[]])
+        .sort((a, b) => a[0].localeCompare(b[0])),
+    );
+  };
+
+  test('the build pushes both platforms by digest and merges one tagged index; a dry-run prune changes nothing; a prune deletes only what its rule names and keeps the new index and its platform images', async () => {
+    const before = registryState();
+    const build = await workflow('build-mlabs-runner.yml');
+    assert.equal(build.conclusion, 'success', explain(build));
+    assert.deepEqual(build.jobs.map((j) => [j.name, j.result]), [
+      ['build (amd64, wsl2)', 'success'],
+      ['build (arm64, dgx)', 'success'],
+      ['merge', 'success'],
+    ]);
+    const platforms = build.jobs.filter((j) => j.id === 'build').map((j) => j.steps.find((s) => s.id === 'build')?.outputs.digest as string);
+    const merged = build.jobs.find((j) => j.id === 'merge')?.steps.find((s) => s.name === 'Merge into one multi-platform index');
+    const index = merged?.outputs.digest as string;
+    assert.match(index, /^sha256:[a-f0-9]{64}$/);
+    // The builds ran the docker stand-in (it pushed a synthetic image); the merge ran no stand-in.
+    assert.ok(build.toolCalls.filter((c) => c.tool === 'docker' && c.args[1] === 'build').length === 2);
+    assert.deepEqual(merged?.toolCalls, []);
+
+    const after = registryState();
+    assert.deepEqual([...after.keys()].filter((d) => !before.has(d)).sort(), [index, ...platforms].sort(), 'exactly the index and the two platform images are new versions');
+    const version = build.jobs[0]?.steps.find((s) => s.id === 'meta')?.outputs.version as string;
+    const tags = (build.jobs.find((j) => j.id === 'merge')?.steps.find((s) => s.id === 'meta')?.outputs.tags ?? '').split(',');
+    assert.deepEqual(tags, [version, 'sha-0123456', 'latest'], 'the version, the short sha and latest on the default branch');
+    assert.deepEqual(after.get(index), [...tags].sort());
+    for (const p of platforms) assert.deepEqual(after.get(p), [], 'platform images are pushed by digest only');
+    for (const [d, tags] of before) assert.deepEqual(after.get(d), tags.filter((t) => t !== 'latest'), `${d} keeps its tags (latest moved to the new index)`);
+
+    const dry = await workflow('prune-mlabs-runner.yml');
+    assert.equal(dry.conclusion, 'success', explain(dry));
+    assert.deepEqual(registryState(), after, 'a manual run is a dry run: nothing deleted');
+
+    const prune = await workflow('prune-mlabs-runner.yml', { inputs: { dry_run: 'false', keep: '2', min_age_days: '7' } });
+    assert.equal(prune.conclusion, 'success', explain(prune));
+    const deleted = (prune.jobs[0]?.steps.find((s) => s.uses?.includes('image-prune'))?.outputs.deleted_digests ?? '').split(',').filter(Boolean);
+    assert.ok(deleted.length > 0, explain(prune));
+    for (const d of [index, ...platforms]) assert.ok(!deleted.includes(d), `${d} (the new build) is kept`);
+    const final = registryState();
+    assert.deepEqual([...final.keys()], [...after.keys()].filter((d) => !deleted.includes(d)), 'exactly the versions the rule named are gone');
   });
 });

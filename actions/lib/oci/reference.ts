@@ -4,6 +4,7 @@
  * As Docker does, a registry on 127.0.0.0/8 is spoken to over plain HTTP;
  * every other registry only over HTTPS.
  */
+import { registryAddress } from '../endpoints.js';
 import { ActionError } from '../errors.js';
 
 export interface RepositoryRef {
@@ -11,7 +12,7 @@ export interface RepositoryRef {
   host: string;
   /** Repository path inside the registry, e.g. `p1/runners/mlabs-runner`. */
   repository: string;
-  /** `http://host` for loopback registries, `https://host` otherwise. */
+  /** `http://host` for loopback registries, `https://host` otherwise (the host as MLABS_DOCKER_REGISTRY_OVERRIDES maps it). */
   baseUrl: string;
 }
 
@@ -44,8 +45,9 @@ export function parseRepository(ref: string): RepositoryRef {
   if (!repository || !repository.split('/').every((c) => PATH_COMPONENT.test(c))) {
     throw new ActionError(`"${ref}" is not a repository reference without tag or digest.`, { fix: `Expected ${REPOSITORY_ACCEPTED}.` });
   }
-  const scheme = isLoopbackHost(host) ? 'http' : 'https';
-  return { host, repository, baseUrl: `${scheme}://${host}` };
+  const address = registryAddress(host);
+  const scheme = isLoopbackHost(address) ? 'http' : 'https';
+  return { host, repository, baseUrl: `${scheme}://${address}` };
 }
 
 /** Artifact Registry's Docker hosts: `<location>-docker.pkg.dev`. */

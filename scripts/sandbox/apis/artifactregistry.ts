@@ -34,6 +34,8 @@ export interface ArVersion {
   imageSizeBytes: string;
   mediaType: string;
   description?: string;
+  /** The manifest's exact bytes (UTF-8 JSON) the registry serves (`docker-registry.ts`); absent: the registry has no content for it. */
+  manifest?: string;
 }
 export interface ArTag {
   /** .../packages/PKG/tags/TAG */
@@ -59,28 +61,54 @@ export function digestOf(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
+/** The empty descriptor of the OCI image spec (the content `{}`), for manifests that carry no config or layer. */
+export const OCI_EMPTY = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+};
+
+/** Seeded versions' media types (all others are indexes). */
+const SEED_MANIFESTS = new Set(['mlabs-runner:untagged-40d', 'inference-api:v0.1.0']);
+
+/**
+ * The manifest a seeded version holds: a real OCI index (listing no platforms) or image manifest
+ * (the empty descriptor as config and layer, as the image spec allows for artifacts), annotated
+ * with its seed name, so its digest is the digest of content the registry can serve.
+ */
+export function seedManifest(seed: string): { mediaType: string; text: string } {
+  const annotations = { 'org.opencontainers.image.ref.name': seed, 'org.mlabs.sandbox.seed': 'true' };
+  const json = SEED_MANIFESTS.has(seed)
+    ? { schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/vnd.mlabs.sandbox.seed.v1', config: OCI_EMPTY, layers: [OCI_EMPTY], annotations }
+    : { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], annotations };
+  return { mediaType: json.mediaType, text: JSON.stringify(json) };
+}
+
+/** The digest of the seeded version named `seed` (e.g. `mlabs-runner:v1.4.0`). */
+export function seedDigest(seed: string): string {
+  return digestOf(seedManifest(seed).text);
+}
+
 /** Default data: repositories `apps` and `mlabs-runner`; `mlabs-runner` versions of different ages, tagged and not. */
 export function defaultArtifactRegistrySeed(projectId: string, location = 'us-central1'): Record<string, unknown> {
   const repo = (r: string): string => `projects/${projectId}/locations/${location}/repositories/${r}`;
   const runner = `${repo('mlabs-runner')}/packages/mlabs-runner`;
   const api = `${repo('apps')}/packages/inference-api`;
-  const v = (pkg: string, seed: string, ageDays: number, mediaType = OCI_INDEX, size = 412_000_000): SeedEntry => ({
-    name: `${pkg}/versions/${digestOf(seed)}`,
-    ageDays,
-    mediaType,
-    imageSizeBytes: String(size),
-  });
+  const v = (pkg: string, seed: string, ageDays: number, size = 412_000_000): SeedEntry => {
+    const m = seedManifest(seed);
+    return { name: `${pkg}/versions/${digestOf(m.text)}`, ageDays, mediaType: m.mediaType, imageSizeBytes: String(size), manifest: m.text };
+  };
   const versions = [
     v(runner, 'mlabs-runner:v1.4.0', 1),
     v(runner, 'mlabs-runner:untagged-young', 2),
     v(runner, 'mlabs-runner:v1.3.0', 9),
     v(runner, 'mlabs-runner:untagged-15d', 15),
     v(runner, 'mlabs-runner:v1.2.0', 20),
-    v(runner, 'mlabs-runner:untagged-40d', 40, OCI_MANIFEST, 398_000_000),
+    v(runner, 'mlabs-runner:untagged-40d', 40, 398_000_000),
     v(runner, 'mlabs-runner:v1.1.0', 45),
-    v(api, 'inference-api:v0.1.0', 5, OCI_MANIFEST, 95_000_000),
+    v(api, 'inference-api:v0.1.0', 5, 95_000_000),
   ];
-  const tag = (pkg: string, id: string, seed: string): SeedEntry => ({ name: `${pkg}/tags/${id}`, version: `${pkg}/versions/${digestOf(seed)}` });
+  const tag = (pkg: string, id: string, seed: string): SeedEntry => ({ name: `${pkg}/tags/${id}`, version: `${pkg}/versions/${seedDigest(seed)}` });
   return {
     repositories: [
       { name: repo('apps'), format: 'DOCKER', description: 'Application images', ageDays: 120 },

@@ -20,6 +20,7 @@
 // 403 = primary rate limit, 5xx = GitHub's server error) instead of Google's.
 // Runtime API for tests: ctx.services.get('github-rest') (GithubRestService below).
 import type { ApiModule, SandboxContext } from '../context.js';
+import { appRoutes } from './github/apps.js';
 import { issueRoutes } from './github/issues.js';
 import { githubParts } from './github/parts.js';
 import { runnerRoutes } from './github/runners.js';
@@ -38,7 +39,9 @@ const mod: ApiModule = {
     runnerRoutes(p);
     runRoutes(p);
     issueRoutes(p);
-    ctx.services.set('github-rest', githubService(p));
+    const service = githubService(p);
+    appRoutes(p, service);
+    ctx.services.set('github-rest', service);
   },
 };
 

@@ -1,9 +1,11 @@
 // The recorded stand-ins' one implementation: `stand-ins/<tool> ARGS` runs `node _stand-in.mjs <tool> ARGS`.
 // Each call appends {tool, args, cwd} as a JSON line to $MLABS_STAND_IN_LOG and answers the way the
 // real tool answers for the calls the workflows and actions make. See README.md.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 const [tool, ...args] = process.argv.slice(2);
 const log = process.env.MLABS_STAND_IN_LOG;
@@ -37,6 +39,137 @@ function terraformOutputs() {
     runner_registry: `${region}-docker.pkg.dev/${project}/mlabs-runner`,
     node_service_account: `mlabs-nodes@${project}.iam.gserviceaccount.com`,
   };
+}
+
+
+// docker: login keeps the credentials where the real CLI keeps them ($DOCKER_CONFIG or ~/.docker/config.json);
+// `buildx build --output type=image,name=IMAGE,push=true` pushes a small synthetic single-platform image
+// (one layer naming the platform and the build arguments, a config with os/architecture and the labels)
+// by digest to the registry over the Docker Registry HTTP API, as buildx would push the real build.
+const dockerConfigFile = () => path.join(process.env.DOCKER_CONFIG || path.join(process.env.HOME || '.', '.docker'), 'config.json');
+const readDockerConfig = () => {
+  try {
+    return JSON.parse(fs.readFileSync(dockerConfigFile(), 'utf8'));
+  } catch {
+    return {};
+  }
+};
+const positional = () => args.slice(1).filter((a, i, all) => !a.startsWith('-') && !['--username', '-u', '--password', '-p'].includes(all[i - 1]));
+
+function dockerLogin() {
+  const host = positional()[0] || 'https://index.docker.io/v1/';
+  const user = opt('--username') ?? opt('-u');
+  const password = args.includes('--password-stdin') ? fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '') : (opt('--password') ?? opt('-p'));
+  if (!user || !password) return fail('Error: Cannot perform an interactive login from a non TTY device');
+  const config = readDockerConfig();
+  config.auths = { ...(config.auths ?? {}), [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } };
+  fs.mkdirSync(path.dirname(dockerConfigFile()), { recursive: true });
+  fs.writeFileSync(dockerConfigFile(), JSON.stringify(config, null, '\t'), { mode: 0o600 });
+  return out('Login Succeeded\n');
+}
+
+function dockerLogout() {
+  const host = positional()[0];
+  const config = readDockerConfig();
+  if (host && config.auths?.[host]) {
+    delete config.auths[host];
+    fs.writeFileSync(dockerConfigFile(), JSON.stringify(config, null, '\t'), { mode: 0o600 });
+    return out(`Removing login credentials for ${host}\n`);
+  }
+  return out(`Not logged in to ${host}\n`);
+}
+
+const sha256 = (b) => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex');
+
+/** A ustar archive holding one file. */
+function tarOneFile(name, content) {
+  const data = Buffer.from(content);
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100);
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\0', 257);
+  header.write('00', 263);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
+}
+
+/** Where a registry host is served (MLABS_DOCKER_REGISTRY_OVERRIDES, as the actions read it). */
+function registryAddress(host) {
+  for (const pair of (process.env.MLABS_DOCKER_REGISTRY_OVERRIDES || '').split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === host) return pair.slice(eq + 1).trim();
+  }
+  return host;
+}
+
+async function registrySession(host, repository) {
+  const address = registryAddress(host);
+  if (!/^127\.\d+\.\d+\.\d+(:\d+)?$/.test(address)) fail(`docker stand-in: ${host} is not a registry the sandbox serves (MLABS_DOCKER_REGISTRY_OVERRIDES); the stand-in pushes only there`);
+  const base = `http://${address}`;
+  const auth = readDockerConfig().auths?.[host]?.auth;
+  const ping = await fetch(`${base}/v2/`, auth ? { headers: { authorization: `Basic ${auth}` } } : {});
+  let authorization = auth ? `Basic ${auth}` : undefined;
+  if (ping.status === 401) {
+    const challenge = ping.headers.get('www-authenticate') || '';
+    const realm = /realm="([^"]+)"/.exec(challenge)?.[1];
+    if (!realm) fail(`docker stand-in: ${host} asked for authentication without a realm`);
+    const u = new URL(realm);
+    u.searchParams.set('service', host);
+    u.searchParams.set('scope', `repository:${repository}:pull,push`);
+    const res = await fetch(u, auth ? { headers: { authorization: `Basic ${auth}` } } : {});
+    if (!res.ok) fail(`ERROR: failed to authorize: failed to fetch oauth token: unexpected status from GET request to ${realm}: ${res.status}`);
+    authorization = `Bearer ${(await res.json()).token}`;
+  }
+  const call = async (method, p, body, headers = {}) => {
+    const res = await fetch(`${base}/v2/${repository}/${p}`, { method, body, headers: { ...headers, ...(authorization ? { authorization } : {}) } });
+    const text = await res.text();
+    if (res.status >= 400) fail(`ERROR: failed to push ${host}/${repository}: ${method} ${p.split('?')[0]}: ${res.status} ${text.trim()}`);
+    return res;
+  };
+  return { call };
+}
+
+async function buildxBuild() {
+  const output = opt('--output') || '';
+  const fields = Object.fromEntries(output.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const platform = opt('--platform') || 'linux/amd64';
+  const [os, architecture, variant] = platform.split('/');
+  const pick = (name) => args.flatMap((a, i) => (args[i - 1] === name ? [a] : []));
+  const buildArgs = pick('--build-arg');
+  const labels = Object.fromEntries(pick('--label').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  out('#0 building with "mlabs" instance using docker-container driver (stand-in: nothing is built)\n');
+  let digest = 'sha256:' + '0'.repeat(64);
+  if (fields.push === 'true' && fields.name) {
+    const slash = fields.name.indexOf('/');
+    const host = fields.name.slice(0, slash);
+    const repository = fields.name.slice(slash + 1);
+    const reg = await registrySession(host, repository);
+    const tar = tarOneFile('etc/mlabs-stand-in', `${platform}\n${buildArgs.join('\n')}\n`);
+    const layer = zlib.gzipSync(tar, { level: 9 });
+    const config = Buffer.from(JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), config: { Labels: labels }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    for (const blob of [layer, config]) await reg.call('POST', `blobs/uploads/?digest=${sha256(blob)}`, blob, { 'content-type': 'application/octet-stream' });
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+      }),
+    );
+    digest = sha256(manifest);
+    await reg.call('PUT', `manifests/${digest}`, manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+    out(`#1 exporting to image\n#1 pushing ${fields.name}@${digest} (stand-in: a synthetic ${platform} image)\n#1 DONE\n`);
+  }
+  const meta = opt('--metadata-file');
+  if (meta) fs.writeFileSync(meta, JSON.stringify({ 'containerimage.digest': digest, 'image.name': fields.name ?? '' }));
 }
 
 const tools = {
@@ -94,13 +227,13 @@ const tools = {
   },
   docker() {
     if (args[0] === 'version' || args[0] === '--version') return out('Docker version 27.3.1, build ce12230 (stand-in)\n');
+    if (args[0] === 'login') return dockerLogin();
+    if (args[0] === 'logout') return dockerLogout();
     if (args[0] === 'buildx') {
       if (args[1] === 'version') return out('github.com/docker/buildx v0.17.1 (stand-in)\n');
-      const meta = opt('--metadata-file');
-      if (meta) fs.writeFileSync(meta, JSON.stringify({ 'containerimage.digest': 'sha256:' + '0'.repeat(64) }));
+      if (args[1] === 'build') return buildxBuild();
       return out('#0 building with "default" instance using docker driver (stand-in)\n#1 DONE\n');
     }
-    if (args[0] === 'login') return out('Login Succeeded\n');
     return out('');
   },
   helm() {
@@ -116,4 +249,4 @@ const tools = {
 };
 
 if (!tools[tool]) fail(`no stand-in named ${tool}`);
-tools[tool]();
+await tools[tool]();
