@@ -15,7 +15,8 @@ import type { Pki } from './pki.js';
 import { decodeKubeProtobuf, ProtobufBodyError } from './protobuf.js';
 import { parseQuantity, formatQuantity } from './quantity.js';
 import { apiVersionOf, builtinResources, qualified, VERBS, type ResourceType } from './resources.js';
-import { kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
+import { badQuantities, kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
+import { customUnknownFields, pruneFields, validateCustom, validateObject, validateUpdate, type Cause } from './validation.js';
 import { meta, Store, type Json, type WatchEvent } from './store.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', platform: 'linux/amd64' };
@@ -204,7 +205,11 @@ export class KubeCluster {
           ...(Array.isArray(names.shortNames) ? { shortNames: names.shortNames as string[] } : {}),
           ...(Array.isArray(names.categories) ? { categories: names.categories as string[] } : {}),
           subresources: Object.keys(((v.subresources ?? {}) as Json)),
-          crd: { schema: ((v.schema ?? {}) as Json).openAPIV3Schema as Json | undefined },
+          crd: {
+            schema: ((v.schema ?? {}) as Json).openAPIV3Schema as Json | undefined,
+            selectableFields: ((v.selectableFields as Json[] | undefined) ?? []).map((f) => String(f.jsonPath).replace(/^\./, '')),
+            printerColumns: (v.additionalPrinterColumns as Json[] | undefined) ?? [],
+          },
         });
       }
     }
@@ -268,7 +273,7 @@ export class KubeCluster {
     const specOf = (o: Json): string => JSON.stringify({ ...o, metadata: undefined, status: undefined });
     if (specOf(current) !== specOf(next) && opts.subresource !== 'status') nm.generation = Number(cm.generation ?? 1) + 1;
     this.defaults(t, next);
-    if (manager !== undefined) this.validate(t, next);
+    if (manager !== undefined) this.validate(t, next, current);
     if (opts.dryRun) return next;
     if (manager !== undefined) {
       const managers = opts.managers ?? recordUpdate(current, next, manager, this.managers.get(String(cm.uid)) ?? [], this.schemaOf(t), apiVersionOf(t));
@@ -447,12 +452,16 @@ export class KubeCluster {
     if (obj.spec === undefined && Object.keys(spec).length) obj.spec = spec;
   }
 
-  private validate(t: ResourceType, obj: Json): void {
-    const problems = validateKind(t.group, t.version, t.kind, obj).filter((p) => p.kind === 'required' || p.kind === 'enum');
+  /** Schema problems (required, enums) and the API server's own rules (validation.ts); on update, immutable fields. */
+  private validate(t: ResourceType, obj: Json, old?: Json): void {
+    const problems: Cause[] = t.crd ? [] : validateKind(t.group, t.version, t.kind, obj).filter((p) => p.kind === 'required' || p.kind === 'enum').map((p) => ({ reason: p.kind === 'required' ? 'FieldValueRequired' : 'FieldValueNotSupported', message: p.detail, field: p.field }));
+    for (const c of [...validateObject(t, obj), ...(t.crd ? validateCustom(t.crd.schema, obj) : []), ...(old ? validateUpdate(t, obj, old) : [])]) {
+      if (!problems.some((p) => p.field === c.field && p.message === c.message)) problems.push(c);
+    }
     if (problems.length) {
       const name = String(meta(obj).name ?? '');
-      const causes = problems.map((p) => ({ reason: p.kind === 'required' ? 'FieldValueRequired' : 'FieldValueNotSupported', message: p.detail, field: p.field }));
-      const msg = problems.length === 1 ? `${problems[0]?.field}: ${problems[0]?.detail}` : `[${problems.map((p) => `${p.field}: ${p.detail}`).join(', ')}]`;
+      const causes = problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field }));
+      const msg = problems.length === 1 ? `${problems[0]?.field}: ${problems[0]?.message}` : `[${problems.map((p) => `${p.field}: ${p.message}`).join(', ')}]`;
       throw new KubeError(422, 'Invalid', `${t.kind}${t.group ? `.${t.group}` : ''} "${name}" is invalid: ${msg}`, { name, ...(t.group ? { group: t.group } : {}), kind: t.kind, causes });
     }
   }
@@ -462,15 +471,19 @@ export class KubeCluster {
     if (!isObj(body)) throw new KubeError(400, 'BadRequest', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
     const schema = this.schemaOf(t);
     const mode = (fieldValidation ?? 'Warn').toLowerCase();
-    if (schema && mode !== 'ignore') {
-      const unknown = unknownFields(schema, body);
-      if (unknown.length) {
-        if (mode === 'strict') {
-          const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
-          throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
-        }
-        for (const u of unknown) warnings.push(`unknown field "${u}"`);
+    if (schema) {
+      const bad = badQuantities(schema, body);
+      if (bad.length) throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+    }
+    // Unknown fields are refused (Strict) or dropped, never stored: with a warning (Warn, the default) or silently (Ignore).
+    const unknown = schema ? unknownFields(schema, body) : t.crd ? customUnknownFields(t.crd.schema, body) : [];
+    if (unknown.length) {
+      if (mode === 'strict') {
+        const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+        throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
       }
+      if (mode !== 'ignore') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+      pruneFields(body, unknown);
     }
     return body;
   }
@@ -713,9 +726,10 @@ export class KubeCluster {
       const input = this.parseBody(req, body);
       return this.reviews(res, t, isObj(input) ? input : {}, user, token, namespace, name);
     }
-    if (sub === 'scale') return this.scale(res, method, t, namespace, name as string, body, manager);
+    if (sub === 'scale') return this.scale(res, method, t, namespace, name as string, body, manager, String(req.headers['content-type'] ?? ''));
     if (sub !== undefined && sub !== 'status') throw new KubeError(404, 'NotFound', 'the server could not find the requested resource');
     if (!name) {
+      if (method === 'GET' || method === 'DELETE') this.checkFieldSelector(t, q);
       if (method === 'GET') {
         if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(res, t, namespace, q);
         return this.send(res, 200, this.listObjects(t, namespace, q, accept));
@@ -854,24 +868,62 @@ export class KubeCluster {
     return this.send(res, 200, this.updateObject(t, current, result.object, manager, { dryRun, subresource: sub, managers: result.managers }), warnings.length ? { warning: warnings.join(', ') } : {});
   }
 
-  private scale(res: ServerResponse, method: string, t: ResourceType, namespace: string, name: string, body: Buffer, manager: string): void {
+  private scale(res: ServerResponse, method: string, t: ResourceType, namespace: string, name: string, body: Buffer, manager: string, ctype: string): void {
+    // Only kinds that declare a scale subresource have one (a Job, a Pod, a CRD without it: 404, nothing stored).
+    if (!t.subresources?.includes('scale')) throw new KubeError(404, 'NotFound', 'the server could not find the requested resource');
     const current = this.store.get(t, namespace, name);
     if (!current) throw notFound(t, name);
+    const selectorOf = (o: Json): string => {
+      const sel = ((o.spec as Json | undefined)?.selector ?? {}) as Json;
+      const parts = Object.entries((sel.matchLabels ?? {}) as Json).map(([k, v]) => `${k}=${String(v)}`);
+      for (const e of (sel.matchExpressions as Json[] | undefined) ?? []) {
+        const vals = ((e.values as string[] | undefined) ?? []).join(',');
+        parts.push(e.operator === 'Exists' ? String(e.key) : e.operator === 'DoesNotExist' ? `!${String(e.key)}` : `${String(e.key)} ${String(e.operator).toLowerCase()} (${vals})`);
+      }
+      return parts.join(',');
+    };
     const toScale = (o: Json): Json => ({
       kind: 'Scale', apiVersion: 'autoscaling/v1',
       metadata: { name, namespace, uid: meta(o).uid, resourceVersion: meta(o).resourceVersion, creationTimestamp: meta(o).creationTimestamp },
-      spec: { replicas: (o.spec as Json).replicas }, status: { replicas: ((o.status as Json | undefined)?.replicas as number | undefined) ?? 0, selector: '' },
+      spec: { replicas: (o.spec as Json).replicas }, status: { replicas: ((o.status as Json | undefined)?.replicas as number | undefined) ?? 0, selector: selectorOf(o) },
     });
     if (method === 'GET') return this.send(res, 200, toScale(current));
-    const input = JSON.parse(body.toString('utf8') || '{}') as Json;
-    const replicas = ((input.spec as Json | undefined)?.replicas ?? (Array.isArray(input) ? undefined : undefined)) as number | undefined;
-    if (replicas === undefined) throw new KubeError(422, 'Invalid', 'Scale.autoscaling "" is invalid: spec.replicas: Required value');
+    let input: Json;
+    const text = body.toString('utf8') || '{}';
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      input = ctype.includes('merge-patch') || ctype.includes('strategic-merge-patch') ? (mergePatch(toScale(current), parsed) as Json) : ctype.includes('json-patch') ? (jsonPatch(toScale(current), parsed) as Json) : (parsed as Json);
+    } catch (err) {
+      if (err instanceof PatchError) throw err;
+      throw new KubeError(400, 'BadRequest', `error decoding body: ${(err as Error).message}`);
+    }
+    const replicas = (input.spec as Json | undefined)?.replicas as unknown;
+    if (replicas === undefined) throw new KubeError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Required value`, { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.replicas' }] });
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      const msg = `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
+      throw new KubeError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: ${msg}`, { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: msg, field: 'spec.replicas' }] });
+    }
     const next = structuredClone(current);
     (next.spec as Json).replicas = replicas;
     return this.send(res, 200, toScale(this.updateObject(t, current, next, manager)));
   }
 
   // ---- list / watch ----------------------------------------------------------------------------
+
+  /** The field labels the API server converts for this kind (the AddFieldLabelConversionFunc lists); others are a 400. */
+  private checkFieldSelector(t: ResourceType, q: URLSearchParams): void {
+    const fs = q.get('fieldSelector');
+    if (!fs) return;
+    const extra = t.crd ? (t.crd.selectableFields ?? []) : (FIELD_LABELS[`${t.group}/${t.resource}`] ?? []);
+    for (const raw of fs.split(',')) {
+      const p = raw.trim();
+      if (!p) continue;
+      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(p);
+      if (!m) throw new KubeError(400, 'BadRequest', `invalid selector: '${fs}'; can't understand '${p}'`);
+      const label = (m[1] as string).trim();
+      if (label !== 'metadata.name' && label !== 'metadata.namespace' && !extra.includes(label)) throw new KubeError(400, 'BadRequest', `field label not supported: ${label}`);
+    }
+  }
 
   filter(items: Json[], q: URLSearchParams): Json[] {
     const ls = q.get('labelSelector');
@@ -1113,6 +1165,17 @@ export class KubeCluster {
     return { openapi: '3.0.0', info: { title: 'Kubernetes', version: KUBE_VERSION.gitVersion }, paths, components: { schemas: components } };
   }
 }
+
+/** Field selectors each built-in kind supports besides metadata.name and metadata.namespace (k8s.io/kubernetes pkg/apis/<group>/v1 conversion.go). */
+const FIELD_LABELS: Record<string, string[]> = {
+  '/pods': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  '/nodes': ['spec.unschedulable'],
+  '/events': ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  '/namespaces': ['status.phase'],
+  '/secrets': ['type'],
+  'apps/replicasets': ['status.replicas'],
+  'batch/jobs': ['status.successful'],
+};
 
 const subresourceVerbs = (s: string): string[] => (s === 'log' || s === 'proxy' ? ['get'] : s === 'binding' || s === 'eviction' || s === 'token' ? ['create'] : ['get', 'patch', 'update']);
 

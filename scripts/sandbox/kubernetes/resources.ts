@@ -15,7 +15,7 @@ export interface ResourceType {
   /** The verbs discovery lists when not all of VERBS (the review kinds are create-only). */
   verbs?: string[];
   /** From a CustomResourceDefinition (validated by its openAPIV3Schema, if any). */
-  crd?: { schema?: Record<string, unknown> };
+  crd?: { schema?: Record<string, unknown>; selectableFields?: string[]; printerColumns?: Record<string, unknown>[] };
 }
 
 type Row = [group: string, version: string, kind: string, resource: string, namespaced: boolean, shortNames?: string[], subresources?: string[], verbs?: string[]];
