@@ -7,14 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { FaultInjector } from '../faults.js';
-import { bearerOf, type TokenRegistry } from '../tokens.js';
+import { bearerOf, type TokenInfo, type TokenRegistry } from '../tokens.js';
+import { authorize, bootstrapPolicy, forbiddenStatus, parseServiceAccountUser, rbacRulesFor, requestAttributes, serviceAccountUser, type ExternalAuthorizer, type RequestAttributes, type UserInfo } from './auth.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
 import type { Pki } from './pki.js';
 import { decodeKubeProtobuf, ProtobufBodyError } from './protobuf.js';
 import { parseQuantity, formatQuantity } from './quantity.js';
 import { apiVersionOf, builtinResources, qualified, VERBS, type ResourceType } from './resources.js';
-import { kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
+import { badQuantities, kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
+import { customUnknownFields, pruneFields, validateCustom, validateObject, validateUpdate, type Cause } from './validation.js';
 import { meta, Store, type Json, type WatchEvent } from './store.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', platform: 'linux/amd64' };
@@ -58,6 +60,13 @@ export interface ClusterOptions {
   tokens: TokenRegistry;
   faults: FaultInjector;
   delays?: Partial<Delays>;
+  /** 'minikube' (the self-hosted machines; the default) or 'gke'. */
+  flavor?: 'gke' | 'minikube';
+  /**
+   * The first authorizer of the chain (then RBAC). GKE clusters get one that allows every Google
+   * identity until the IAM module sets its own ("IAM allows → allowed, else RBAC"); see auth.ts.
+   */
+  authorize?: ExternalAuthorizer;
 }
 
 interface Target {
@@ -90,9 +99,25 @@ export class KubeCluster {
   port = 0;
   private readonly watchers = new Set<ServerResponse>();
 
-  constructor(private readonly opts: ClusterOptions) {
+  readonly flavor: 'gke' | 'minikube';
+
+  constructor(readonly options: ClusterOptions) {
+    const opts = options;
     this.name = opts.name;
+    this.flavor = opts.flavor ?? 'minikube';
     this.controllers = new Controllers(this, opts.delays);
+    const policy = bootstrapPolicy(this.flavor);
+    for (const o of policy.clusterRoles) this.seed(this.type('rbac.authorization.k8s.io', 'clusterroles'), o);
+    for (const o of policy.clusterRoleBindings) this.seed(this.type('rbac.authorization.k8s.io', 'clusterrolebindings'), o);
+    for (const sc of this.flavor === 'gke'
+      ? [{ name: 'standard-rwo', provisioner: 'pd.csi.storage.gke.io', def: true, params: { type: 'pd-balanced' } }, { name: 'premium-rwo', provisioner: 'pd.csi.storage.gke.io', def: false, params: { type: 'pd-ssd' } }, { name: 'standard', provisioner: 'kubernetes.io/gce-pd', def: false, params: { type: 'pd-standard' } }]
+      : [{ name: 'standard', provisioner: 'k8s.io/minikube-hostpath', def: true, params: undefined }]) {
+      this.seed(this.type('storage.k8s.io', 'storageclasses'), {
+        apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+        metadata: { name: sc.name, ...(sc.def ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}), ...(this.flavor === 'minikube' ? { labels: { 'addonmanager.kubernetes.io/mode': 'EnsureExists' } } : {}) },
+        provisioner: sc.provisioner, reclaimPolicy: 'Delete', volumeBindingMode: this.flavor === 'gke' ? 'WaitForFirstConsumer' : 'Immediate', ...(sc.params ? { parameters: sc.params, allowVolumeExpansion: true } : {}),
+      });
+    }
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.createObject(this.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, 'kube-apiserver');
     }
@@ -102,12 +127,34 @@ export class KubeCluster {
     }, 'kube-apiserver');
   }
 
+  /** Store a system object as the cluster's own bootstrap makes it (no admission, no managed fields). */
+  seed(t: ResourceType, obj: Json): Json {
+    const m = meta(obj);
+    m.uid = randomUUID();
+    m.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    return this.store.put(t, obj);
+  }
+
+  /** What a namespace gets from the controllers at once: the `default` ServiceAccount and `kube-root-ca.crt`. */
+  private namespaceDefaults(ns: string): void {
+    const sa = this.type('', 'serviceaccounts');
+    if (!this.store.get(sa, ns, 'default')) this.seed(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+    const cm = this.type('', 'configmaps');
+    if (!this.store.get(cm, ns, 'kube-root-ca.crt')) {
+      this.seed(cm, {
+        apiVersion: 'v1', kind: 'ConfigMap',
+        metadata: { name: 'kube-root-ca.crt', namespace: ns, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } },
+        data: { 'ca.crt': this.options.pki.caPem },
+      });
+    }
+  }
+
   get server_(): string {
     return `https://127.0.0.1:${this.port}`;
   }
 
   async start(port = 0): Promise<void> {
-    this.server = createServer({ key: this.opts.pki.keyPem, cert: this.opts.pki.certPem }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ key: this.options.pki.keyPem, cert: this.options.pki.certPem }, (req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       this.server?.once('error', reject);
       this.server?.listen(port, '127.0.0.1', () => resolve());
@@ -158,7 +205,11 @@ export class KubeCluster {
           ...(Array.isArray(names.shortNames) ? { shortNames: names.shortNames as string[] } : {}),
           ...(Array.isArray(names.categories) ? { categories: names.categories as string[] } : {}),
           subresources: Object.keys(((v.subresources ?? {}) as Json)),
-          crd: { schema: ((v.schema ?? {}) as Json).openAPIV3Schema as Json | undefined },
+          crd: {
+            schema: ((v.schema ?? {}) as Json).openAPIV3Schema as Json | undefined,
+            selectableFields: ((v.selectableFields as Json[] | undefined) ?? []).map((f) => String(f.jsonPath).replace(/^\./, '')),
+            printerColumns: (v.additionalPrinterColumns as Json[] | undefined) ?? [],
+          },
         });
       }
     }
@@ -197,6 +248,7 @@ export class KubeCluster {
     this.setManagers(obj, recordUpdate(undefined, obj, manager, [], this.schemaOf(t), apiVersionOf(t)));
     const stored = this.store.put(t, obj);
     if (t.resource === 'customresourcedefinitions') this.syncCrds();
+    if (t.resource === 'namespaces') this.namespaceDefaults(name);
     this.controllers.kick();
     return stored;
   }
@@ -221,7 +273,7 @@ export class KubeCluster {
     const specOf = (o: Json): string => JSON.stringify({ ...o, metadata: undefined, status: undefined });
     if (specOf(current) !== specOf(next) && opts.subresource !== 'status') nm.generation = Number(cm.generation ?? 1) + 1;
     this.defaults(t, next);
-    if (manager !== undefined) this.validate(t, next);
+    if (manager !== undefined) this.validate(t, next, current);
     if (opts.dryRun) return next;
     if (manager !== undefined) {
       const managers = opts.managers ?? recordUpdate(current, next, manager, this.managers.get(String(cm.uid)) ?? [], this.schemaOf(t), apiVersionOf(t));
@@ -390,18 +442,26 @@ export class KubeCluster {
         }
         break;
       case 'PersistentVolumeClaim':
+        if (spec.storageClassName === undefined) {
+          const def = this.store.list(this.type('storage.k8s.io', 'storageclasses')).find((c) => ((meta(c).annotations ?? {}) as Json)['storageclass.kubernetes.io/is-default-class'] === 'true');
+          if (def) spec.storageClassName = meta(def).name;
+        }
         obj.status ??= { phase: 'Bound', accessModes: spec.accessModes, capacity: ((spec.resources as Json | undefined)?.requests as Json | undefined) ?? {} };
         break;
     }
     if (obj.spec === undefined && Object.keys(spec).length) obj.spec = spec;
   }
 
-  private validate(t: ResourceType, obj: Json): void {
-    const problems = validateKind(t.group, t.version, t.kind, obj).filter((p) => p.kind === 'required' || p.kind === 'enum');
+  /** Schema problems (required, enums) and the API server's own rules (validation.ts); on update, immutable fields. */
+  private validate(t: ResourceType, obj: Json, old?: Json): void {
+    const problems: Cause[] = t.crd ? [] : validateKind(t.group, t.version, t.kind, obj).filter((p) => p.kind === 'required' || p.kind === 'enum').map((p) => ({ reason: p.kind === 'required' ? 'FieldValueRequired' : 'FieldValueNotSupported', message: p.detail, field: p.field }));
+    for (const c of [...validateObject(t, obj), ...(t.crd ? validateCustom(t.crd.schema, obj) : []), ...(old ? validateUpdate(t, obj, old) : [])]) {
+      if (!problems.some((p) => p.field === c.field && p.message === c.message)) problems.push(c);
+    }
     if (problems.length) {
       const name = String(meta(obj).name ?? '');
-      const causes = problems.map((p) => ({ reason: p.kind === 'required' ? 'FieldValueRequired' : 'FieldValueNotSupported', message: p.detail, field: p.field }));
-      const msg = problems.length === 1 ? `${problems[0]?.field}: ${problems[0]?.detail}` : `[${problems.map((p) => `${p.field}: ${p.detail}`).join(', ')}]`;
+      const causes = problems.map((p) => ({ reason: p.reason, message: p.message, field: p.field }));
+      const msg = problems.length === 1 ? `${problems[0]?.field}: ${problems[0]?.message}` : `[${problems.map((p) => `${p.field}: ${p.message}`).join(', ')}]`;
       throw new KubeError(422, 'Invalid', `${t.kind}${t.group ? `.${t.group}` : ''} "${name}" is invalid: ${msg}`, { name, ...(t.group ? { group: t.group } : {}), kind: t.kind, causes });
     }
   }
@@ -411,15 +471,19 @@ export class KubeCluster {
     if (!isObj(body)) throw new KubeError(400, 'BadRequest', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
     const schema = this.schemaOf(t);
     const mode = (fieldValidation ?? 'Warn').toLowerCase();
-    if (schema && mode !== 'ignore') {
-      const unknown = unknownFields(schema, body);
-      if (unknown.length) {
-        if (mode === 'strict') {
-          const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
-          throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
-        }
-        for (const u of unknown) warnings.push(`unknown field "${u}"`);
+    if (schema) {
+      const bad = badQuantities(schema, body);
+      if (bad.length) throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`);
+    }
+    // Unknown fields are refused (Strict) or dropped, never stored: with a warning (Warn, the default) or silently (Ignore).
+    const unknown = schema ? unknownFields(schema, body) : t.crd ? customUnknownFields(t.crd.schema, body) : [];
+    if (unknown.length) {
+      if (mode === 'strict') {
+        const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+        throw new KubeError(400, 'BadRequest', `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`);
       }
+      if (mode !== 'ignore') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+      pruneFields(body, unknown);
     }
     return body;
   }
@@ -466,24 +530,126 @@ export class KubeCluster {
       });
       const path = u.pathname.replace(/\/+$/, '') || '/';
       const open = ['/version', '/healthz', '/readyz', '/livez'].includes(path);
-      if (!open && !this.opts.tokens.verify(bearerOf(req.headers.authorization))) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
+      const token = this.options.tokens.verify(bearerOf(req.headers.authorization));
+      let user = token ? this.authenticate(token) : undefined;
+      if (!open && !user) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
+      if (user) {
+        user = this.impersonate(user, req, token);
+        this.check(requestAttributes(user, method, path, u.searchParams), token);
+      }
       const call = { api: 'kubernetes', method: this.callName(method, path, u.searchParams), httpMethod: method, path };
-      const delay = this.opts.faults.latencyFor(call);
+      const delay = this.options.faults.latencyFor(call);
       if (delay > 0) await sleep(delay);
-      const injected = this.opts.faults.errorFor(call);
+      const injected = this.options.faults.errorFor(call);
       if (injected) {
         const reasons: Record<number, string> = { 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout', 403: 'Forbidden' };
         throw new KubeError(injected.status, reasons[injected.status] ?? 'InternalError',
           injected.message ?? (injected.status === 429 ? 'the server has received too many requests and has asked us to try again later' : 'an error on the server ("Internal Server Error") has prevented the request from succeeding'),
           undefined, injected.status === 429 ? { 'retry-after': '1' } : {});
       }
-      await this.route(method, path, u.searchParams, req, res, body);
+      await this.route(method, path, u.searchParams, req, res, body, user, token);
     } catch (err) {
       const e = err instanceof KubeError ? err : err instanceof PatchError ? new KubeError(422, 'Invalid', err.message) : new KubeError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
       if (!(err instanceof KubeError) && !(err instanceof PatchError)) console.error('[sandbox kubernetes] handler crashed:', err);
       if (!res.headersSent) this.send(res, e.code, e.toStatus(), e.headers);
       else res.end();
     }
+  }
+
+  // ---- authentication and authorization (auth.ts) ---------------------------------------------------
+
+  /**
+   * Who a token stands for here: a service account token this cluster issued (while its ServiceAccount
+   * exists); on a machine (minikube) cluster its admin credentials (`minikube-user`, group
+   * `system:masters`); on GKE a Google identity (its email). Anything else is not authenticated.
+   */
+  authenticate(token: TokenInfo): UserInfo | undefined {
+    if (token.kind === 'kubernetes-sa') {
+      const c = token.claims as { cluster?: string; namespace?: string; name?: string; uid?: string };
+      if (c.cluster !== this.name || !c.namespace || !c.name) return undefined;
+      const sa = this.store.get(this.type('', 'serviceaccounts'), c.namespace, c.name);
+      if (!sa || meta(sa).uid !== c.uid) return undefined;
+      return serviceAccountUser(c.namespace, c.name, c.uid);
+    }
+    if (this.flavor === 'minikube') return token.kind === 'kubernetes' ? { username: 'minikube-user', groups: ['system:masters', 'system:authenticated'] } : undefined;
+    return { username: token.subject, groups: ['system:authenticated'] };
+  }
+
+  /** `Impersonate-User` / `Impersonate-Group` (kubectl --as, --as-group): allowed by the `impersonate` verb. */
+  private impersonate(user: UserInfo, req: IncomingMessage, token?: TokenInfo): UserInfo {
+    const h = req.headersDistinct;
+    const asUser = h['impersonate-user']?.[0];
+    const asGroups = h['impersonate-group'] ?? [];
+    if (asUser === undefined) {
+      if (asGroups.length) throw new KubeError(500, 'InternalError', `Internal error occurred: requested [${asGroups.map((g) => `{Group  ${g}  authentication.k8s.io/v1  }`).join(' ')}] without impersonating a user`);
+      return user;
+    }
+    const base = { user, verb: 'impersonate', resourceRequest: true, path: '', apiVersion: '', apiGroup: '', subresource: '' };
+    const sa = parseServiceAccountUser(asUser);
+    this.check(sa ? { ...base, resource: 'serviceaccounts', namespace: sa.namespace, name: sa.name } : { ...base, resource: 'users', namespace: '', name: asUser }, token);
+    for (const g of asGroups) this.check({ ...base, resource: 'groups', namespace: '', name: g }, token);
+    let groups = asGroups.length ? [...asGroups] : sa ? serviceAccountUser(sa.namespace, sa.name).groups.filter((g) => g !== 'system:authenticated') : [];
+    if (asUser !== 'system:anonymous' && !groups.includes('system:authenticated') && !groups.includes('system:unauthenticated')) groups = [...groups, 'system:authenticated'];
+    return { username: asUser, groups };
+  }
+
+  /** The authorizer chain's verdict (the cluster's external authorizer, then RBAC). */
+  authorize(a: RequestAttributes, token?: TokenInfo): { allowed: boolean; reason: string } {
+    return authorize(this.store, a, this.options.authorize, token);
+  }
+
+  private check(a: RequestAttributes, token?: TokenInfo): void {
+    const d = this.authorize(a, token);
+    if (d.allowed) return;
+    const f = forbiddenStatus(a, d.reason);
+    throw new KubeError(403, 'Forbidden', f.message, f.details);
+  }
+
+  /** SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, TokenRequest. */
+  private reviews(res: ServerResponse, t: ResourceType, body: Json, user: UserInfo, token: TokenInfo | undefined, namespace: string, name: string | undefined): void {
+    const spec = (body.spec ?? {}) as Json;
+    const out = (status: Json, code = 201): void => this.send(res, code, { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { creationTimestamp: null }, spec, status });
+    switch (t.resource) {
+      case 'selfsubjectaccessreviews': {
+        const ra = spec.resourceAttributes as Json | undefined;
+        const nra = spec.nonResourceAttributes as Json | undefined;
+        if ((ra === undefined) === (nra === undefined))
+          throw new KubeError(422, 'Invalid', `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified`, { group: 'authorization.k8s.io', kind: 'SelfSubjectAccessReview', causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified', field: 'spec.resourceAttributes' }] });
+        const a: RequestAttributes = ra
+          ? { user, verb: String(ra.verb ?? ''), resourceRequest: true, path: '', namespace: String(ra.namespace ?? ''), apiGroup: String(ra.group ?? ''), apiVersion: String(ra.version ?? ''), resource: String(ra.resource ?? ''), subresource: String(ra.subresource ?? ''), name: String(ra.name ?? '') }
+          : { user, verb: String(nra?.verb ?? ''), resourceRequest: false, path: String(nra?.path ?? ''), namespace: '', apiGroup: '', apiVersion: '', resource: '', subresource: '', name: '' };
+        const d = this.authorize(a, token);
+        return out({ allowed: d.allowed, ...(d.reason ? { reason: d.reason } : {}) });
+      }
+      case 'selfsubjectrulesreviews': {
+        if (!spec.namespace) throw new KubeError(422, 'Invalid', `SelfSubjectRulesReview.authorization.k8s.io "" is invalid: spec.namespace: Required value`, { group: 'authorization.k8s.io', kind: 'SelfSubjectRulesReview', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.namespace' }] });
+        const r = rbacRulesFor(this.store, user, String(spec.namespace));
+        const incomplete = this.options.authorize !== undefined || r.errors.length > 0;
+        return out({ resourceRules: r.resourceRules, nonResourceRules: r.nonResourceRules, incomplete, ...(r.errors.length ? { evaluationError: r.errors.join(', ') } : {}) });
+      }
+      case 'selfsubjectreviews':
+        return this.send(res, 201, { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { creationTimestamp: null }, status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, ...(user.extra ? { extra: user.extra } : {}) } } });
+      case 'serviceaccounts': {
+        const sa = this.store.get(t, namespace, String(name));
+        if (!sa) throw notFound(t, String(name));
+        const requested = spec.expirationSeconds === undefined ? 3600 : Number(spec.expirationSeconds);
+        if (!Number.isInteger(requested) || requested < 600)
+          throw new KubeError(422, 'Invalid', `TokenRequest.authentication.k8s.io "${String(name)}" is invalid: spec.expirationSeconds: Invalid value: ${String(spec.expirationSeconds)}: may not specify a duration less than 10 minutes`, { name: String(name), group: 'authentication.k8s.io', kind: 'TokenRequest', causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${String(spec.expirationSeconds)}: may not specify a duration less than 10 minutes`, field: 'spec.expirationSeconds' }] });
+        const ttl = Math.min(requested, 48 * 3600);
+        const audiences = Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : ['https://kubernetes.default.svc.cluster.local'];
+        const uid = String(meta(sa).uid);
+        const now = Math.floor(Date.now() / 1000);
+        const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+        const jwt = `${b64({ alg: 'RS256', kid: 'sandbox' })}.${b64({ aud: audiences, exp: now + ttl, iat: now, iss: 'https://kubernetes.default.svc.cluster.local', jti: randomUUID(), 'kubernetes.io': { namespace, serviceaccount: { name, uid } }, nbf: now, sub: `system:serviceaccount:${namespace}:${String(name)}` })}.${randomUUID().replace(/-/g, '')}`;
+        const issued = this.options.tokens.issue({ token: jwt, subject: `system:serviceaccount:${namespace}:${String(name)}`, kind: 'kubernetes-sa', ttlSeconds: ttl, scopes: [], claims: { cluster: this.name, namespace, name, uid } });
+        return this.send(res, 201, {
+          kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', metadata: { name, namespace, creationTimestamp: null },
+          spec: { audiences, expirationSeconds: ttl, boundObjectRef: spec.boundObjectRef ?? null },
+          status: { token: issued.token, expirationTimestamp: new Date(issued.expiresAt).toISOString().replace(/\.\d+Z$/, 'Z') },
+        });
+      }
+    }
+    throw new KubeError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   }
 
   private callName(method: string, path: string, q: URLSearchParams): string {
@@ -525,7 +691,7 @@ export class KubeCluster {
     return { type, namespace, name: tail[1], sub: tail[2], rest: tail.slice(3).join('/') };
   }
 
-  private async route(method: string, path: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  private async route(method: string, path: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse, body: Buffer, user?: UserInfo, token?: TokenInfo): Promise<void> {
     const accept = String(req.headers.accept ?? '');
     if (method === 'GET') {
       if (path === '/version') return this.send(res, 200, { ...KUBE_VERSION, gitCommit: 'sandbox', gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc' });
@@ -555,9 +721,15 @@ export class KubeCluster {
     const warnHeader = (): Record<string, string> => (warnings.length ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {});
     if (sub === 'log' && t.resource === 'pods' && method === 'GET') return this.podLog(res, namespace, name as string, q);
     if (sub === 'proxy' && t.resource === 'services') return this.serviceProxy(res, namespace, name as string, target.rest, method);
-    if (sub === 'scale') return this.scale(res, method, t, namespace, name as string, body, manager);
+    if ((t.verbs?.length === 1 && t.verbs[0] === 'create') || (sub === 'token' && t.resource === 'serviceaccounts')) {
+      if (method !== 'POST' || !user) throw new KubeError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const input = this.parseBody(req, body);
+      return this.reviews(res, t, isObj(input) ? input : {}, user, token, namespace, name);
+    }
+    if (sub === 'scale') return this.scale(res, method, t, namespace, name as string, body, manager, String(req.headers['content-type'] ?? ''));
     if (sub !== undefined && sub !== 'status') throw new KubeError(404, 'NotFound', 'the server could not find the requested resource');
     if (!name) {
+      if (method === 'GET' || method === 'DELETE') this.checkFieldSelector(t, q);
       if (method === 'GET') {
         if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(res, t, namespace, q);
         return this.send(res, 200, this.listObjects(t, namespace, q, accept));
@@ -696,24 +868,62 @@ export class KubeCluster {
     return this.send(res, 200, this.updateObject(t, current, result.object, manager, { dryRun, subresource: sub, managers: result.managers }), warnings.length ? { warning: warnings.join(', ') } : {});
   }
 
-  private scale(res: ServerResponse, method: string, t: ResourceType, namespace: string, name: string, body: Buffer, manager: string): void {
+  private scale(res: ServerResponse, method: string, t: ResourceType, namespace: string, name: string, body: Buffer, manager: string, ctype: string): void {
+    // Only kinds that declare a scale subresource have one (a Job, a Pod, a CRD without it: 404, nothing stored).
+    if (!t.subresources?.includes('scale')) throw new KubeError(404, 'NotFound', 'the server could not find the requested resource');
     const current = this.store.get(t, namespace, name);
     if (!current) throw notFound(t, name);
+    const selectorOf = (o: Json): string => {
+      const sel = ((o.spec as Json | undefined)?.selector ?? {}) as Json;
+      const parts = Object.entries((sel.matchLabels ?? {}) as Json).map(([k, v]) => `${k}=${String(v)}`);
+      for (const e of (sel.matchExpressions as Json[] | undefined) ?? []) {
+        const vals = ((e.values as string[] | undefined) ?? []).join(',');
+        parts.push(e.operator === 'Exists' ? String(e.key) : e.operator === 'DoesNotExist' ? `!${String(e.key)}` : `${String(e.key)} ${String(e.operator).toLowerCase()} (${vals})`);
+      }
+      return parts.join(',');
+    };
     const toScale = (o: Json): Json => ({
       kind: 'Scale', apiVersion: 'autoscaling/v1',
       metadata: { name, namespace, uid: meta(o).uid, resourceVersion: meta(o).resourceVersion, creationTimestamp: meta(o).creationTimestamp },
-      spec: { replicas: (o.spec as Json).replicas }, status: { replicas: ((o.status as Json | undefined)?.replicas as number | undefined) ?? 0, selector: '' },
+      spec: { replicas: (o.spec as Json).replicas }, status: { replicas: ((o.status as Json | undefined)?.replicas as number | undefined) ?? 0, selector: selectorOf(o) },
     });
     if (method === 'GET') return this.send(res, 200, toScale(current));
-    const input = JSON.parse(body.toString('utf8') || '{}') as Json;
-    const replicas = ((input.spec as Json | undefined)?.replicas ?? (Array.isArray(input) ? undefined : undefined)) as number | undefined;
-    if (replicas === undefined) throw new KubeError(422, 'Invalid', 'Scale.autoscaling "" is invalid: spec.replicas: Required value');
+    let input: Json;
+    const text = body.toString('utf8') || '{}';
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      input = ctype.includes('merge-patch') || ctype.includes('strategic-merge-patch') ? (mergePatch(toScale(current), parsed) as Json) : ctype.includes('json-patch') ? (jsonPatch(toScale(current), parsed) as Json) : (parsed as Json);
+    } catch (err) {
+      if (err instanceof PatchError) throw err;
+      throw new KubeError(400, 'BadRequest', `error decoding body: ${(err as Error).message}`);
+    }
+    const replicas = (input.spec as Json | undefined)?.replicas as unknown;
+    if (replicas === undefined) throw new KubeError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Required value`, { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.replicas' }] });
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+      const msg = `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
+      throw new KubeError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: ${msg}`, { name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: msg, field: 'spec.replicas' }] });
+    }
     const next = structuredClone(current);
     (next.spec as Json).replicas = replicas;
     return this.send(res, 200, toScale(this.updateObject(t, current, next, manager)));
   }
 
   // ---- list / watch ----------------------------------------------------------------------------
+
+  /** The field labels the API server converts for this kind (the AddFieldLabelConversionFunc lists); others are a 400. */
+  private checkFieldSelector(t: ResourceType, q: URLSearchParams): void {
+    const fs = q.get('fieldSelector');
+    if (!fs) return;
+    const extra = t.crd ? (t.crd.selectableFields ?? []) : (FIELD_LABELS[`${t.group}/${t.resource}`] ?? []);
+    for (const raw of fs.split(',')) {
+      const p = raw.trim();
+      if (!p) continue;
+      const m = /^([^!=]+)(==|=|!=)(.*)$/.exec(p);
+      if (!m) throw new KubeError(400, 'BadRequest', `invalid selector: '${fs}'; can't understand '${p}'`);
+      const label = (m[1] as string).trim();
+      if (label !== 'metadata.name' && label !== 'metadata.namespace' && !extra.includes(label)) throw new KubeError(400, 'BadRequest', `field label not supported: ${label}`);
+    }
+  }
 
   filter(items: Json[], q: URLSearchParams): Json[] {
     const ls = q.get('labelSelector');
@@ -856,11 +1066,11 @@ export class KubeCluster {
   private resourceEntries(group: string, version: string): Json[] {
     const out: Json[] = [];
     for (const t of this.types.filter((x) => x.group === group && x.version === version)) {
-      out.push({ name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.resource === 'events' || !['nodes'].includes(t.resource) ? VERBS : VERBS, ...(t.shortNames ? { shortNames: t.shortNames } : {}), ...(t.categories ? { categories: t.categories } : {}), storageVersionHash: createHash('sha256').update(`${group}/${version}/${t.kind}`).digest('base64').slice(0, 11) });
+      out.push({ name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.verbs ?? VERBS, ...(t.shortNames ? { shortNames: t.shortNames } : {}), ...(t.categories ? { categories: t.categories } : {}), storageVersionHash: createHash('sha256').update(`${group}/${version}/${t.kind}`).digest('base64').slice(0, 11) });
       for (const s of t.subresources ?? []) {
-        const verbs = s === 'log' || s === 'proxy' ? ['get'] : s === 'binding' || s === 'eviction' ? ['create'] : ['get', 'patch', 'update'];
-        const kind = s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'eviction' ? 'Eviction' : s === 'log' ? 'Pod' : s === 'proxy' ? (t.kind === 'Node' ? 'NodeProxyOptions' : 'ServiceProxyOptions') : t.kind;
-        out.push({ name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind, verbs, ...(s === 'scale' ? { group: 'autoscaling', version: 'v1' } : {}) });
+        const verbs = subresourceVerbs(s);
+        const kind = s === 'scale' ? 'Scale' : s === 'binding' ? 'Binding' : s === 'eviction' ? 'Eviction' : s === 'log' ? 'Pod' : s === 'token' ? 'TokenRequest' : s === 'proxy' ? (t.kind === 'Node' ? 'NodeProxyOptions' : 'ServiceProxyOptions') : t.kind;
+        out.push({ name: `${t.resource}/${s}`, singularName: '', namespaced: t.namespaced, kind, verbs, ...(s === 'scale' ? { group: 'autoscaling', version: 'v1' } : s === 'token' ? { group: 'authentication.k8s.io', version: 'v1' } : {}) });
       }
     }
     return out;
@@ -886,14 +1096,14 @@ export class KubeCluster {
             responseKind: { group, version, kind: t.kind },
             scope: t.namespaced ? 'Namespaced' : 'Cluster',
             singularResource: t.singular,
-            verbs: VERBS,
+            verbs: t.verbs ?? VERBS,
             ...(t.shortNames ? { shortNames: t.shortNames } : {}),
             ...(t.categories ? { categories: t.categories } : {}),
             ...(t.subresources?.length ? {
               subresources: t.subresources.map((s) => ({
                 subresource: s,
-                responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { group, version, kind: t.kind },
-                verbs: s === 'log' || s === 'proxy' ? ['get'] : s === 'binding' || s === 'eviction' ? ['create'] : ['get', 'patch', 'update'],
+                responseKind: s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : s === 'token' ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } : { group, version, kind: t.kind },
+                verbs: subresourceVerbs(s),
               })),
             } : {}),
           })),
@@ -955,6 +1165,19 @@ export class KubeCluster {
     return { openapi: '3.0.0', info: { title: 'Kubernetes', version: KUBE_VERSION.gitVersion }, paths, components: { schemas: components } };
   }
 }
+
+/** Field selectors each built-in kind supports besides metadata.name and metadata.namespace (k8s.io/kubernetes pkg/apis/<group>/v1 conversion.go). */
+const FIELD_LABELS: Record<string, string[]> = {
+  '/pods': ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.podIPs', 'status.nominatedNodeName'],
+  '/nodes': ['spec.unschedulable'],
+  '/events': ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  '/namespaces': ['status.phase'],
+  '/secrets': ['type'],
+  'apps/replicasets': ['status.replicas'],
+  'batch/jobs': ['status.successful'],
+};
+
+const subresourceVerbs = (s: string): string[] => (s === 'log' || s === 'proxy' ? ['get'] : s === 'binding' || s === 'eviction' || s === 'token' ? ['create'] : ['get', 'patch', 'update']);
 
 // ---- helpers shared with controllers -----------------------------------------------------------
 

@@ -5,12 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxContext } from '../context.js';
+import { allowGoogleIdentities } from './auth.js';
 import { KubeCluster, type ProxyAnswer } from './cluster.js';
 import type { Delays } from './controllers.js';
 import { makePki, type Pki } from './pki.js';
 import { meta, type Json } from './store.js';
 
 export { KubeCluster } from './cluster.js';
+export type { AuthorizerDecision, ExternalAuthorizer, RequestAttributes, UserInfo } from './auth.js';
 export type { ProxyAnswer } from './cluster.js';
 
 export interface MachineSpec {
@@ -120,8 +122,10 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     ].join('\n');
   };
 
-  async function open(name: string, displayName: string): Promise<ClusterHandle> {
-    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays });
+  async function open(name: string, displayName: string, flavor: 'gke' | 'minikube'): Promise<ClusterHandle> {
+    // GKE: IAM decides first (see the iam module, which replaces this allow-all with its check), then RBAC.
+    const authorize = flavor === 'gke' ? allowGoogleIdentities : undefined;
+    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays, flavor, ...(authorize ? { authorize } : {}) });
     await cluster.start();
     const handle: ClusterHandle = { name, server: `https://127.0.0.1:${cluster.port}`, kubeconfigPath: join(dir, `${name}.kubeconfig`), cluster };
     clusters.set(name, handle);
@@ -142,7 +146,7 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     const key = gkeKey(c);
     let h = byKey.get(key);
     if (!h) {
-      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`);
+      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`, 'gke');
       byKey.set(key, h);
     }
     c.endpoint = `127.0.0.1:${h.cluster.port}`;
@@ -235,7 +239,7 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
       if (existing) return existing;
       const spec = MACHINES[machine];
       if (!spec) throw new Error(`unknown machine ${machine}: expected one of ${Object.keys(MACHINES).join(', ')}`);
-      const h = await open(machine, machine);
+      const h = await open(machine, machine, 'minikube');
       const capacity: Record<string, string> = { cpu: spec.cpu, memory: spec.memory, ...(spec.gpus ? { 'nvidia.com/gpu': String(spec.gpus) } : {}) };
       h.cluster.createObject(h.cluster.type('', 'nodes'), nodeObject(machine, {
         'node-role.kubernetes.io/control-plane': '',

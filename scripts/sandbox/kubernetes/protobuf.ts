@@ -20,6 +20,14 @@ const KINDS: Record<string, string> = {
   'v1/ResourceQuota': 'ResourceQuota',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
+  'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'rbac.authorization.k8s.io/v1/Role': 'Role',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'ClusterRoleBinding',
 };
 
 /** Fields that are pointers in the Go types: present on the wire only when set, so a zero is meant. */
@@ -52,6 +60,7 @@ const POINTERS = new Set([
   'JobSpec.maxFailedIndexes',
   'JobSpec.podReplacementPolicy',
   'JobSpec.managedBy',
+  'TokenRequestSpec.expirationSeconds',
 ]);
 
 export class ProtobufBodyError extends Error {}

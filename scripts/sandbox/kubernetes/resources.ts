@@ -12,11 +12,13 @@ export interface ResourceType {
   shortNames?: string[];
   categories?: string[];
   subresources?: string[];
+  /** The verbs discovery lists when not all of VERBS (the review kinds are create-only). */
+  verbs?: string[];
   /** From a CustomResourceDefinition (validated by its openAPIV3Schema, if any). */
-  crd?: { schema?: Record<string, unknown> };
+  crd?: { schema?: Record<string, unknown>; selectableFields?: string[]; printerColumns?: Record<string, unknown>[] };
 }
 
-type Row = [group: string, version: string, kind: string, resource: string, namespaced: boolean, shortNames?: string[], subresources?: string[]];
+type Row = [group: string, version: string, kind: string, resource: string, namespaced: boolean, shortNames?: string[], subresources?: string[], verbs?: string[]];
 
 const ALL = ['pods', 'services', 'deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs'];
 
@@ -28,7 +30,7 @@ const ROWS: Row[] = [
   ['', 'v1', 'Endpoints', 'endpoints', true, ['ep']],
   ['', 'v1', 'ConfigMap', 'configmaps', true, ['cm']],
   ['', 'v1', 'Secret', 'secrets', true],
-  ['', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa']],
+  ['', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa'], ['token']],
   ['', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, ['pvc'], ['status']],
   ['', 'v1', 'PersistentVolume', 'persistentvolumes', false, ['pv'], ['status']],
   ['', 'v1', 'ResourceQuota', 'resourcequotas', true, ['quota'], ['status']],
@@ -48,6 +50,11 @@ const ROWS: Row[] = [
   ['rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true],
   ['rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false],
   ['rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false],
+  ['authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', false, [], [], ['create']],
+  ['authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', false, [], [], ['create']],
+  ['authorization.k8s.io', 'v1', 'SubjectAccessReview', 'subjectaccessreviews', false, [], [], ['create']],
+  ['authorization.k8s.io', 'v1', 'LocalSubjectAccessReview', 'localsubjectaccessreviews', true, [], [], ['create']],
+  ['authentication.k8s.io', 'v1', 'SelfSubjectReview', 'selfsubjectreviews', false, [], [], ['create']],
   ['storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, ['sc']],
   ['scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']],
   ['coordination.k8s.io', 'v1', 'Lease', 'leases', true],
@@ -56,7 +63,7 @@ const ROWS: Row[] = [
 ];
 
 export function builtinResources(): ResourceType[] {
-  return ROWS.map(([group, version, kind, resource, namespaced, shortNames, subresources]) => ({
+  return ROWS.map(([group, version, kind, resource, namespaced, shortNames, subresources, verbs]) => ({
     group,
     version,
     kind,
@@ -66,6 +73,7 @@ export function builtinResources(): ResourceType[] {
     ...(shortNames?.length ? { shortNames } : {}),
     ...(ALL.includes(resource) ? { categories: ['all'] } : {}),
     subresources: subresources ?? [],
+    ...(verbs ? { verbs } : {}),
   }));
 }
 

@@ -234,6 +234,37 @@ function unknownIn(node: SchemaNode, v: unknown, p: string): string[] {
   }
 }
 
+/** Quantity fields whose value is not a Kubernetes quantity (decoding such a body fails in the API server). */
+export function badQuantities(schema: ObjectSchema, value: unknown, path = ''): { field: string; value: unknown }[] {
+  if (schema.freeForm || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const out: { field: string; value: unknown }[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const node = schema.properties.get(k);
+    if (node) out.push(...quantitiesIn(node, v, fieldPath(path, k)));
+  }
+  return out;
+}
+
+const QUANTITY = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+
+function quantitiesIn(node: SchemaNode, v: unknown, p: string): { field: string; value: unknown }[] {
+  if (v === null || v === undefined) return [];
+  switch (node.kind) {
+    case 'primitive':
+      return node.type === 'quantity' && !(typeof v === 'number' || (typeof v === 'string' && QUANTITY.test(v) && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+|E[+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/.test(v))) ? [{ field: p, value: v }] : [];
+    case 'ref': {
+      const s = schemas.get(node.name);
+      return s ? badQuantities(s, v, p) : [];
+    }
+    case 'array':
+      return Array.isArray(v) ? v.flatMap((item, i) => quantitiesIn(node.items, item, fieldPath(p, i))) : [];
+    case 'map':
+      return v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => quantitiesIn(node.values, x, `${p}[${k}]`)) : [];
+    default:
+      return [];
+  }
+}
+
 type Validator = new (data: unknown) => { validate(): void };
 const validators = new Map<string, Validator | null>();
 
