@@ -416,6 +416,12 @@ export interface BindOptions {
   handlers: Record<string, ContractHandler>;
   /** Route options (auth default true). */
   auth?: boolean;
+  /**
+   * Top-level request fields the proto marks REQUIRED that the real server does not enforce, by RPC
+   * (e.g. GKE's UpdateNodePool takes a labels-only update without node_version and image_type, which
+   * is what `gcloud container node-pools update --node-labels` sends). Each entry names the client seen doing it.
+   */
+  notEnforced?: Record<string, string[]>;
 }
 
 /**
@@ -443,7 +449,7 @@ export function bindService(router: Router, opts: BindOptions): void {
         name: rpc,
         auth: opts.auth ?? true,
         handler: async (http): Promise<SandboxReply> => {
-          const request = decodeRequest(reqType, binding, http);
+          const request = decodeRequest(reqType, binding, http, new Set(opts.notEnforced?.[rpc] ?? []));
           const result = await handler(request, { http, rpc, binding });
           return { json: writeMessage(resType, result ?? {}) };
         },
@@ -452,7 +458,7 @@ export function bindService(router: Router, opts: BindOptions): void {
   }
 }
 
-function decodeRequest(reqType: protobuf.Type, binding: HttpBinding, http: SandboxRequest): Record<string, unknown> {
+function decodeRequest(reqType: protobuf.Type, binding: HttpBinding, http: SandboxRequest, skip = new Set<string>()): Record<string, unknown> {
   let request: Record<string, unknown> = {};
   const bound = new Set<string>();
   if (binding.body) {
@@ -492,7 +498,7 @@ function decodeRequest(reqType: protobuf.Type, binding: HttpBinding, http: Sandb
         : queryValue(field, raws[raws.length - 1] as string, name);
     }
   }
-  const missing = missingRequired(reqType, request);
+  const missing = missingRequired(reqType, request, '', skip);
   if (missing.length > 0) {
     const first = missing[0] as string;
     throw new GoogleError('INVALID_ARGUMENT', `Request is missing required field "${first}".`, missing.map((m) => badRequest(m, 'Required field is not set.')));

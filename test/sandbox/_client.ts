@@ -47,13 +47,19 @@ export async function waitOp(sb: Sandbox, name: string): Promise<Record<string, 
   });
 }
 
+/** A machine type that takes `count` GPUs of `accel` (G2 for L4, N1 for the attachable ones). */
+export function machineFor(accel: string, count: number): string {
+  if (accel === 'nvidia-l4') return ({ 1: 'g2-standard-8', 2: 'g2-standard-24', 4: 'g2-standard-48', 8: 'g2-standard-96' } as Record<number, string>)[count] ?? 'g2-standard-8';
+  return count >= 4 ? 'n1-standard-16' : 'n1-standard-8';
+}
+
 export function gpuPool(name: string, zone: string, accel = 'nvidia-l4', count = 1, nodes = 1): Record<string, unknown> {
   return {
     nodePool: {
       name,
       initialNodeCount: nodes,
       locations: [zone],
-      config: { machineType: 'g2-standard-8', accelerators: [{ acceleratorType: accel, acceleratorCount: String(count) }] },
+      config: { machineType: machineFor(accel, count), accelerators: [{ acceleratorType: accel, acceleratorCount: String(count) }] },
     },
   };
 }

@@ -177,9 +177,10 @@ describe('GKE node pools', () => {
   });
 
   test('an accelerator the zone does not offer: 400 with GKE\'s wording', async () => {
-    const r = await call(sb, 'POST', `${CLUSTER}/nodePools`, gpuPool('nol4', 'us-central1-f'));
+    // P100s attach to N1 (offered everywhere) but only us-central1-c and -f have them.
+    const r = await call(sb, 'POST', `${CLUSTER}/nodePools`, gpuPool('nop100', 'us-central1-a', 'nvidia-tesla-p100'));
     assert.equal(r.status, 400);
-    assert.equal(errorOf(r.body).message, 'Accelerator type "nvidia-l4" does not exist in zone us-central1-f.');
+    assert.equal(errorOf(r.body).message, 'Accelerator type "nvidia-tesla-p100" does not exist in zone us-central1-a.');
   });
 
   test('quota: running pools count as usage; a request beyond it is refused at request time with 403', async () => {

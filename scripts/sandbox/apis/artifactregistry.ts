@@ -289,9 +289,9 @@ function artifactRegistryParts(ctx: SandboxContext) {
     };
   };
 
-  // Deletes are long-running: RUNNING for the sandbox's operationMs, then DONE (the delete happens then).
+  // Creates and deletes are long-running: RUNNING for the sandbox's operationMs, then DONE (the change happens then).
   const operations = new Map<string, Record<string, unknown>>();
-  const startDelete = (name: string, rpc: string, method: string, apply: () => void): Record<string, unknown> => {
+  const startDelete = (name: string, rpc: string, method: string, apply: () => void, response?: () => Record<string, unknown>): Record<string, unknown> => {
     const location = name.split('/').slice(0, 4).join('/');
     const opName = `${location}/operations/${randomUUID()}`;
     const op: Record<string, unknown> = {
@@ -308,7 +308,7 @@ function artifactRegistryParts(ctx: SandboxContext) {
       done: (error) => {
         op.done = true;
         if (error) op.error = { code: errors.RPC_CODE[error.status as keyof typeof errors.RPC_CODE] ?? 13, message: error.message };
-        else op.response = { '@type': 'type.googleapis.com/google.protobuf.Empty' };
+        else op.response = response ? response() : { '@type': 'type.googleapis.com/google.protobuf.Empty' };
       },
     });
     return op;
@@ -321,6 +321,12 @@ type ArtifactRegistryParts = ReturnType<typeof artifactRegistryParts>;
 type Handlers = Record<string, ContractHandler>;
 
 /** Repositories and their Docker images. */
+/** Where Artifact Registry repositories may be created: the seeded Compute regions and the multi-regions. */
+function arLocations(ctx: SandboxContext): string[] {
+  const regions = ((ctx.services.get('compute') as { state: { regions: { name: string }[] } } | undefined)?.state.regions ?? []).map((r) => r.name);
+  return [...new Set([ctx.project.region, ...regions, 'us', 'europe', 'asia'])];
+}
+
 function repositoryHandlers(p: ArtifactRegistryParts): Handlers {
   const { errors, st, invalid, repoOf, resolveVersion, dockerImageJson, repositoryJson } = p;
   return {
@@ -334,6 +340,35 @@ function repositoryHandlers(p: ArtifactRegistryParts): Handlers {
       return { repositories: p.items.map(repositoryJson), nextPageToken: p.nextPageToken };
     },
     GetRepository: (req) => repositoryJson(repoOf(String(req.name))),
+    CreateRepository: (req, call) => {
+      const parent = String(req.parent);
+      const id = String(req.repositoryId ?? '');
+      const location = parent.split('/')[3] ?? '';
+      if (!arLocations(p.ctx).includes(location)) throw errors.invalidArgument(`Location ${location} is not supported by Artifact Registry.`);
+      if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(id)) {
+        throw errors.invalidArgument(
+          `Invalid repository ID "${id}": it may only contain lowercase letters, numbers, and hyphens, and must begin with a letter and end with a letter or number.`,
+        );
+      }
+      const name = `${parent}/repositories/${id}`;
+      if (st.repositories.some((r) => r.name === name)) throw errors.alreadyExists('the repository already exists');
+      const body = (req.repository as Record<string, unknown> | undefined) ?? {};
+      const format = String(body.format ?? 'FORMAT_UNSPECIFIED');
+      if (format === 'FORMAT_UNSPECIFIED') throw errors.invalidArgument('Repository format must be specified.');
+      const now = new Date().toISOString();
+      const repo: ArRepository = {
+        name,
+        format,
+        ...(typeof body.description === 'string' ? { description: body.description } : {}),
+        ...(body.labels ? { labels: body.labels as Record<string, string> } : {}),
+        createTime: now,
+        updateTime: now,
+      };
+      return p.startDelete(name, call.rpc, call.http.method, () => st.repositories.push(repo), () => ({
+        '@type': 'type.googleapis.com/google.devtools.artifactregistry.v1.Repository',
+        ...repositoryJson(repo),
+      }));
+    },
     ListDockerImages: (req) => {
       const parent = String(req.parent);
       const r = repoOf(parent);
@@ -523,6 +558,29 @@ const artifactregistry: ApiModule = {
     digestRoute('GetVersion', 'GET', 'packages/[^/]+/versions');
     digestRoute('DeleteVersion', 'DELETE', 'packages/[^/]+/versions');
     digestRoute('GetDockerImage', 'GET', 'dockerImages');
+
+    // google.cloud.location.Locations.ListLocations, the mixin Artifact Registry serves at
+    // GET /v1/{name=projects/*}/locations and /v1beta2/... (`gcloud artifacts locations list` calls v1beta2).
+    // Shape: google/cloud/location/locations.proto, shipped in google-gax.
+    for (const version of ['v1', 'v1beta2']) {
+      ctx.router.add({
+        method: 'GET',
+        path: `${PREFIX}/${version}/projects/{project}/locations`,
+        api: 'artifactregistry',
+        name: 'ListLocations',
+        handler: (req) => {
+          const project = req.params.project;
+          if (project !== ctx.project.projectId && project !== ctx.project.projectNumber) {
+            throw errors.permissionDenied(`Permission denied on resource project ${String(project)}.`);
+          }
+          return {
+            json: {
+              locations: arLocations(ctx).map((l) => ({ name: `projects/${ctx.project.projectId}/locations/${l}`, locationId: l })),
+            },
+          };
+        },
+      });
+    }
 
     ctx.router.add({
       method: 'GET',

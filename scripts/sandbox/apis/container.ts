@@ -7,6 +7,7 @@ import type { ContractCall } from '../contracts.js';
 import { RPC_CODE, type GoogleStatus } from '../errors.js';
 import type { LroError } from '../operations.js';
 import { quotaShortfallMessage } from '../quota.js';
+import type { ComputeService } from './compute.js';
 
 type Json = Record<string, unknown>;
 
@@ -85,8 +86,11 @@ function containerParts(ctx: SandboxContext) {
     ((np.locations as string[] | undefined)?.length ? (np.locations as string[]) : ((c.locations as string[] | undefined) ?? []));
 
   // ---- normalise the seed: fill server-set fields, settle anything left RUNNING ----
-  const compute = (): { zonesOfRegion(region: string): string[]; acceleratorsInZone(zone: string): string[] | undefined } | undefined =>
-    ctx.services.get('compute') as never;
+  const compute = (): ComputeService | undefined => ctx.services.get('compute') as ComputeService | undefined;
+  const catalogMetric = (type: string, preemptible: boolean): string | undefined => {
+    const t = compute()?.acceleratorType(type);
+    return preemptible ? t?.preemptibleMetric : t?.metric;
+  };
 
   function fillCluster(c: Json): void {
     const location = String(c.location ?? c.zone ?? ctx.project.region);
@@ -114,6 +118,7 @@ function containerParts(ctx: SandboxContext) {
     c.currentNodeCount = Object.values(st.nodes)
       .filter((_v, i) => Object.keys(st.nodes)[i]?.startsWith(`${clusterKey(c)}/`))
       .reduce((s, z) => s + Object.values(z).reduce((a, b) => a + b, 0), 0);
+    c.labelFingerprint ??= etagOf(c.resourceLabels ?? {}).slice(0, 8);
     c.etag = etagOf({ ...c, etag: undefined });
   }
 
@@ -167,7 +172,7 @@ function containerParts(ctx: SandboxContext) {
     const cfg = (np.config as Json | undefined) ?? {};
     const pre = cfg.preemptible === true || cfg.spot === true;
     return ((cfg.accelerators as Json[] | undefined) ?? []).map((a) => ({
-      metric: gpuMetric(String(a.acceleratorType), pre),
+      metric: catalogMetric(String(a.acceleratorType), pre) ?? gpuMetric(String(a.acceleratorType), pre),
       count: Number(a.acceleratorCount ?? 1) * nodeTotal,
     }));
   }
@@ -305,24 +310,65 @@ function containerParts(ctx: SandboxContext) {
     return op;
   }
 
-  // ---- quota & placement checks for GPU pools ----
-  function checkAccelerators(c: Json, np: Json, zones: string[]): void {
-    const cfg = (np.config as Json | undefined) ?? {};
-    const accs = (cfg.accelerators as Json[] | undefined) ?? [];
-    if (accs.length === 0) return;
-    if (cfg.machineType === undefined || cfg.machineType === 'e2-medium') {
-      throw errors.invalidArgument('Cannot use default machine type (e2-medium) with GPUs; choose a different machine type.');
-    }
+  // ---- machine shape, accelerator, placement checks (GKE's answers, google-behaviour.md) ----
+  /**
+   * Refuses what GKE refuses for a pool's machine type and accelerators in `zones`, and fills in the
+   * GPUs an A2/A3/A4/G2 machine type carries when the request names none (GKE does the same, so they
+   * show in the pool's config and count against quota).
+   */
+  function checkShape(np: Json, zones: string[]): void {
+    const cfg = (np.config ??= {}) as Json;
     const comp = compute();
-    for (const a of accs) {
+    const given = (cfg.accelerators as Json[] | undefined) ?? [];
+    const machine = cfg.machineType === undefined ? undefined : String(cfg.machineType);
+    if (machine === undefined) {
+      if (given.length > 0) throw errors.invalidArgument('Cannot use default machine type (e2-medium) with GPUs; choose a different machine type.');
+      return;
+    }
+    if (!comp) return;
+    for (const z of zones) {
+      if (!comp.machineType(machine, z)) throw errors.invalidArgument(`Invalid machine type "${machine}" in zone "${z}": GCE_NOT_FOUND`);
+    }
+    const shape = comp.machineType(machine) as NonNullable<ReturnType<NonNullable<typeof comp>['machineType']>>;
+    const builtIn = shape.accelerators ?? [];
+    const incompatible = (type: string): Error => errors.invalidArgument(`[${machine}, ${type}] features are not compatible for creating instance.`);
+    if (builtIn.length > 0) {
+      if (given.length === 0) {
+        cfg.accelerators = builtIn.map((b) => ({ acceleratorType: b.guestAcceleratorType, acceleratorCount: String(b.guestAcceleratorCount) }));
+      } else {
+        for (const a of given) {
+          const b = builtIn.find((x) => x.guestAcceleratorType === String(a.acceleratorType));
+          if (!b) throw incompatible(String(a.acceleratorType));
+          const count = Number(a.acceleratorCount ?? 1);
+          if (count !== b.guestAcceleratorCount) {
+            throw errors.invalidArgument(
+              `Accelerator count ${count} is not valid for machine type ${machine}: the allowed numbers of accelerator "${b.guestAcceleratorType}" with machine type "${machine}" are: [${b.guestAcceleratorCount}].`,
+            );
+          }
+        }
+      }
+    } else {
+      for (const a of given) {
+        const type = String(a.acceleratorType);
+        const acc = comp.acceleratorType(type);
+        // GPUs attach only to N1 (not its shared-core f1/g1 types); the rest of the catalog is built in.
+        if (!machine.startsWith('n1-') || !acc?.n1Counts) throw incompatible(type);
+        const count = Number(a.acceleratorCount ?? 1);
+        if (!acc.n1Counts.includes(count)) {
+          throw errors.invalidArgument(
+            `Accelerator count ${count} is not valid for machine type ${machine}: the allowed numbers of accelerator "${type}" with machine type "${machine}" are: [${acc.n1Counts.join(', ')}].`,
+          );
+        }
+      }
+    }
+    for (const a of (cfg.accelerators as Json[] | undefined) ?? []) {
       for (const z of zones) {
-        const offered = comp?.acceleratorsInZone(z);
+        const offered = comp.acceleratorsInZone(z);
         if (offered && !offered.includes(String(a.acceleratorType))) {
           throw errors.invalidArgument(`Accelerator type "${String(a.acceleratorType)}" does not exist in zone ${z}.`);
         }
       }
     }
-    void c;
   }
   function checkQuota(c: Json, np: Json, addNodes: number): void {
     const region = regionOf(String(c.location));
@@ -343,7 +389,7 @@ function containerParts(ctx: SandboxContext) {
   }
 
   // ---- handlers ----
-  return { ctx, errors, st, base, canonProject, clusterKey, poolKey, pools, poolZones, compute, fillCluster, fillPool, nodesFor, poolGpus, service, emit, addr, getCluster, getPool, view, assertNoRunningOp, startOp, checkAccelerators, checkQuota, stockoutMessage };
+  return { ctx, errors, st, base, canonProject, clusterKey, poolKey, pools, poolZones, compute, fillCluster, fillPool, nodesFor, poolGpus, service, emit, addr, getCluster, getPool, view, assertNoRunningOp, startOp, checkShape, checkQuota, stockoutMessage };
 }
 
 type ContainerParts = ReturnType<typeof containerParts>;
@@ -351,7 +397,7 @@ type Handlers = Record<string, (req: Json, call: ContractCall) => unknown>;
 
 /** Clusters: list, get, create, delete. */
 function clusterHandlers(p: ContainerParts): Handlers {
-  const { errors, st, poolKey, pools, fillCluster, nodesFor, service, emit, addr, getCluster, view, assertNoRunningOp, startOp } = p;
+  const { errors, st, clusterKey, poolKey, pools, compute, fillCluster, fillPool, nodesFor, service, emit, addr, getCluster, view, assertNoRunningOp, startOp, checkShape } = p;
   return {
     ListClusters(req) {
       const a = addr(req);
@@ -389,6 +435,81 @@ function clusterHandlers(p: ContainerParts): Handlers {
         c.statusMessage = e.message;
       });
     },
+    UpdateCluster(req, call) {
+      const a = addr(req);
+      const c = getCluster(a);
+      const u = (req.update as Json | undefined) ?? {};
+      if (u.etag !== undefined && u.etag !== '' && u.etag !== c.etag) {
+        throw errors.aborted(`Cluster etag mismatch: the cluster was modified (etag "${String(c.etag)}").`);
+      }
+      const changes = Object.entries(u).filter(([k, v]) => k !== 'etag' && v !== undefined && v !== null);
+      if (changes.length === 0) throw errors.invalidArgument('Cluster.update must contain at least one field to update.');
+      const locations = u.desiredLocations as string[] | undefined;
+      if (locations?.length) {
+        const known = compute()?.zonesOfRegion(regionOf(String(c.location)));
+        for (const z of locations) {
+          if (regionOf(z) !== regionOf(String(c.location)) || (known && !known.includes(z))) {
+            throw errors.invalidArgument(`Location "${z}" is not a valid zone in the cluster's region ${regionOf(String(c.location))}.`);
+          }
+        }
+        for (const np of pools(c)) checkShape(structuredClone(np), locations);
+      }
+      const poolId = u.desiredNodePoolId as string | undefined;
+      const target = poolId ? pools(c).find((x) => x.name === poolId) : undefined;
+      if (poolId && !target) throw errors.notFound(`Not found: ${clusterKey(c)}/nodePools/${poolId}.`);
+      if (u.desiredNodePoolAutoscaling && !poolId && pools(c).length > 1) {
+        throw errors.invalidArgument('Node pool must be specified when the cluster has more than one node pool.');
+      }
+      assertNoRunningOp(c);
+      c.status = 'RECONCILING';
+      return startOp(call, c, locations?.length || u.desiredNodeVersion ? 'UPGRADE_NODES' : u.desiredMasterVersion ? 'UPGRADE_MASTER' : 'UPDATE_CLUSTER', String(c.selfLink), () => {
+        for (const [k, v] of changes) {
+          if (k === 'desiredLocations') {
+            c.locations = v;
+            for (const np of pools(c)) {
+              const per = Math.max(0, ...Object.values(st.nodes[poolKey(c, np)] ?? {}));
+              np.locations = v;
+              st.nodes[poolKey(c, np)] = nodesFor(np, per);
+              emit('updated', c, np);
+            }
+          } else if (k === 'desiredNodePoolAutoscaling') {
+            const np = target ?? (pools(c)[0] as Json);
+            np.autoscaling = v;
+          } else if (k === 'desiredNodeVersion' || k === 'desiredImageType') {
+            for (const np of target ? [target] : pools(c)) {
+              if (k === 'desiredImageType') (np.config as Json).imageType = v;
+              else if (v !== '-') np.version = v;
+            }
+          } else if (k === 'desiredMasterVersion') {
+            if (v !== '-') c.currentMasterVersion = v;
+          } else if (k === 'desiredClusterAutoscaling') {
+            c.autoscaling = v;
+          } else if (k === 'desiredAddonsConfig') {
+            c.addonsConfig = { ...((c.addonsConfig as Json | undefined) ?? {}), ...(v as Json) };
+          } else if (k.startsWith('desired') && k !== 'desiredNodePoolId') {
+            c[k.charAt(7).toLowerCase() + k.slice(8)] = v;
+          }
+        }
+        c.status = 'RUNNING';
+      }, (e) => {
+        c.status = 'RUNNING';
+        c.statusMessage = e.message;
+      }, () => {
+        for (const np of pools(c)) fillPool(c, np);
+      });
+    },
+    SetLabels(req, call) {
+      const a = addr(req);
+      const c = getCluster(a);
+      if (req.labelFingerprint && req.labelFingerprint !== c.labelFingerprint) {
+        throw errors.failedPrecondition(`Labels could not be set due to fingerprint mismatch: expected "${String(c.labelFingerprint)}", got "${String(req.labelFingerprint)}".`);
+      }
+      assertNoRunningOp(c);
+      return startOp(call, c, 'SET_LABELS', String(c.selfLink), () => {
+        c.resourceLabels = (req.resourceLabels as Json | undefined) ?? {};
+        c.labelFingerprint = etagOf(c.resourceLabels).slice(0, 8);
+      }, () => undefined);
+    },
     DeleteCluster(req, call) {
       const a = addr(req);
       const c = getCluster(a);
@@ -411,7 +532,7 @@ function clusterHandlers(p: ContainerParts): Handlers {
 
 /** Node pools: list, get, create, delete, resize, autoscaling, update. */
 function nodePoolHandlers(p: ContainerParts): Handlers {
-  const { errors, st, poolKey, pools, poolZones, compute, fillPool, nodesFor, emit, addr, getCluster, getPool, view, assertNoRunningOp, startOp, checkAccelerators, checkQuota, stockoutMessage, ctx } = p;
+  const { errors, st, poolKey, pools, poolZones, compute, fillPool, nodesFor, emit, addr, getCluster, getPool, view, assertNoRunningOp, startOp, checkShape, checkQuota, stockoutMessage, ctx } = p;
   return {
     ListNodePools(req) {
       return { nodePools: pools(getCluster(addr(req))).map(view) };
@@ -435,7 +556,8 @@ function nodePoolHandlers(p: ContainerParts): Handlers {
           throw errors.invalidArgument(`Location "${z}" is not a valid zone in the cluster's region ${regionOf(String(c.location))}.`);
         }
       }
-      checkAccelerators(c, np, zones);
+      np.config = structuredClone((np.config as Json | undefined) ?? {});
+      checkShape(np, zones);
       assertNoRunningOp(c);
       const perZone = Number(np.initialNodeCount ?? 3);
       checkQuota(c, np, perZone * zones.length);
@@ -567,8 +689,15 @@ function nodePoolHandlers(p: ContainerParts): Handlers {
         throw errors.aborted(`Node pool etag mismatch: the node pool was modified (etag "${String(np.etag)}").`);
       }
       const newLocations = req.locations as string[] | undefined;
-      const probe: Json = { ...np, config: { ...(np.config as Json), ...(req.accelerators ? { accelerators: req.accelerators } : {}), ...(req.machineType ? { machineType: req.machineType } : {}) } };
-      if (newLocations?.length || req.accelerators) checkAccelerators(c, probe, newLocations?.length ? newLocations : poolZones(c, np));
+      const probe: Json = { ...np, config: { ...(np.config as Json), ...(req.accelerators ? { accelerators: req.accelerators } : {}), ...(req.machineType ? { machineType: req.machineType, ...(req.accelerators ? {} : { accelerators: undefined }) } : {}) } };
+      if (newLocations?.length || req.accelerators || req.machineType) checkShape(probe, newLocations?.length ? newLocations : poolZones(c, np));
+      if (req.machineType && !req.accelerators) req.accelerators = (probe.config as Json).accelerators;
+      if (newLocations?.length) {
+        // Nodes in added zones are new VMs: they count against quota before anything starts, as a create does.
+        const per = Math.max(0, ...Object.values(st.nodes[poolKey(c, np)] ?? {}));
+        const added = newLocations.filter((z) => !poolZones(c, np).includes(z)).length;
+        if (added > 0) checkQuota(c, probe, per * added);
+      }
       assertNoRunningOp(c);
       np.status = 'RECONCILING';
       return startOp(
@@ -578,7 +707,10 @@ function nodePoolHandlers(p: ContainerParts): Handlers {
         String(np.selfLink),
         () => {
           const cfg = np.config as Json;
-          if (req.nodeVersion && req.nodeVersion !== '-') np.version = req.nodeVersion;
+          if (req.nodeVersion && req.nodeVersion !== '-' && req.nodeVersion !== np.version) {
+            np.previousVersion = np.version;
+            np.version = req.nodeVersion;
+          }
           if (req.imageType) cfg.imageType = req.imageType;
           for (const f of ['machineType', 'diskType', 'diskSizeGb', 'accelerators', 'workloadMetadataConfig', 'linuxNodeConfig', 'kubeletConfig', 'gcfsConfig', 'gvnic', 'fastSocket', 'loggingConfig', 'windowsNodeConfig', 'resourceManagerTags', 'containerdConfig', 'storagePools', 'confidentialNodes']) {
             if (req[f] !== undefined) cfg[f] = req[f];
@@ -604,6 +736,30 @@ function nodePoolHandlers(p: ContainerParts): Handlers {
         },
         () => fillPool(c, np),
       );
+    },
+  };
+}
+
+/** Rollback of a node pool's last upgrade (a no-op when there is nothing to undo, as GKE documents). */
+function rollbackHandlers(p: ContainerParts): Handlers {
+  const { addr, getPool, assertNoRunningOp, startOp, fillPool, emit } = p;
+  return {
+    RollbackNodePoolUpgrade(req, call) {
+      const { c, np } = getPool(addr(req));
+      assertNoRunningOp(c);
+      const before = np.status;
+      np.status = 'RECONCILING';
+      return startOp(call, c, 'UPGRADE_NODES', String(np.selfLink), () => {
+        if (typeof np.previousVersion === 'string') {
+          np.version = np.previousVersion;
+          delete np.previousVersion;
+          emit('updated', c, np);
+        }
+        np.status = before === 'ERROR' ? 'ERROR' : 'RUNNING';
+      }, (e) => {
+        np.status = 'RUNNING_WITH_ERROR';
+        np.statusMessage = e.message;
+      }, () => fillPool(c, np));
     },
   };
 }
@@ -644,9 +800,17 @@ const containerModule: ApiModule = {
   id: 'container',
   register(ctx: SandboxContext) {
     const parts = containerParts(ctx);
-    const handlers: Handlers = { ...clusterHandlers(parts), ...nodePoolHandlers(parts), ...operationHandlers(parts) };
+    const handlers: Handlers = { ...clusterHandlers(parts), ...nodePoolHandlers(parts), ...rollbackHandlers(parts), ...operationHandlers(parts) };
 
-    ctx.contracts.bind({ api: 'container', pkg: 'container', service: 'google.container.v1.ClusterManager', prefix: '/container', handlers });
+    ctx.contracts.bind({
+      api: 'container',
+      pkg: 'container',
+      service: 'google.container.v1.ClusterManager',
+      prefix: '/container',
+      handlers,
+      // gcloud container node-pools update --node-labels|--node-taints|--node-locations sends neither; GKE accepts it.
+      notEnforced: { UpdateNodePool: ['nodeVersion', 'imageType'] },
+    });
   },
 };
 

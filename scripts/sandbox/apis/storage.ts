@@ -44,12 +44,16 @@ export interface StoredObject {
   cacheControl?: string;
   /** Content, base64. */
   data: string;
+  /** Set when the generation became noncurrent (versioned buckets). */
+  timeDeleted?: string;
 }
 
 /** Seed/dump shape of the `storage` section. Seed objects may give `content` (UTF-8 text) instead of `data`. */
 export interface StorageState {
   buckets: Record<string, StoredBucket>;
   objects: Record<string, Record<string, StoredObject>>;
+  /** Noncurrent generations of versioned buckets, oldest first (seed/dump: `objects` entries with `timeDeleted`). */
+  noncurrent: Record<string, StoredObject[]>;
 }
 
 export const DEFAULT_BUCKETS = ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-tfstate'];
@@ -165,6 +169,7 @@ function objectResource(o: StoredObject, origin: string): Record<string, unknown
     ...(o.contentEncoding ? { contentEncoding: o.contentEncoding } : {}),
     ...(o.contentDisposition ? { contentDisposition: o.contentDisposition } : {}),
     ...(o.cacheControl ? { cacheControl: o.cacheControl } : {}),
+    ...(o.timeDeleted ? { timeDeleted: o.timeDeleted } : {}),
   };
 }
 
@@ -328,7 +333,7 @@ function applyWritable(target: StoredObject, meta: Record<string, unknown>): voi
 
 function normaliseSeed(raw: unknown): StorageState {
   const s = (raw ?? {}) as Partial<StorageState> & { buckets?: unknown; objects?: unknown };
-  const state: StorageState = { buckets: {}, objects: {} };
+  const state: StorageState = { buckets: {}, objects: {}, noncurrent: {} };
   const buckets = Array.isArray(s.buckets) ? (s.buckets as Partial<StoredBucket>[]) : Object.values((s.buckets ?? {}) as Record<string, Partial<StoredBucket>>);
   for (const b of buckets) {
     if (!b.name) continue;
@@ -355,7 +360,7 @@ function normaliseSeed(raw: unknown): StorageState {
     const t = o.timeCreated ?? nowIso();
     const gen = o.generation ?? nextGeneration();
     lastGeneration = Math.max(lastGeneration, Number(gen));
-    (state.objects[o.bucket] as Record<string, StoredObject>)[o.name] = {
+    const stored: StoredObject = {
       bucket: o.bucket,
       name: o.name,
       generation: String(gen),
@@ -370,8 +375,12 @@ function normaliseSeed(raw: unknown): StorageState {
       ...(o.metadata ? { metadata: o.metadata } : {}),
       ...(o.contentEncoding ? { contentEncoding: o.contentEncoding } : {}),
       data: data.toString('base64'),
+      ...(o.timeDeleted ? { timeDeleted: o.timeDeleted } : {}),
     };
+    if (stored.timeDeleted) (state.noncurrent[o.bucket] ??= []).push(stored);
+    else (state.objects[o.bucket] as Record<string, StoredObject>)[o.name] = stored;
   }
+  for (const list of Object.values(state.noncurrent)) list.sort((a, b) => Number(a.generation) - Number(b.generation));
   return state;
 }
 
@@ -390,7 +399,7 @@ function storageParts(ctx: SandboxContext) {
   // Dumped in the seed's own shape (arrays), so a dump seeds a sandbox again.
   ctx.state.onDump('storage', () => ({
     buckets: Object.values(st.buckets),
-    objects: Object.values(st.objects).flatMap((byName) => Object.values(byName)),
+    objects: [...Object.values(st.objects).flatMap((byName) => Object.values(byName)), ...Object.values(st.noncurrent).flat()],
   }));
   const sessions = new Map<string, ResumableSession>();
   const { projectNumber, projectId } = ctx.project;
@@ -416,6 +425,24 @@ function storageParts(ctx: SandboxContext) {
     const o = objectsOf(bucket)[name];
     if (!o) throw noObject(bucket, name);
     return o;
+  };
+  const versioned = (bucket: string): boolean => bucketOf(bucket).versioning?.enabled === true;
+  /** The live object or, with `generation`, that generation (live or noncurrent). */
+  const generationOf = (bucket: string, name: string, generation: string | null): StoredObject => {
+    const live = objectsOf(bucket)[name];
+    if (!generation) {
+      if (!live) throw noObject(bucket, name);
+      return live;
+    }
+    if (live?.generation === generation) return live;
+    const old = (st.noncurrent[bucket] ?? []).find((o) => o.name === name && o.generation === generation);
+    if (!old) throw noObject(bucket, name);
+    return old;
+  };
+  /** In a versioned bucket the replaced or deleted live object stays as a noncurrent generation. */
+  const retire = (o: StoredObject): void => {
+    o.timeDeleted = nowIso();
+    (st.noncurrent[o.bucket] ??= []).push(o);
   };
 
   /** GCS answers its own 401 shape; so auth is checked here, not by the router. */
@@ -475,6 +502,8 @@ function storageParts(ctx: SandboxContext) {
     if (typeof meta.crc32c === 'string' && meta.crc32c !== o.crc32c) {
       throw invalid('Provided CRC32C "' + meta.crc32c + '" doesn\'t match calculated CRC32C "' + o.crc32c + '".');
     }
+    const previous = objects[name];
+    if (previous && versioned(bucket)) retire(previous);
     objects[name] = o;
     return o;
   };
@@ -519,15 +548,13 @@ function storageParts(ctx: SandboxContext) {
   const getObject = (req: SandboxRequest, p: Record<string, string>, media: boolean): SandboxReply => {
     const bucket = p.bucket as string;
     const name = p.object as string;
-    const o = objectOf(bucket, name);
-    const gen = req.query.get('generation');
-    if (gen && gen !== o.generation) throw noObject(bucket, name);
+    const o = generationOf(bucket, name, req.query.get('generation'));
     checkPreconditions(req.query, o, '', true);
     if (media || req.query.get('alt') === 'media') return mediaReply(req, o);
     return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
   };
 
-  return { ctx, st, sessions, projectNumber, projectId, bucketOf, objectsOf, objectOf, authorise, route, store, mediaReply, getObject };
+  return { ctx, st, sessions, projectNumber, projectId, bucketOf, objectsOf, objectOf, generationOf, versioned, retire, authorise, route, store, mediaReply, getObject };
 }
 
 type StorageParts = ReturnType<typeof storageParts>;
@@ -590,24 +617,39 @@ function bucketRoutes(p: StorageParts): void {
     json: bucketResource(bucketOf(p.bucket as string), originOf(req, ctx.baseUrl), projectNumber),
   }));
 
+  // What gcloud storage asks before rm -r and mv (hierarchical namespace or flat).
+  route('GET', `/storage/v1/b/${BUCKET}/storageLayout`, 'buckets.getStorageLayout', (_req, p) => {
+    const b = bucketOf(p.bucket as string);
+    return {
+      json: {
+        kind: 'storage#storageLayout',
+        bucket: b.name,
+        location: b.location,
+        locationType: /^(US|EU|ASIA)$/.test(b.location) ? 'multi-region' : 'region',
+        hierarchicalNamespace: { enabled: false },
+      },
+    };
+  });
+
   route('DELETE', `/storage/v1/b/${BUCKET}`, 'buckets.delete', (_req, p) => {
     const name = p.bucket as string;
     bucketOf(name);
-    if (Object.keys(st.objects[name] ?? {}).length > 0) throw new GcsFailure(409, 'The bucket you tried to delete is not empty.', 'conflict');
+    if (Object.keys(st.objects[name] ?? {}).length > 0 || (st.noncurrent[name] ?? []).length > 0) {
+      throw new GcsFailure(409, 'The bucket you tried to delete is not empty.', 'conflict');
+    }
     delete st.buckets[name];
     delete st.objects[name];
+    delete st.noncurrent[name];
     return { status: 204, body: '' };
   });
 }
 
 /** Objects: copy and rewrite (routed first: their paths also match an object), list, get, download, delete, patch. */
 function objectRoutes(p: StorageParts): void {
-  const { objectsOf, objectOf, route, store, getObject, ctx } = p;
+  const { st, objectsOf, objectOf, generationOf, versioned, retire, route, store, getObject, ctx } = p;
   // ---- objects: copy / rewrite first (their paths also match the object pattern)
   const copy = (req: SandboxRequest, p: Record<string, string>, rewrite: boolean): SandboxReply => {
-    const src = objectOf(p.bucket as string, p.object as string);
-    const srcGen = req.query.get('sourceGeneration');
-    if (srcGen && srcGen !== src.generation) throw noObject(p.bucket as string, p.object as string);
+    const src = generationOf(p.bucket as string, p.object as string, req.query.get('sourceGeneration'));
     checkPreconditions(req.query, src, 'Source');
     const body = (req.json() ?? {}) as Record<string, unknown>;
     const meta: Record<string, unknown> = {
@@ -638,7 +680,9 @@ function objectRoutes(p: StorageParts): void {
     const trailing = /^true$/i.test(q.get('includeTrailingDelimiter') ?? '');
     const maxResults = intParam(q, 'maxResults') ?? 1000;
     if (maxResults < 0) throw invalid('Invalid argument.');
-    const names = Object.keys(objects)
+    const versions = /^true$/i.test(q.get('versions') ?? '');
+    const old = versions ? (st.noncurrent[bucket] ?? []) : [];
+    const names = [...new Set([...Object.keys(objects), ...old.map((o) => o.name)])]
       .filter((n) => n.startsWith(prefix) && (!startOffset || n >= startOffset) && (!endOffset || n < endOffset) && (!globRe || globRe.test(n)))
       .sort();
     // Entries in name order: an object, or a prefix standing for every name under it.
@@ -662,9 +706,12 @@ function objectRoutes(p: StorageParts): void {
     }
     const { page, next } = paginate(entries, q, (e) => e.key, Math.min(maxResults || 1000, 1000));
     const origin = originOf(req, ctx.baseUrl);
+    // With versions=true every generation of a name is listed, oldest first, the live one last.
+    const generations = (n: string): StoredObject[] => [...old.filter((o) => o.name === n), ...(objects[n] ? [objects[n]] : [])];
     const items = page
       .filter((e) => !e.prefix || e.alsoItem)
-      .map((e) => objectResource(objects[e.key] as StoredObject, origin));
+      .flatMap((e) => generations(e.key))
+      .map((o) => objectResource(o, origin));
     const prefixes = page.filter((e) => e.prefix).map((e) => e.key);
     return {
       json: {
@@ -682,11 +729,17 @@ function objectRoutes(p: StorageParts): void {
   route('DELETE', `/storage/v1/b/${BUCKET}/o/${OBJECT}`, 'objects.delete', (req, p) => {
     const bucket = p.bucket as string;
     const name = p.object as string;
-    const o = objectOf(bucket, name);
     const gen = req.query.get('generation');
-    if (gen && gen !== o.generation) throw noObject(bucket, name);
+    const o = generationOf(bucket, name, gen);
     checkPreconditions(req.query, o);
+    if (o.timeDeleted) {
+      // A noncurrent generation: deleted for good.
+      st.noncurrent[bucket] = (st.noncurrent[bucket] ?? []).filter((x) => x !== o);
+      return { status: 204, body: '' };
+    }
     delete objectsOf(bucket)[name];
+    // Deleting the live object of a versioned bucket keeps it as noncurrent, unless its generation was named.
+    if (versioned(bucket) && !gen) retire(o);
     return { status: 204, body: '' };
   });
 

@@ -1,0 +1,148 @@
+// IAM v1 (iam.googleapis.com), the read paths gcloud reaches in daily use:
+//   GET  /iam/v1/projects/P/serviceAccounts                                   gcloud iam service-accounts list
+//   GET  /iam/v1/projects/P/serviceAccounts/EMAIL                             gcloud iam service-accounts describe
+//   POST /iam/v1/projects/P/serviceAccounts/EMAIL:getIamPolicy                gcloud iam service-accounts get-iam-policy
+//   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools            gcloud iam workload-identity-pools list --location global
+//   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools/POOL       ... describe
+//   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools/POOL/providers   ... providers list
+// CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=http://127.0.0.1:PORT/iam/
+// No npm client ships IAM's v1 admin protos, so this is modelled by hand after IAM's REST reference
+// (resources ServiceAccount, WorkloadIdentityPool, WorkloadIdentityPoolProvider, Policy). The data is
+// the seed's `iam` (accounts and their bindings) and `workloadIdentity` (pools, providers) sections,
+// the same ones STS and IAM Credentials enforce.
+import { createHash } from 'node:crypto';
+import type { ApiModule, SandboxContext } from '../context.js';
+import { defaultIam, defaultWorkloadIdentity, poolName, providerName, type IamSeed, type PoolSeed, type ServiceAccountSeed, type WorkloadIdentitySeed } from './_wif.js';
+
+type Json = Record<string, unknown>;
+
+const etag = (o: unknown): string => createHash('sha256').update(JSON.stringify(o)).digest('base64').slice(0, 12);
+
+const iamModule: ApiModule = {
+  id: 'iam',
+  register(ctx: SandboxContext) {
+    const { errors } = ctx;
+    const { projectId, projectNumber } = ctx.project;
+    const iam = ctx.state.section<IamSeed>('iam', () => defaultIam(projectId, projectNumber));
+    iam.serviceAccounts ??= [];
+    const wi = ctx.state.section<WorkloadIdentitySeed>('workloadIdentity', () => defaultWorkloadIdentity(projectNumber));
+    wi.pools ??= [];
+
+    const checkProject = (p: string | undefined, permission: string): void => {
+      if (p !== projectId && p !== projectNumber && p !== '-') {
+        throw errors.permissionDenied(`Permission '${permission}' denied on resource (or it may not exist).`, [
+          errors.errorInfo('IAM_PERMISSION_DENIED', 'iam.googleapis.com', { permission }),
+        ]);
+      }
+    };
+    const accountJson = (sa: ServiceAccountSeed): Json => {
+      const uniqueId = sa.uniqueId ?? BigInt(`0x${createHash('sha256').update(sa.email).digest('hex').slice(0, 15)}`).toString();
+      return {
+        name: `projects/${projectId}/serviceAccounts/${sa.email}`,
+        projectId,
+        uniqueId,
+        email: sa.email,
+        displayName: sa.email.split('@')[0],
+        etag: etag(sa),
+        oauth2ClientId: uniqueId,
+        ...(sa.disabled ? { disabled: true } : {}),
+      };
+    };
+    const accountOf = (id: string | undefined): ServiceAccountSeed => {
+      const sa = iam.serviceAccounts.find((s) => s.email.toLowerCase() === String(id).toLowerCase() || s.uniqueId === id);
+      if (!sa) throw errors.notFound(`Unknown service account`);
+      return sa;
+    };
+    const poolJson = (p: PoolSeed): Json => ({
+      name: poolName(projectNumber, p.poolId),
+      displayName: p.poolId,
+      state: p.state ?? 'ACTIVE',
+      disabled: p.state === 'DISABLED',
+    });
+    const poolOf = (id: string | undefined): PoolSeed => {
+      const p = wi.pools.find((x) => x.poolId === id);
+      if (!p) throw errors.notFound(`Requested entity was not found.`);
+      return p;
+    };
+    const showDeleted = (q: URLSearchParams): boolean => /^true$/i.test(q.get('showDeleted') ?? '');
+
+    ctx.router.add({
+      method: 'GET',
+      path: '/iam/v1/projects/{project}/serviceAccounts',
+      api: 'iam',
+      name: 'ListServiceAccounts',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.serviceAccounts.list');
+        return { json: { accounts: iam.serviceAccounts.map(accountJson) } };
+      },
+    });
+    ctx.router.add({
+      method: 'GET',
+      path: '/iam/v1/projects/{project}/serviceAccounts/{account}',
+      api: 'iam',
+      name: 'GetServiceAccount',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.serviceAccounts.get');
+        return { json: accountJson(accountOf(req.params.account)) };
+      },
+    });
+    ctx.router.add({
+      method: 'POST',
+      path: '/iam/v1/projects/{project}/serviceAccounts/{account}:getIamPolicy',
+      api: 'iam',
+      name: 'GetIamPolicy',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.serviceAccounts.getIamPolicy');
+        const sa = accountOf(req.params.account);
+        const bindings = (sa.bindings ?? []).map((b) => ({ role: b.role, members: b.members }));
+        return { json: { version: 1, etag: etag(bindings), ...(bindings.length ? { bindings } : {}) } };
+      },
+    });
+    ctx.router.add({
+      method: 'GET',
+      path: '/iam/v1/projects/{project}/locations/{location}/workloadIdentityPools',
+      api: 'iam',
+      name: 'ListWorkloadIdentityPools',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.workloadIdentityPools.list');
+        if (req.params.location !== 'global') throw errors.invalidArgument(`Location ${String(req.params.location)} is not supported; workload identity pools live in global.`);
+        const pools = wi.pools.filter((p) => showDeleted(req.query) || p.state !== 'DELETED');
+        return { json: pools.length ? { workloadIdentityPools: pools.map(poolJson) } : {} };
+      },
+    });
+    ctx.router.add({
+      method: 'GET',
+      path: '/iam/v1/projects/{project}/locations/global/workloadIdentityPools/{pool}',
+      api: 'iam',
+      name: 'GetWorkloadIdentityPool',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.workloadIdentityPools.get');
+        return { json: poolJson(poolOf(req.params.pool)) };
+      },
+    });
+    ctx.router.add({
+      method: 'GET',
+      path: '/iam/v1/projects/{project}/locations/global/workloadIdentityPools/{pool}/providers',
+      api: 'iam',
+      name: 'ListWorkloadIdentityPoolProviders',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.workloadIdentityPoolProviders.list');
+        const pool = poolOf(req.params.pool);
+        const providers = pool.providers
+          .filter((p) => showDeleted(req.query) || p.state !== 'DELETED')
+          .map((p) => ({
+            name: providerName(projectNumber, pool.poolId, p.providerId),
+            displayName: p.providerId,
+            state: p.state ?? 'ACTIVE',
+            disabled: p.state === 'DISABLED',
+            attributeMapping: p.attributeMapping ?? { 'google.subject': 'assertion.sub' },
+            ...(p.attributeCondition ? { attributeCondition: p.attributeCondition } : {}),
+            oidc: { issuerUri: p.issuerUri ?? 'https://token.actions.githubusercontent.com', ...(p.allowedAudiences?.length ? { allowedAudiences: p.allowedAudiences } : {}) },
+          }));
+        return { json: providers.length ? { workloadIdentityPoolProviders: providers } : {} };
+      },
+    });
+  },
+};
+
+export default iamModule;
