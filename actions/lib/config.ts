@@ -42,7 +42,7 @@ export function kfpMirror(env: Env = process.env): string | undefined {
   return env.MLABS_LOCAL_STACK_KFP_MIRROR || undefined;
 }
 
-/** `MLABS_SSH_HOST`: the host name a workstation reaches the runner by, in the local stack's tunnel lines (default: hostname()). */
+/** `MLABS_SSH_HOST`: the host name a workstation reaches the machine by, in the local stack's tunnel lines when its input ssh_host is empty. */
 export function sshHost(env: Env = process.env): string | undefined {
   return env.MLABS_SSH_HOST || undefined;
 }

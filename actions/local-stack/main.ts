@@ -8,24 +8,37 @@ import { COMPONENTS, type Component, componentSpecs, defaultComponents } from '.
 import { ensureMinikube } from '../lib/local-stack/minikube.js';
 import { Kubectl } from '../lib/local-stack/kubectl.js';
 import { type ComponentResult, deploy, readNode, Refusal, status, undeploy } from '../lib/local-stack/stack.js';
+import { type SshTarget, sshDestination, tunnelLines } from '../lib/local-stack/results.js';
+import { sshHost } from '../lib/config.js';
 import { info, setOutput } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
-function report(title: string, results: ComponentResult[], extra: string[] = []): void {
+/** A DNS name or address a workstation can reach the machine by. */
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** A POSIX login name. */
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+function report(title: string, results: ComponentResult[], ssh: SshTarget & { given: boolean }, extra: string[] = []): void {
+  const all = tunnelLines(results, ssh);
+  setOutput('tunnel', all);
   setOutput('status', JSON.stringify(results));
   setOutput('changed', results.some((r) => r.changed.length > 0));
   for (const r of results) {
     setOutput(`${r.component}_url`, r.url);
     setOutput(`${r.component}_tunnel`, r.tunnel);
   }
-  new Summary()
+  const summary = new Summary()
     .heading(title)
     .table(['component', 'version', 'image', 'architecture', 'requests', 'status', 'health', 'endpoint'],
       results.map((r) => [r.component, r.version, r.images.join('<br>'), r.architecture, r.requests, r.error ? `${r.status}: ${r.error}` : r.status, r.health, r.url ? `${r.url}<br>\`${r.tunnel}\`` : '']))
-    .list(extra)
-    .write();
+    .list(extra);
+  if (all) {
+    summary.paragraph('Every service from a workstation, one line (each service on its own local port):').code(all, 'sh');
+    if (!ssh.given) summary.paragraph(`\`${sshDestination(ssh)}\` stands for the machine: set the inputs ssh_host and ssh_user (the workflows pass the repository variables MLABS_SSH_HOST and MLABS_SSH_USER).`);
+  }
+  summary.write();
 }
 
 /** Every input, read and checked once. */
@@ -43,12 +56,17 @@ function readInputs() {
   const timeoutMs = readActionTimeout({ min: 10, max: 6 * 3600 }) * 1000;
   const kubeconfig = readString('kubeconfig') || join(homedir(), '.kube', 'config');
   if (purge && operation !== 'undeploy') throw new InputError('purge', 'true', 'purge applies to operation: undeploy only.');
-  return { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig };
+  // The tunnel lines name the machine as a workstation reaches it, never the runner container's own
+  // host name and user.
+  const host = readString('ssh_host', { pattern: HOST, accepted: 'the host name or address a workstation reaches the machine by, e.g. dgx.lab.internal' }) || sshHost() || '';
+  const user = readString('ssh_user', { pattern: USER, accepted: 'a login name on the machine, e.g. alice' });
+  const ssh = { host: host || 'MACHINE', user: host ? user : user || 'USER', given: host !== '' };
+  return { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig, ssh };
 }
 
 await runAction({
   main: async () => {
-    const { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig } = readInputs();
+    const { operation, asked, profile, ollamaModels, nimModel, ngcKey, purge, confirm, timeoutMs, kubeconfig, ssh } = readInputs();
     const tempDir = join(process.env.RUNNER_TEMP ?? '/tmp', `local-stack-${process.pid}`);
     mkdirSync(tempDir, { recursive: true });
 
@@ -74,7 +92,7 @@ await runAction({
         if (err instanceof Refusal) new Summary().heading('local-stack: refused').paragraph(err.table).write();
         throw err;
       }
-      report(`local-stack deploy on ${outcome.node.name} (${outcome.node.platform})`, outcome.results);
+      report(`local-stack deploy on ${outcome.node.name} (${outcome.node.platform})`, outcome.results, ssh);
       const failed = outcome.results.filter((r) => r.status === 'failed' || r.status === 'unhealthy');
       if (failed.length) {
         throw new ActionError(`Deploy failed for ${failed.map((r) => r.component).join(', ')}: ${failed.map((r) => r.error).join(' | ')}`, {
@@ -83,10 +101,10 @@ await runAction({
       }
     } else if (operation === 'undeploy') {
       const results = await undeploy({ ...base, purge });
-      report(`local-stack undeploy${purge ? ' (purge)' : ''}`, results, purge ? [] : ['PersistentVolumeClaims were kept: a later deploy reattaches them.']);
+      report(`local-stack undeploy${purge ? ' (purge)' : ''}`, results, ssh, purge ? [] : ['PersistentVolumeClaims were kept: a later deploy reattaches them.']);
     } else {
       const outcome = await status(base);
-      report(`local-stack status on ${outcome.node.name} (${outcome.node.platform})`, outcome.results);
+      report(`local-stack status on ${outcome.node.name} (${outcome.node.platform})`, outcome.results, ssh);
     }
   },
 });

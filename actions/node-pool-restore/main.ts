@@ -22,6 +22,8 @@ function readInputs() {
   return { ref, pool, deadline, bucket, source, zones, replace };
 }
 
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((z) => b.includes(z));
+
 await runAction({
   async main() {
     const { ref, pool, deadline, bucket, source, zones, replace } = readInputs();
@@ -42,10 +44,14 @@ await runAction({
         ref,
         poolName: snap.snapshot.pool,
         pool: r.pool,
-        outcome: r.outcome === 'unchanged' ? 'unchanged (already matches the snapshot)' : r.outcome,
+        outcome: r.outcome === 'unchanged' ? 'unchanged (already matches the snapshot, zones included)' : r.outcome === 'moved' ? 'moved (matches the snapshot except its zones)' : r.outcome,
         zones: r.zones,
         attempts: r.attempts,
-        rows: [['Snapshot', `${snap.uri} (taken ${snap.snapshot.createdAt})`]],
+        rows: [
+          ['Snapshot', `${snap.uri} (taken ${snap.snapshot.createdAt})`],
+          ['Zones recorded', r.recordedZones.length ? `${r.recordedZones.join(', ')}${sameSet(r.zones, r.recordedZones) ? ' (kept)' : ' (changed, see below)'}` : 'none recorded (the cluster\'s zones)'],
+          ['Nodes per zone', String(r.pool.initialNodeCount ?? '')],
+        ],
         notes: [...(r.versionNote ? [r.versionNote] : []), ...r.notes],
       });
     } catch (err) {

@@ -20,6 +20,17 @@ variable "region" {
   }
 }
 
+variable "zones" {
+  description = "Zones of the region the platform's nodes may use, printed as the repository variable MLABS_ZONES (comma-separated). Empty (the default) = every zone of the region, and no MLABS_ZONES is printed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for z in var.zones : can(regex("^[a-z]+-[a-z]+[0-9]-[a-z]$", z)) && substr(z, 0, length(z) - 2) == var.region])
+    error_message = "every zone must be a zone of var.region: for europe-west4, europe-west4-a, europe-west4-b, ..."
+  }
+}
+
 variable "github_repository" {
   description = "The GitHub repository (owner/name) whose workflows may log in, e.g. mlabs/platform."
   type        = string

@@ -23,8 +23,16 @@ describe('local-stack on dgx', () => {
     }
     assert.match(st[0]?.health ?? '', /minio \/minio\/health\/live ok; mlflow \/health ok/);
     assert.equal(run.outputs.mlflow_url, 'http://mlflow.mlflow.svc.cluster.local:5000');
-    assert.match(run.outputs.mlflow_tunnel ?? '', /^ssh -N -L 5000:192\.168\.49\.2:30500 \S*@?dgx\.lab\.internal$/);
+    assert.equal(run.outputs.mlflow_tunnel, 'ssh -N -L 5000:192.168.49.2:30500 -L 9001:192.168.49.2:30901 dgx.lab.internal');
     assert.match(run.outputs.qdrant_tunnel ?? '', /ssh -N -L 6333:192\.168\.49\.2:30633 /);
+    // One line for everything, each service on its own unprivileged workstation port; NeMo (no
+    // NodePort) through a port-forward on the machine to 8001, not NIM's 8000.
+    assert.equal(
+      run.outputs.tunnel,
+      'ssh -N -L 5000:192.168.49.2:30500 -L 9001:192.168.49.2:30901 -L 6333:192.168.49.2:30633 -L 11434:192.168.49.2:31434 -L 8001:127.0.0.1:8001 dgx.lab.internal' +
+        '  # after, on the machine: kubectl -n nemo port-forward svc/nemo-entity-store 8001:8000',
+    );
+    assert.ok(run.summary.includes(run.outputs.tunnel ?? '-'), 'the summary prints the one line');
     // Images per architecture, requests from the matrix, on the real objects.
     const ollama = JSON.parse(await f.kubectl(['get', 'deployment', 'ollama', '-n', 'ollama', '-o', 'json'])) as { spec: { template: { spec: { containers: { image: string; resources: { requests: Record<string, string> } }[] } } } };
     assert.equal(ollama.spec.template.spec.containers[0]?.image, 'docker.io/ollama/ollama:0.6.5');
@@ -79,6 +87,18 @@ describe('local-stack on dgx', () => {
     assert.equal(run.outputs.changed, 'false');
     const writes = f.machine.cluster.store.resourceVersion - before;
     assert.ok(writes < 5, `status wrote ${writes} objects`);
+  });
+
+  it('tunnel lines use the ssh_host and ssh_user inputs over MLABS_SSH_HOST, and a wrong host is refused before anything', async () => {
+    const run = await f.run({ operation: 'status', components: 'mlflow,qdrant', ssh_host: 'spark.example.net', ssh_user: 'alice' });
+    assert.equal(run.exitCode, 0, explain(run));
+    assert.equal(run.outputs.tunnel, 'ssh -N -L 5000:192.168.49.2:30500 -L 9001:192.168.49.2:30901 -L 6333:192.168.49.2:30633 alice@spark.example.net');
+    assert.doesNotMatch(run.summary, /stands for the machine/);
+    f.resetCalls();
+    const bad = await f.run({ operation: 'status', components: 'mlflow', ssh_host: 'spark;rm -rf' });
+    assert.equal(bad.exitCode, 1);
+    assert.match(explain(bad), /ssh_host/);
+    assert.deepEqual(f.calls(), [], 'refused before minikube or anything else ran');
   });
 
   it('undeploying nemo uninstalls the helm release and waits for its pods to go', async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
 import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
+import { resultBase, tunnelLines } from '../../actions/lib/local-stack/results.js';
 import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
 import { HELM, MINIKUBE } from '../../actions/lib/local-stack/tools.js';
 import { ROOT } from '../harness.js';
@@ -16,6 +17,25 @@ import { ROOT } from '../harness.js';
 const node = (arch: string, gpu: number, memory: string, product = ''): Parameters<typeof nodeFacts>[0] => ({
   metadata: { name: 'n', labels: { 'kubernetes.io/arch': arch, ...(product ? { 'nvidia.com/gpu.product': product } : {}) } },
   status: { allocatable: { cpu: '16', memory, ...(gpu ? { 'nvidia.com/gpu': String(gpu) } : {}) } },
+});
+
+describe('tunnels', () => {
+  it('every service of the stack has its own unprivileged workstation port', () => {
+    const eps = Object.values(componentSpecs('meta/llama-3.1-8b-instruct:1.3.3')).flatMap((c) => c.endpoints.map((e) => ({ ...e, component: c.name })));
+    assert.ok(eps.length >= 7);
+    for (const e of eps) assert.ok(e.localPort >= 1024, `${e.component}/${e.service} uses local port ${e.localPort}`);
+    const ports = eps.map((e) => e.localPort);
+    assert.deepEqual([...new Set(ports)].length, ports.length, `two services share a local port: ${ports.join(', ')}`);
+    assert.deepEqual(eps.filter((e) => e.component === 'nim' || e.component === 'nemo').map((e) => e.localPort), [8000, 8001]);
+    assert.deepEqual(eps.filter((e) => e.component === 'kfp').map((e) => e.localPort), [8080]);
+  });
+
+  it('without a host, the one line names a placeholder rather than the runner container', () => {
+    const results = (['qdrant', 'kfp'] as const).map((c) => resultBase(componentSpecs('m/x:1')[c], nodeFacts(node('amd64', 1, '64Gi'))));
+    const line = tunnelLines(results, { host: 'MACHINE', user: 'USER' });
+    assert.match(line, /^ssh -N -L 6333:\S+:30633 -L 8080:127\.0\.0\.1:8080 USER@MACHINE {2}# after, on the machine: kubectl -n kubeflow port-forward svc\/ml-pipeline-ui 8080:80$/);
+    assert.equal(results[1]?.tunnel, 'ssh -N -L 8080:127.0.0.1:8080 USER@MACHINE  # after, on the machine: kubectl -n kubeflow port-forward svc/ml-pipeline-ui 8080:80');
+  });
 });
 
 describe('support matrix', () => {

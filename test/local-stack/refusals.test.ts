@@ -68,7 +68,7 @@ describe('local-stack refusals on dgx', () => {
   it('Kubeflow Pipelines on an arm64 node is refused (upstream images are amd64 only)', async () => {
     const run = await f.run({ operation: 'deploy', components: 'kfp' });
     assert.equal(run.exitCode, 1);
-    assert.match(run.main.annotations.find((a) => a.level === 'error')?.message ?? '', /kfp \| cpu 2, memory 6Gi \| — \| refused: not supported on arm64 \(arm64\): Kubeflow Pipelines publishes linux\/amd64 images only/);
+    assert.match(run.main.annotations.find((a) => a.level === 'error')?.message ?? '', /kfp \| cpu 2, memory 6Gi \| — \| refused: not supported on arm64 \(arm64\): Kubeflow Pipelines publishes linux\/amd64 images only \(kubeflow\/pipelines#10309, #12705\); deploy it on the amd64 machine instead \(local-stack-deploy with runner: wsl2\)/);
   });
 
   it('a missing NGC key is refused by name before anything is created (not even minikube is asked)', async () => {

@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -304,4 +304,44 @@ test('the destroy report quotes what the cluster cost before, read by cost-clean
   assert.match(readFileSync(summary, 'utf8'), /could not be read/);
   assert.match(readFileSync(summary, 'utf8'), /Not kept \(delete_runner_images\): the mlabs-runner repository/);
   assert.deepEqual(stepScript('destroy', /Report what remains/).env?.DELETE_RUNNER_IMAGES, '${{ inputs.delete_runner_images }}');
+});
+
+test('platform-create and -destroy: zones from the input or MLABS_ZONES reach Terraform as its list, which accepts europe-west4\'s zones', (t) => {
+  for (const [wf, job] of [[create, 'apply'], [destroy, 'prepare'], [destroy, 'destroy']] as const) {
+    const steps = wf.jobs[job]?.steps ?? [];
+    const zones = index(steps, (s) => s.name === 'Zones', `Zones in ${job}`);
+    assert.ok(zones < index(steps, (s) => /terraform init /.test(s.run ?? ''), 'init'), 'the zones are set before terraform runs');
+    assert.deepEqual(steps[zones]?.env, { ZONES: '${{ inputs.zones || vars.MLABS_ZONES }}' });
+    assert.equal(wf.on.workflow_dispatch.inputs.zones?.default, '', 'empty = the repository variable');
+  }
+  const script = create.jobs.apply?.steps.find((s) => s.name === 'Zones')?.run as string;
+  const dir = tempDir(t, 'zones-');
+  const envFile = join(dir, 'github_env');
+  const tfVars = (zones: string) => {
+    writeFileSync(envFile, '');
+    const r = bash(script, { ZONES: zones, GITHUB_ENV: envFile }, dir);
+    return { status: r.status, out: r.stdout, env: readFileSync(envFile, 'utf8') };
+  };
+  assert.equal(tfVars('europe-west4-a, europe-west4-b').env, 'TF_VAR_zones=["europe-west4-a","europe-west4-b"]\n');
+  assert.equal(tfVars('').env, 'TF_VAR_zones=[]\n', 'empty: every zone of the region');
+  writeFileSync(join(dir, 'main.tf'), '');
+  const globbed = tfVars('*');
+  assert.equal(globbed.status, 1, 'no file names from a glob');
+  const bad = tfVars('europe-west4-a,"];x');
+  assert.equal(bad.status, 1);
+  assert.match(bad.out, /::error::zones: ""\];x" is not a zone name such as europe-west4-a/);
+  assert.equal(bad.env, '', 'nothing reaches Terraform');
+
+  // What the step writes is what envs/dev's variables accept: planned by terraform, region europe-west4.
+  const tf = join(dir, 'tf');
+  mkdirSync(tf);
+  copyFileSync(join(ROOT, 'terraform/envs/dev/variables.tf'), join(tf, 'variables.tf'));
+  const tfEnv = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', TF_VAR_region: 'europe-west4' } as Record<string, string>;
+  assert.equal(spawnSync('terraform', ['init', '-input=false'], { cwd: tf, env: tfEnv }).status, 0);
+  const zonesValue = (tfVars('europe-west4-a,europe-west4-c').env.trim().split('=')[1]) as string;
+  const ok = spawnSync('terraform', ['plan', '-input=false', '-no-color'], { cwd: tf, env: { ...tfEnv, TF_VAR_zones: zonesValue }, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  const wrong = spawnSync('terraform', ['plan', '-input=false', '-no-color'], { cwd: tf, env: { ...tfEnv, TF_VAR_zones: tfVars('us-central1-a').env.trim().split('=')[1] as string }, encoding: 'utf8' });
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stderr.replace(/\s+/g, ' '), /every zone must be a zone of var\.region/);
 });

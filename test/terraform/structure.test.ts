@@ -299,11 +299,13 @@ test('envs/dev declares every output the workflows read', async () => {
   for (const name of ['workload_identity_provider', 'service_account', 'state_bucket']) assert.ok(boot.has(name), `bootstrap outputs ${name}`);
 });
 
-/** bootstrap's `repository_variables` map (name -> HCL expression of its value). */
+/** bootstrap's `known_variables` map (name -> HCL expression of its value); `repository_variables` keeps those with a value. */
 async function bootstrapVariables(): Promise<Record<string, string>> {
   const locals = (await dirHcl('bootstrap')).flatMap((h) => h.locals ?? []);
-  const map = locals.map((l) => l.repository_variables).find((v) => v && typeof v === 'object') as Record<string, string> | undefined;
-  assert.ok(map, 'bootstrap has a local repository_variables map');
+  const map = locals.map((l) => l.known_variables).find((v) => v && typeof v === 'object') as Record<string, string> | undefined;
+  assert.ok(map, 'bootstrap has a local known_variables map');
+  const kept = locals.map((l) => l.repository_variables).find((v) => typeof v === 'string');
+  assert.equal(kept, '${{ for name, value in local.known_variables : name => value if value != "" }}', 'repository_variables drops the empty ones (GitHub refuses an empty variable)');
   return map;
 }
 

@@ -29,6 +29,12 @@ export interface Endpoint {
   port: number;
   /** Fixed NodePort (the SSH tunnel forwards a workstation port to it on the machine). */
   nodePort?: number;
+  /**
+   * The workstation's port for this service: unprivileged (1024 or above) and different for every
+   * service of the stack, so that one `ssh -N` line can forward them all at once. A service without
+   * a NodePort is port-forwarded on the machine to this same port first.
+   */
+  localPort: number;
 }
 
 export interface Requests {
@@ -144,7 +150,7 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
         mlflow: { workload: 'mlflow', kind: 'Deployment', cpu: '500m', memory: '2Gi' },
       },
       health: [{ service: 'minio', port: 9000, path: '/minio/health/live' }, { service: 'mlflow', port: 5000, path: '/health' }],
-      endpoints: [{ service: 'mlflow', port: 5000, nodePort: 30500 }, { service: 'minio', port: 9001, nodePort: 30901 }],
+      endpoints: [{ service: 'mlflow', port: 5000, nodePort: 30500, localPort: 5000 }, { service: 'minio', port: 9001, nodePort: 30901, localPort: 9001 }],
       pvcs: ['mlflow-db', 'minio-data'],
     }),
     qdrant: spec({
@@ -152,7 +158,7 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
       images: { amd64: [img(...QDRANT)], arm64: [img(...QDRANT)], jetson: [img(...QDRANT)] },
       containers: { qdrant: { workload: 'qdrant', kind: 'StatefulSet', cpu: '500m', memory: '2Gi' } },
       health: [{ service: 'qdrant', port: 6333, path: '/readyz' }],
-      endpoints: [{ service: 'qdrant', port: 6333, nodePort: 30633 }],
+      endpoints: [{ service: 'qdrant', port: 6333, nodePort: 30633, localPort: 6333 }],
       pvcs: ['qdrant-storage'],
     }),
     ollama: spec({
@@ -160,7 +166,7 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
       images: { amd64: [img(...OLLAMA)], arm64: [img(...OLLAMA)], jetson: [img(...OLLAMA_L4T)] },
       containers: { ollama: { workload: 'ollama', kind: 'Deployment', cpu: '2', memory: '16Gi', gpu: 1 } },
       health: [{ service: 'ollama', port: 11434, path: '/api/tags' }],
-      endpoints: [{ service: 'ollama', port: 11434, nodePort: 31434 }],
+      endpoints: [{ service: 'ollama', port: 11434, nodePort: 31434, localPort: 11434 }],
       pvcs: ['ollama-models'],
     }),
     nim: spec({
@@ -170,7 +176,7 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
       containers: { nim: { workload: 'nim', kind: 'Deployment', cpu: '4', memory: '32Gi', gpu: 1 } },
       needsNgcKey: true,
       health: [{ service: 'nim', port: 8000, path: '/v1/health/ready' }],
-      endpoints: [{ service: 'nim', port: 8000, nodePort: 30800 }],
+      endpoints: [{ service: 'nim', port: 8000, nodePort: 30800, localPort: 8000 }],
       pvcs: ['nim-cache'],
     }),
     nemo: spec({
@@ -185,20 +191,25 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
       needsGpuNode: true,
       needsNgcKey: true,
       health: [{ service: 'nemo-entity-store', port: 8000, path: '/v1/health/ready' }],
-      endpoints: [{ service: 'nemo-entity-store', port: 8000, nodePort: undefined }],
+      // NIM has 8000 on the workstation; NeMo's entity store gets 8001.
+      endpoints: [{ service: 'nemo-entity-store', port: 8000, nodePort: undefined, localPort: 8001 }],
       pvcs: [],
     }),
     kfp: spec({
       name: 'kfp', title: `Kubeflow Pipelines ${KFP.version} (upstream kustomize tree)`, version: KFP.version, namespace: 'kubeflow', install: 'kustomize-remote',
       images: { amd64: [{ placeholder: 'kustomize', name: 'github.com/kubeflow/pipelines/manifests/kustomize', tag: KFP.version }] },
+      // Checked upstream: the kfp-* images of every release up to 2.16 are published for linux/amd64
+      // only (kubeflow/pipelines#10309, still so for 2.15.0 in #12705; #13957 tracks publishing
+      // arm64). So not on the DGX Spark or the Jetson: the amd64 machine (wsl2) runs it.
       unsupported: {
-        arm64: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309)',
-        jetson: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309)',
+        arm64: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309, #12705); deploy it on the amd64 machine instead (local-stack-deploy with runner: wsl2)',
+        jetson: 'Kubeflow Pipelines publishes linux/amd64 images only (kubeflow/pipelines#10309, #12705); deploy it on the amd64 machine instead (local-stack-deploy with runner: wsl2)',
       },
       containers: {},
       extra: { cpuMilli: 2000, memory: 6 * GI, gpu: 0 },
       health: [{ service: 'ml-pipeline', port: 8888, path: '/apis/v2beta1/healthz' }],
-      endpoints: [{ service: 'ml-pipeline-ui', port: 80 }],
+      // The UI's Service listens on 80, a privileged port on the workstation: 8080 there.
+      endpoints: [{ service: 'ml-pipeline-ui', port: 80, localPort: 8080 }],
       pvcs: ['mysql-pv-claim', 'minio-pvc'],
     }),
   };

@@ -7,7 +7,16 @@
 #     its own privileges);
 #   - GPU node pools: the suite's node-pool actions own them (see modules/gke/main.tf).
 
+# Every zone of the region, when var.zones leaves them to the region: any region works, with the
+# zones Compute lists for it (sorted, so the system pool's zone, the first, stays put).
+data "google_compute_zones" "region" {
+  project = var.project_id
+  region  = var.region
+  status  = "UP"
+}
+
 locals {
+  zones                      = length(var.zones) > 0 ? var.zones : sort(data.google_compute_zones.region.names)
   snapshot_bucket            = "${var.project_id}-nodepool-snapshots"
   node_service_account_email = "${var.node_service_account_id}@${var.project_id}.iam.gserviceaccount.com"
 }
@@ -18,7 +27,7 @@ module "gke" {
   project_id                 = var.project_id
   cluster_name               = var.cluster_name
   location                   = var.region
-  node_zones                 = var.zones
+  node_zones                 = local.zones
   release_channel            = var.release_channel
   node_service_account_email = local.node_service_account_email
 }

@@ -44,3 +44,8 @@ output "node_service_account" {
   description = "Service account the nodes (and the actions' GPU pools) run as."
   value       = local.node_service_account_email
 }
+
+output "zones" {
+  description = "Zones the cluster's nodes may use (var.zones, or every zone of the region that is UP)."
+  value       = local.zones
+}

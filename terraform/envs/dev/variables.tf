@@ -21,18 +21,24 @@ variable "region" {
 }
 
 variable "zones" {
-  description = "Zones of the region the cluster's nodes may use; the system pool runs in the first, GPU pools in any."
+  description = "Zones of the region the cluster's nodes may use, e.g. [\"europe-west4-a\", \"europe-west4-b\"]; the system pool runs in the first, GPU pools in any. Empty (the default) = every zone of the region that is UP, as Compute lists them."
   type        = list(string)
-  default     = ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]
+  default     = []
 
   validation {
-    condition     = length(var.zones) > 0 && alltrue([for z in var.zones : can(regex("^[a-z]+-[a-z]+[0-9]-[a-z]$", z))])
-    error_message = "zones must be a non-empty list of zones such as [\"us-central1-a\", \"us-central1-b\"]."
+    condition     = alltrue([for z in var.zones : can(regex("^[a-z]+-[a-z]+[0-9]-[a-z]$", z))])
+    error_message = "zones must be zone names such as [\"europe-west4-a\", \"europe-west4-b\"], or empty for every zone of the region."
+  }
+
+  # A zone belongs to its region: the zone's name is the region's name and one letter.
+  validation {
+    condition     = alltrue([for z in var.zones : can(regex("^[a-z]+-[a-z]+[0-9]-[a-z]$", z)) && substr(z, 0, length(z) - 2) == var.region])
+    error_message = "every zone must be a zone of var.region: for europe-west4, europe-west4-a, europe-west4-b, ...; for us-central1, us-central1-a, ..."
   }
 
   validation {
-    condition     = alltrue([for z in var.zones : startswith(z, "${var.region}-")])
-    error_message = "every zone must be in the region (var.region), e.g. us-central1-a for us-central1."
+    condition     = length(distinct(var.zones)) == length(var.zones)
+    error_message = "zones must not list a zone twice."
   }
 }
 
