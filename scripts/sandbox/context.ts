@@ -39,6 +39,8 @@ export interface SandboxContext {
   services: Map<string, unknown>;
   /** Register cleanup for stop(). */
   onStop(fn: () => void | Promise<void>): void;
+  /** Variables this module adds to `sb.env` (and `npm run sandbox`'s export lines), e.g. an S3 endpoint on its own port. */
+  exportEnv(vars: Record<string, string>): void;
 }
 
 export interface ApiModule {

@@ -134,6 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const events = new EventEmitter();
   const stopHooks: (() => void | Promise<void>)[] = [];
   const requests: RequestLogEntry[] = [];
+  const moduleEnv: Record<string, string> = {};
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -164,6 +165,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     events,
     services: new Map(),
     onStop: (fn) => stopHooks.push(fn),
+    exportEnv: (vars) => Object.assign(moduleEnv, vars),
   };
 
   for (const mod of await discoverModules()) await mod.register(ctx);
@@ -251,7 +253,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     })();
   });
 
-  const env = sandboxEnv(url, tokenFile, project, runnerToken.token);
+  const env = { ...sandboxEnv(url, tokenFile, project, runnerToken.token), ...moduleEnv };
 
   let stopped = false;
   return {
