@@ -52,7 +52,7 @@ export interface StorageState {
   objects: Record<string, Record<string, StoredObject>>;
 }
 
-export const DEFAULT_BUCKETS = ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-tfstate'];
+export const DEFAULT_BUCKETS = ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-tfstate', 'mlabs-demo-models'];
 
 // ---------------------------------------------------------------------------------------------
 // Hashes as GCS reports them: base64 of the MD5 digest, base64 of the big-endian CRC32C.
