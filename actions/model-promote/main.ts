@@ -18,12 +18,12 @@ function readInputs() {
   if (destination && !parseGcsPrefix(destination)?.prefix) throw new InputError('destination', destination, 'expected gs://bucket/prefix/ (a prefix inside a bucket, not the bucket root).');
   if (ref.kind === 's3' && !destination) throw new InputError('destination', '', 'an s3:// source has no model name and version to build the default from; give gs://bucket/prefix/.');
   const dataClass: DataClass | '' = readString('data_class') ? readEnum('data_class', DATA_CLASSES) : '';
-  const allow = readList('allow', { item: /^[^\s]+$/, accepted: 'globs on artifact paths without spaces' });
+  const allow = readList('allow', { item: /^[!-~]+$/, accepted: 'globs on artifact paths (printable ASCII, no spaces)' });
   const parallel = readInt('parallel', { min: 1, max: 16 });
   const chunkMib = readInt('chunk_mib', { min: 1, max: 64 });
   const project = readProjectId();
-  const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^https?:\/\/\S+$/, accepted: 'an http(s) URL' });
-  const s3Endpoint = readString('s3_endpoint', { pattern: /^https?:\/\/\S+$/, accepted: 'an http(s) URL' });
+  const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^https?:\/\/[!-~]+$/, accepted: 'an http(s) URL' });
+  const s3Endpoint = readString('s3_endpoint', { pattern: /^https?:\/\/[!-~]+$/, accepted: 'an http(s) URL' });
   readActionTimeout();
   return { ref, destination, dataClass, allow, parallel, chunkBytes: chunkMib * 1024 * 1024, project, mlflowUri, s3Endpoint };
 }

@@ -35,7 +35,7 @@ export function parseModelUri(raw: string): ModelRef | undefined {
 
 /** `gs://bucket/prefix/` (prefix ends in '/'). */
 export function parseGcsPrefix(raw: string): { bucket: string; prefix: string } | undefined {
-  const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])\/(.*)$/.exec(raw);
+  const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])\/([!-~]*)$/.exec(raw);
   if (!m) return undefined;
   const prefix = (m[2] as string).replace(/^\/+/, '');
   return { bucket: m[1] as string, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
