@@ -24,7 +24,7 @@ function readInputs() {
   const project = readProjectId();
   const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^https?:\/\/[!-~]+$/, accepted: 'an http(s) URL' });
   const s3Endpoint = readString('s3_endpoint', { pattern: /^https?:\/\/[!-~]+$/, accepted: 'an http(s) URL' });
-  readActionTimeout();
+  readActionTimeout({ min: 10, max: 24 * 3600 });
   return { ref, destination, dataClass, allow, parallel, chunkBytes: chunkMib * 1024 * 1024, project, mlflowUri, s3Endpoint };
 }
 
