@@ -193,6 +193,34 @@ const TABLES: Record<string, ActionTable> = {
       timeout: DURATION,
     },
   },
+  'model-promote': {
+    base: { model: 'models:/sweep-model/1' },
+    inputs: {
+      model: { kind: text('models:/sweep-model/1', false), extra: ['runs:/abc/model', 'models:/m', 'gs://b/m/1/'] },
+      destination: { kind: text('gs://mlabs-sweep-models/m/1/', false), extra: ['gs://mlabs-sweep-models', 's3://b/m/'] },
+      data_class: enumOf('internal'),
+      allow: list('eval/*.csv'),
+      parallel: { kind: INT, extra: ['0', '17'] },
+      chunk_mib: { kind: INT, extra: ['0', '65'] },
+      project_id: PROJECT,
+      mlflow_tracking_uri: text('http://mlflow.local:5000', false),
+      s3_endpoint: text('http://minio.local:9000', false),
+      timeout: DURATION,
+    },
+  },
+  'model-retire': {
+    base: { model: 'models:/sweep-model/1', location: 'us-central1', cluster: 'mlabs' },
+    inputs: {
+      model: { kind: text('models:/sweep-model/1', false), extra: ['s3://b/m/'] },
+      uri: { kind: text('gs://mlabs-sweep-models/m/1/', false), extra: ['gs://mlabs-sweep-models'] },
+      project_id: PROJECT,
+      location: LOCATION,
+      cluster: NAME,
+      kubeconfig: free('a path: a wrong one fails when it is read'),
+      mlflow_tracking_uri: text('http://mlflow.local:5000', false),
+      timeout: DURATION,
+    },
+  },
   'node-pool-restore': {
     base: { ...POOL_BASE, bucket: 'mlabs-sweep-snapshots' },
     inputs: {

@@ -46,6 +46,8 @@ export interface SandboxContext {
   mount(prefix: string): Promise<{ host: string; url: string }>;
   /** Add a variable to `sb.env` (and the CLI's export lines). */
   addEnv(name: string, value: string): void;
+  /** Variables this module adds to `sb.env` (and `npm run sandbox`'s export lines), e.g. an S3 endpoint on its own port. */
+  exportEnv(vars: Record<string, string>): void;
 }
 
 export interface ApiModule {

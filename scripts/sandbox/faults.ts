@@ -64,7 +64,19 @@ export interface OperationFailureFault extends RuleBase {
   code?: string;
 }
 
-export type FaultRule = LatencyFault | ErrorFault | StockoutFault | QuotaFault | OperationFailureFault;
+/**
+ * A Cloud Storage resumable upload loses its connection: the chunk that carries the session past
+ * `afterBytes` is persisted only up to there (a 256 KiB multiple, as GCS persists) and answered 503,
+ * so the client must ask the session how much arrived (`Content-Range: bytes *\/N`) and resume.
+ */
+export interface UploadInterruptedFault extends RuleBase {
+  kind: 'uploadInterrupted';
+  afterBytes: number;
+  /** Only sessions for object names matching this regular expression (source text). */
+  object?: string;
+}
+
+export type FaultRule = LatencyFault | ErrorFault | StockoutFault | QuotaFault | OperationFailureFault | UploadInterruptedFault;
 
 export interface CallInfo {
   api: string;

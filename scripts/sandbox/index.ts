@@ -184,6 +184,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     addEnv: (name, value) => {
       extraEnv[name] = value;
     },
+    exportEnv: (vars) => {
+      Object.assign(extraEnv, vars);
+    },
   };
 
   for (const mod of await discoverModules()) await mod.register(ctx);

@@ -22,6 +22,7 @@ const ALLOWED_ROLES: Record<string, string> = {
   'roles/container.viewer': 'cost-cleanup reads pods and their GPU requests',
   'roles/artifactregistry.admin': 'Terraform manages repositories and cleanup policies; image-merge pushes; image-prune deletes',
   'roles/storage.admin': 'Terraform manages the snapshot bucket; node-pool-snapshot/-restore write and read snapshots',
+  'roles/storage.objectViewer': 'model-serve: serving nodes read the promoted models, on the models bucket only',
   'roles/compute.viewer': 'gpu-capacity reads accelerator types and regional quotas',
   'roles/compute.storageAdmin': 'cost-cleanup snapshots and deletes unattached disks',
   'roles/cloudquotas.admin': 'gpu-quota creates and updates QuotaPreferences',
@@ -144,7 +145,7 @@ test('both buckets: uniform access, public access prevention, versioning; state 
   const state = await resources('bootstrap', 'google_storage_bucket');
   const snaps = await resources('modules/storage', 'google_storage_bucket');
   assert.equal(state.length, 1);
-  assert.equal(snaps.length, 1);
+  assert.deepEqual(snaps.map(([n]) => n).sort(), ['models', 'snapshots']);
   for (const [name, b] of [...state, ...snaps]) {
     assert.equal(b.uniform_bucket_level_access, true, `${name}: uniform_bucket_level_access`);
     assert.equal(b.public_access_prevention, 'enforced', `${name}: public_access_prevention`);
@@ -157,7 +158,15 @@ test('both buckets: uniform access, public access prevention, versioning; state 
   assert.equal(bootLocals.state_bucket, '${var.project_id}-tfstate');
   const devLocals = Object.assign({}, ...(await dirHcl('envs/dev')).flatMap((h) => h.locals ?? [])) as Record<string, string>;
   assert.equal(devLocals.snapshot_bucket, '${var.project_id}-nodepool-snapshots');
-  assert.ok((snaps[0]?.[1].lifecycle_rule as unknown[]).length > 0, 'the snapshot bucket expires old versions');
+  for (const [name, b] of snaps) assert.ok((b.lifecycle_rule as unknown[]).length > 0, `${name}: expires old versions`);
+  assert.equal(devLocals.models_bucket, '${var.project_id}-models');
+});
+
+test('the models bucket: only read grants on the bucket itself, to the serving nodes', async () => {
+  const grants = await resources('modules/storage', 'google_storage_bucket_iam_member');
+  assert.deepEqual(grants.map(([n, b]) => [n, b.role, b.bucket]), [['model_readers', 'roles/storage.objectViewer', '${google_storage_bucket.models.name}']]);
+  const modules = Object.fromEntries((await dirHcl('envs/dev')).flatMap((h) => Object.entries(h.module ?? {})).map(([n, b]) => [n, b[0] as Block]));
+  assert.deepEqual(modules.storage?.models_reader_members, ['serviceAccount:${local.node_service_account_email}']);
 });
 
 test('GKE: Standard, Workload Identity, release channel, default pool removed, no inline node_pool, node pools ignored', async () => {

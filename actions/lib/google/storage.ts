@@ -5,7 +5,7 @@
  */
 import { ActionError } from '../errors.js';
 import { apiUrl, storageUploadBase } from '../endpoints.js';
-import { ApiError, findOrUndefined, isNotFound, request, requestJson } from '../http.js';
+import { ApiError, defaultRetry, findOrUndefined, isNotFound, parseError, request, requestJson, withRetries } from '../http.js';
 import { getAccessToken } from './auth.js';
 
 export interface GcsObject {
@@ -213,6 +213,109 @@ export async function deleteObject(bucket: string, name: string, opts: DeleteOpt
     if (isMissingObject(err)) return false;
     return bucketMissing(err, bucket);
   }
+}
+
+/** objects.patch of custom metadata (merged; a null value removes a key). */
+export async function patchMetadata(bucket: string, name: string, metadata: Record<string, string | null>, opts: { ifGenerationMatch?: string } = {}): Promise<GcsObject> {
+  const token = await getAccessToken();
+  return toObject(
+    await requestJson<RawObject>(apiUrl('storage', objectPath(bucket, name)), {
+      method: 'PATCH',
+      token,
+      body: { metadata },
+      query: { ifGenerationMatch: opts.ifGenerationMatch },
+      idempotent: true /* the same metadata twice */,
+    }),
+  );
+}
+
+export interface ResumableStart {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** base64 MD5 / CRC32C the finished object must have: GCS refuses the last chunk otherwise. */
+  md5Hash?: string;
+  crc32c?: string;
+  size?: number;
+  ifGenerationMatch?: string;
+}
+
+/** Start a resumable upload session; returns the session URI chunks are PUT to. */
+export async function startResumableUpload(bucket: string, name: string, opts: ResumableStart = {}): Promise<string> {
+  const token = await getAccessToken();
+  const url = `${storageUploadBase()}b/${encodeURIComponent(bucket)}/o`;
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+  if (opts.contentType) headers['x-upload-content-type'] = opts.contentType;
+  if (opts.size !== undefined) headers['x-upload-content-length'] = String(opts.size);
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      token,
+      headers,
+      query: { uploadType: 'resumable', name, ifGenerationMatch: opts.ifGenerationMatch },
+      body: JSON.stringify({
+        name,
+        ...(opts.contentType ? { contentType: opts.contentType } : {}),
+        ...(opts.metadata ? { metadata: opts.metadata } : {}),
+        ...(opts.md5Hash ? { md5Hash: opts.md5Hash } : {}),
+        ...(opts.crc32c ? { crc32c: opts.crc32c } : {}),
+      }),
+      idempotent: true /* a second session for the same object is harmless */,
+    });
+    const location = res.headers.get('location');
+    if (!location) throw new ActionError(`Cloud Storage started no upload session for gs://${bucket}/${name} (no Location header).`, { fix: 'Re-run the step.' });
+    return location;
+  } catch (err) {
+    if (isNotFound(err)) return bucketMissing(err, bucket);
+    throw err;
+  }
+}
+
+/** Where a resumable session stands: finished (the object), or how many bytes it has persisted. */
+export type UploadState = { done: true; object: GcsObject } | { done: false; persisted: number };
+
+async function sessionCall(session: string, body: Uint8Array, contentRange: string, retry = true): Promise<UploadState> {
+  const token = await getAccessToken();
+  const where = session.replace(/\?.*$/, '');
+  return withRetries<UploadState>({ method: 'PUT', where, policy: retry ? defaultRetry() : false }, async (budget) => {
+    const res = await fetch(session, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-range': contentRange, 'user-agent': 'mlabs-actions' },
+      body: body as unknown as RequestInit['body'],
+      redirect: 'manual',
+      signal: AbortSignal.timeout(budget),
+    });
+    if (res.status === 308) {
+      const range = /^bytes=0-(\d+)$/.exec(res.headers.get('range') ?? '');
+      await res.arrayBuffer();
+      return { ok: true, value: { done: false, persisted: range ? Number(range[1]) + 1 : 0 } };
+    }
+    const text = await res.text();
+    if (res.ok) return { ok: true, value: { done: true, object: toObject(JSON.parse(text) as RawObject) } };
+    return { ok: false, error: parseError('PUT', where, res.status, res.statusText, text), retryAfter: res.headers.get('retry-after') };
+  });
+}
+
+/**
+ * Send bytes [offset, offset + chunk.length) of an object; `total` on the last chunk (else the
+ * size stays open). Returns what the session then holds: a chunk that was cut short answers
+ * `persisted` below the end sent, and the caller resumes from there.
+ */
+export async function sendChunk(session: string, chunk: Uint8Array, offset: number, total?: number): Promise<UploadState> {
+  const end = offset + chunk.length - 1;
+  const range = chunk.length === 0 ? `bytes */${total ?? '*'}` : `bytes ${offset}-${end}/${total ?? '*'}`;
+  // Not retried here: after a failure the caller asks the session what arrived and resumes from there.
+  return sessionCall(session, chunk, range, false);
+}
+
+/** Ask a session how much it has (`Content-Range: bytes *\/N`). */
+export async function queryUpload(session: string, total?: number): Promise<UploadState> {
+  return sessionCall(session, new Uint8Array(0), `bytes */${total ?? '*'}`);
+}
+
+/** Cancel a session (nothing of it remains). */
+export async function cancelUpload(session: string): Promise<void> {
+  const token = await getAccessToken();
+  await fetch(session, { method: 'DELETE', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
 }
 
 // CRC32C (Castagnoli), as GCS reports it: base64 of the big-endian 32-bit value.

@@ -56,7 +56,7 @@ export interface StorageState {
   noncurrent: Record<string, StoredObject[]>;
 }
 
-export const DEFAULT_BUCKETS = ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-tfstate'];
+export const DEFAULT_BUCKETS = ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-tfstate', 'mlabs-demo-models'];
 
 // ---------------------------------------------------------------------------------------------
 // Hashes as GCS reports them: base64 of the MD5 digest, base64 of the big-endian CRC32C.
@@ -817,8 +817,23 @@ function uploadRoutes(p: StorageParts): void {
     throw invalid(`Invalid upload type: ${type}`);
   };
 
+  /** 308 Resume Incomplete, with the bytes persisted so far (no Range header before the first). */
+  const incomplete = (s: ResumableSession, id: string): SandboxReply => ({
+    status: 308,
+    headers: { ...(s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {}), 'x-guploader-uploadid': id },
+    body: '',
+  });
+  const finished = new Map<string, { bucket: string; name: string; generation: string }>();
+
   const resume = (req: SandboxRequest): SandboxReply => {
     const id = req.query.get('upload_id');
+    // A finished session answers every later request with the object it made, as GCS does (200).
+    const done = id ? finished.get(id) : undefined;
+    if (done) {
+      if (req.method === 'DELETE') return { status: 499, body: '' };
+      const o = st.objects[done.bucket]?.[done.name];
+      if (o && o.generation === done.generation) return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
+    }
     const s = id ? sessions.get(id) : undefined;
     if (!s) throw new GcsFailure(404, 'No such upload session.', 'notFound');
     if (req.method === 'DELETE') {
@@ -846,24 +861,32 @@ function uploadRoutes(p: StorageParts): void {
       total = s.received + req.body.length;
     }
     if (req.body.length > 0) {
-      if (chunkStart > s.received) throw invalid('Upload chunk starts past the bytes received so far.');
+      // A chunk that starts past what arrived leaves a gap: GCS answers 308 with what it has.
+      if (chunkStart > s.received) return incomplete(s, id as string);
       const skip = s.received - chunkStart;
       if (skip < req.body.length) {
-        s.chunks.push(req.body.subarray(skip));
-        s.received += req.body.length - skip;
+        let take = req.body.subarray(skip);
+        const cut = ctx.faults.take('uploadInterrupted', (r) => s.received + take.length > r.afterBytes && (!r.object || new RegExp(r.object).test(s.name)));
+        if (cut) {
+          const keep = Math.max(0, Math.floor((cut.afterBytes - s.received) / (256 * 1024)) * 256 * 1024);
+          take = take.subarray(0, Math.min(keep, take.length));
+          s.chunks.push(take);
+          s.received += take.length;
+          return { status: 503, json: { error: { code: 503, message: 'Backend Error', errors: [{ message: 'Backend Error', domain: 'global', reason: 'backendError' }] } } };
+        }
+        s.chunks.push(take);
+        s.received += take.length;
       }
     }
-    if (total !== undefined && s.received >= total) {
-      sessions.delete(id as string);
+    if (total !== undefined && s.received > total) throw invalid(`Upload chunk carries more bytes (${s.received}) than the object's declared size (${total}).`);
+    if (total !== undefined && s.received === total) {
       const data = Buffer.concat(s.chunks);
       const o = store(s.bucket, s.name, data, s.meta, s.query, s.contentType || undefined);
+      sessions.delete(id as string);
+      finished.set(id as string, { bucket: o.bucket, name: o.name, generation: o.generation });
       return { json: objectResource(o, originOf(req, ctx.baseUrl)) };
     }
-    return {
-      status: 308,
-      headers: { ...(s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {}), 'x-guploader-uploadid': id as string },
-      body: '',
-    };
+    return incomplete(s, id as string);
   };
 
   for (const root of ['/upload/storage/v1', '/resumable/upload/storage/v1']) {

@@ -18,6 +18,7 @@ data "google_compute_zones" "region" {
 locals {
   zones                      = length(var.zones) > 0 ? var.zones : sort(data.google_compute_zones.region.names)
   snapshot_bucket            = "${var.project_id}-nodepool-snapshots"
+  models_bucket              = "${var.project_id}-models"
   node_service_account_email = "${var.node_service_account_id}@${var.project_id}.iam.gserviceaccount.com"
 }
 
@@ -65,4 +66,7 @@ module "storage" {
   project_id  = var.project_id
   location    = var.region
   bucket_name = local.snapshot_bucket
+
+  models_bucket_name    = local.models_bucket
+  models_reader_members = ["serviceAccount:${local.node_service_account_email}"]
 }

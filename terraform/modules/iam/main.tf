@@ -11,7 +11,7 @@ locals {
     "roles/container.clusterAdmin",            # platform-create/-destroy (cluster, system pool); node-pool-expand, -destroy, -restore, cost-cleanup (GPU pools)
     "roles/container.viewer",                  # cost-cleanup: reads pods and their GPU requests through the cluster's Kubernetes API
     "roles/artifactregistry.admin",            # platform-create/-destroy (repositories and cleanup policies); image-merge (push); image-prune (delete versions)
-    "roles/storage.admin",                     # platform-create/-destroy (snapshot bucket settings); node-pool-snapshot/-restore (snapshot objects); cost-cleanup (old snapshots)
+    "roles/storage.admin",                     # platform-create/-destroy (snapshot bucket settings); node-pool-snapshot/-restore (snapshot objects); cost-cleanup (old snapshots); model-promote/-retire (models bucket objects)
     "roles/compute.viewer",                    # gpu-capacity: accelerator types per zone and regional GPU quotas
     "roles/compute.storageAdmin",              # cost-cleanup: snapshot, then delete, unattached persistent disks
     "roles/cloudquotas.admin",                 # gpu-quota: reads quota info and creates or updates QuotaPreferences

@@ -42,3 +42,48 @@ resource "google_storage_bucket" "snapshots" {
     prevent_destroy = true
   }
 }
+
+# The models bucket: what model-promote copies out of the private side (never data), read by the
+# serving Deployments model-serve makes. Versioned, so a model-retire is undoable for a while.
+resource "google_storage_bucket" "models" {
+  name                        = var.models_bucket_name
+  project                     = var.project_id
+  location                    = upper(var.location)
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.models_noncurrent_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  labels = {
+    "mlabs-managed-by" = "terraform"
+    "mlabs-keep"       = "true"
+  }
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+# Read-only on this bucket alone for the identities that load models (the GKE nodes' service account:
+# model-serve's init container copies the promoted prefix as the node). Writes stay with CI's
+# project-level storage role (model-promote, model-retire), granted in modules/iam.
+resource "google_storage_bucket_iam_member" "model_readers" {
+  for_each = toset(var.models_reader_members)
+
+  bucket = google_storage_bucket.models.name
+  role   = "roles/storage.objectViewer" # model-serve: the serving pods read the promoted model
+  member = each.value
+}

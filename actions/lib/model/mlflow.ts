@@ -1,0 +1,104 @@
+/**
+ * MLflow's REST API (2.0), the calls model-promote and model-retire make: a model version by
+ * number or alias, the run that produced it, and version tags. The server is MLFLOW_TRACKING_URI
+ * (or the `mlflow_tracking_uri` input); MLFLOW_TRACKING_TOKEN, when set, is sent as a bearer token.
+ */
+import { ActionError } from '../errors.js';
+import { ApiError, requestJson } from '../http.js';
+
+export interface Tags {
+  [key: string]: string;
+}
+
+export interface ModelVersion {
+  name: string;
+  version: string;
+  runId: string;
+  source: string;
+  tags: Tags;
+  aliases: string[];
+}
+
+export interface Run {
+  runId: string;
+  artifactUri: string;
+  tags: Tags;
+}
+
+const tagsOf = (list: unknown): Tags =>
+  Object.fromEntries(((list as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value ?? '']));
+
+export class MlflowClient {
+  constructor(readonly trackingUri: string) {}
+
+  private async call<T>(method: string, path: string, params: Record<string, string>): Promise<T> {
+    const token = process.env.MLFLOW_TRACKING_TOKEN || undefined;
+    const url = `${this.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow/${path}`;
+    try {
+      return await requestJson<T>(url, method === 'GET' ? { token, query: params } : { method, token, body: params, idempotent: true });
+    } catch (err) {
+      if (err instanceof ApiError) {
+        let body: { error_code?: string; message?: string } = {};
+        try {
+          body = typeof err.body === 'string' ? (JSON.parse(err.body) as typeof body) : ((err.body as typeof body) ?? {});
+        } catch {
+          /* not MLflow's shape */
+        }
+        if (body.error_code) throw new ApiError(err.method, err.url, err.httpStatus, body.error_code, `MLflow: ${body.message ?? body.error_code}`, body.error_code, body);
+      }
+      throw err;
+    }
+  }
+
+  private version(raw: Record<string, unknown>): ModelVersion {
+    return {
+      name: String(raw.name ?? ''),
+      version: String(raw.version ?? ''),
+      runId: String(raw.run_id ?? ''),
+      source: String(raw.source ?? ''),
+      tags: tagsOf(raw.tags),
+      aliases: (raw.aliases as string[] | undefined) ?? [],
+    };
+  }
+
+  async modelVersion(name: string, version: string): Promise<ModelVersion> {
+    const r = await this.call<{ model_version: Record<string, unknown> }>('GET', 'model-versions/get', { name, version });
+    return this.version(r.model_version);
+  }
+
+  async versionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    const r = await this.call<{ model_version: Record<string, unknown> }>('GET', 'registered-models/alias', { name, alias });
+    return this.version(r.model_version);
+  }
+
+  async run(runId: string): Promise<Run> {
+    const r = await this.call<{ run: { info: { run_id: string; artifact_uri: string }; data?: { tags?: unknown } } }>('GET', 'runs/get', { run_id: runId });
+    return { runId: r.run.info.run_id, artifactUri: r.run.info.artifact_uri, tags: tagsOf(r.run.data?.tags) };
+  }
+
+  async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
+  /** Remove a version tag; `false` when it was not there. */
+  async deleteVersionTag(name: string, version: string, key: string): Promise<boolean> {
+    try {
+      await this.call('DELETE', 'model-versions/delete-tag', { name, version, key });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 'RESOURCE_DOES_NOT_EXIST' && /No tag/.test(err.message)) return false;
+      throw err;
+    }
+  }
+}
+
+export function trackingUri(input: string): string {
+  const uri = input || process.env.MLFLOW_TRACKING_URI || '';
+  if (!uri) {
+    throw new ActionError('No MLflow server to read the model from: MLFLOW_TRACKING_URI is not set and the mlflow_tracking_uri input is empty.', {
+      fix: 'Set MLFLOW_TRACKING_URI in the job environment (the local MLflow, e.g. http://mlflow.local:5000), or pass mlflow_tracking_uri.',
+    });
+  }
+  if (!/^https?:\/\//.test(uri)) throw new ActionError(`MLflow tracking URI ${JSON.stringify(uri)} is not an http(s) URL.`, { fix: 'Use the MLflow server address, e.g. http://mlflow.local:5000.' });
+  return uri;
+}
