@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { FaultInjector } from '../faults.js';
+import { LogRequestError, LogStore, servePodLog } from './logs.js';
 import { bearerOf, type TokenRegistry } from '../tokens.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
@@ -79,7 +80,7 @@ export class KubeCluster {
   readonly name: string;
   readonly store = new Store();
   readonly types: ResourceType[] = builtinResources();
-  readonly logs = new Map<string, string[]>();
+  readonly logs = new LogStore();
   readonly managers = new Map<string, ManagerEntry[]>();
   /** Per service (`ns/name`) proxy answers by path; a function gets the path and answers (or undefined = default). */
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
@@ -90,8 +91,12 @@ export class KubeCluster {
   port = 0;
   private readonly watchers = new Set<ServerResponse>();
 
+  /** The sandbox's fault rules (the kubelet reads podExit and imagePull rules). */
+  readonly faults: FaultInjector;
+
   constructor(private readonly opts: ClusterOptions) {
     this.name = opts.name;
+    this.faults = opts.faults;
     this.controllers = new Controllers(this, opts.delays);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.createObject(this.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, 'kube-apiserver');
@@ -793,22 +798,15 @@ export class KubeCluster {
   // ---- logs and proxy --------------------------------------------------------------------------
 
   private podLog(res: ServerResponse, namespace: string, name: string, q: URLSearchParams): void {
-    const pod = this.store.get(this.type('', 'pods'), namespace, name);
-    if (!pod) throw notFound({ group: '', resource: 'pods' }, name);
-    const containers = ((pod.spec as Json).containers as Json[]).map((c) => String(c.name));
-    const container = q.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
-    if (!container)
-      throw new KubeError(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-    const phase = String((pod.status as Json | undefined)?.phase ?? 'Pending');
-    const lines = this.logs.get(`${namespace}/${name}/${container}`);
-    if (!lines) {
-      throw new KubeError(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ${phase === 'Pending' ? 'ContainerCreating' : 'PodInitializing'}`);
+    try {
+      servePodLog({ pod: () => this.store.get(this.type('', 'pods'), namespace, name), logs: this.logs, track: (r) => {
+        this.watchers.add(r);
+        r.on('close', () => this.watchers.delete(r));
+      } }, res, namespace, name, q);
+    } catch (err) {
+      if (err instanceof LogRequestError) throw err.code === 404 ? notFound({ group: '', resource: 'pods' }, name) : new KubeError(err.code, err.reason, err.message);
+      throw err;
     }
-    let out = lines;
-    const tail = q.get('tailLines');
-    if (tail !== null) out = out.slice(-Number(tail));
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(out.map((l) => `${l}\n`).join(''));
   }
 
   private serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string): void {
