@@ -8,7 +8,7 @@ import { findGpuType, gpusPerNodeOptions, orList } from '../lib/gpu.js';
 import { inputValue, readDuration, readEnum, readInt, readOptionalInt, readString } from '../lib/inputs.js';
 import { KubeClient } from '../lib/kubernetes/client.js';
 import { parseQuantity } from '../lib/kubernetes/quantity.js';
-import { readProjectId } from '../lib/google/project.js';
+import { PROJECT_ID_ACCEPTED, PROJECT_ID_PATTERN, readProjectId } from '../lib/google/project.js';
 import { LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { getState, info, saveState, warning } from '../lib/runner.js';
 import { setDeadline } from '../lib/time.js';
@@ -42,7 +42,8 @@ function readInputs() {
   const pool = readString('pool', { pattern: NAME_PATTERN, accepted: 'a node pool name: lowercase letters, digits, hyphens, at most 40' });
   const cluster = readString('cluster', { pattern: NAME_PATTERN, accepted: 'a GKE cluster name: lowercase letters, digits, hyphens, at most 40' });
   const location = readString('location', { required: cluster !== '', pattern: LOCATION_PATTERN, accepted: 'a region (us-central1) or zone (us-central1-a)' });
-  const project = cluster ? readProjectId() : readString('project_id');
+  const projectInput = readString('project_id', { pattern: PROJECT_ID_PATTERN, accepted: PROJECT_ID_ACCEPTED });
+  const project = cluster ? readProjectId() : projectInput;
   const kubeconfig = kubeconfigPath();
   const image = readString('image', { required: true, pattern: IMAGE, accepted: 'an image reference such as nvcr.io/nvidia/pytorch:25.01-py3 (lowercase repository, optional :tag and @sha256:digest)' });
   const command = parseArgList('command', inputValue('command'));
@@ -69,7 +70,7 @@ function readInputs() {
   const ttl = readOptionalInt('ttl_seconds_after_finished', { min: 0, max: 30 * 24 * 3600 });
   const queue = readString('queue', { pattern: DNS_LABEL, accepted: 'a LocalQueue name: lowercase letters, digits, hyphens' });
   const engine = readEnum('engine', ['batch', 'ray'] as const);
-  const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^(https?|file|databricks):\/\/\S+$|^databricks$/, accepted: 'an MLflow tracking URI such as http://mlflow.mlflow.svc.cluster.local:5000' });
+  const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^(https?|file):\/\/[\x21-\x7e]+$|^databricks$/, accepted: 'an MLflow tracking URI such as http://mlflow.mlflow.svc.cluster.local:5000' });
   // The action waits a little past the Job's own deadline, so Kubernetes' DeadlineExceeded is what it reports.
   setDeadline(Date.now() + (timeoutSeconds + scheduleTimeoutSeconds + 120) * 1000);
   const repo = process.env.GITHUB_REPOSITORY ?? '';
