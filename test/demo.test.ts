@@ -21,7 +21,7 @@ test('npm run demo runs the workflow files in order: routing bursts, failover on
   // Routing: no machine fits the 40 GB amd64 job, so it bursts; the burst cleans up after itself.
   assert.match(out, /Bursts to the cloud on 2 × nvidia-l4 \(about \$[\d.]+\/hour\): no local machine fits\./);
   assert.match(out, /- train-local: skipped/);
-  assert.match(out, /✓ Delete the training Job and its ConfigMap \(always\)/);
+  assert.match(out, /✓ Train on the burst pool \(success, \d+\.\d s\)/);
   assert.match(out, /✓ Delete the burst pool \(always, so it never outlives the job\)/);
   // Failover: the restore met the injected stockout in us-central1-a and came back in us-central1-b.
   assert.match(out, /\| 1 \| us-central1-a \| stockout \|/);

@@ -76,7 +76,43 @@ export interface UploadInterruptedFault extends RuleBase {
   object?: string;
 }
 
-export type FaultRule = LatencyFault | ErrorFault | StockoutFault | QuotaFault | OperationFailureFault | UploadInterruptedFault;
+
+/** Which pods a kubelet fault applies to (every given key must match). */
+export interface PodMatch {
+  /** Kubernetes cluster: a GKE cluster's name, or the machine (`dgx`, `agx`). Unset: every cluster. */
+  cluster?: string;
+  namespace?: string;
+  /** A label selector as `kubectl -l` takes it: `app=train,tier!=web`, `job-name in (a,b)`, `key`. */
+  labelSelector?: string;
+  /** Regular expression (source text) tested against a container's image. */
+  image?: string;
+}
+
+/**
+ * The simulated kubelet: a matching pod's containers run for `afterMs`, print `log` (one line per
+ * entry, appended to the kubelet's start lines), then exit with `exitCode` (0 = Succeeded).
+ * Without a rule a run-to-completion pod exits 0 after the cluster's job run time.
+ */
+export interface PodExitFault extends RuleBase {
+  kind: 'podExit';
+  match?: PodMatch;
+  afterMs?: number;
+  exitCode?: number;
+  log?: string[];
+  /** Only the pod with this Job completion index (an Indexed Job's / JobSet's rank). */
+  completionIndex?: number;
+}
+
+/** Matching images cannot be pulled: the pod stays Pending with ImagePullBackOff. */
+export interface ImagePullFault extends RuleBase {
+  kind: 'imagePull';
+  match?: PodMatch;
+  /** Why the registry refused (default `not found`). */
+  reason?: string;
+}
+
+
+export type FaultRule = LatencyFault | ErrorFault | StockoutFault | QuotaFault | OperationFailureFault | UploadInterruptedFault | PodExitFault | ImagePullFault;
 
 export interface CallInfo {
   api: string;

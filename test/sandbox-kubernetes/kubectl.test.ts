@@ -1,7 +1,7 @@
 // Real kubectl against a sandbox machine cluster (dgx): apply, rollout, validation, jobs, quota,
 // namespaces, server-side apply conflicts and the service proxy.
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest';
 import { startKube, type KubeFixture } from './helpers.js';
 
 const deployment = (image: string, extra = ''): string => `apiVersion: apps/v1
@@ -109,7 +109,9 @@ describe('kubectl against the sandbox dgx cluster', () => {
   });
 
   it('a Job past its activeDeadlineSeconds fails (DeadlineExceeded) and its running pod is removed', async () => {
-    const job = 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: slow, namespace: apps}\nspec:\n  activeDeadlineSeconds: 1\n  backoffLimit: 0\n  template:\n    metadata:\n      annotations: {sandbox.mlabs.dev/run-ms: "600000"}\n    spec:\n      restartPolicy: Never\n      containers: [{name: train, image: python:3.12}]\n';
+    const job = 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: slow, namespace: apps}\nspec:\n  activeDeadlineSeconds: 1\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: train, image: python:3.12}]\n';
+    const rule = k.sb.faults.add({ kind: 'podExit', match: { namespace: 'apps', labelSelector: 'job-name=slow' }, afterMs: 600_000 });
+    onTestFinished(() => k.sb.faults.remove(rule));
     assert.equal((await k.kubectl(['apply', '-f', '-'], job)).code, 0);
     const w = await k.kubectl(['wait', '--for=condition=failed', 'job/slow', '-n', 'apps', '--timeout=30s']);
     assert.equal(w.code, 0, w.stderr);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runProgram } from '../harness.js';
@@ -25,7 +25,8 @@ beforeAll(async () => {
   defaults = sandboxDefaults(sb);
   const kube = kubernetesOf(sb);
   await kube.startCluster('dgx');
-  machineKubeconfigs = { dgx: kube.kubeconfig('dgx') };
+  await kube.startCluster('agx');
+  machineKubeconfigs = { dgx: kube.kubeconfig('dgx'), agx: kube.kubeconfig('agx') };
   gcloudConfig = mkdtempSync(join(tmpdir(), 'mlabs-gcloud-'));
 });
 afterAll(async () => {
@@ -189,13 +190,26 @@ describe('platform-create and platform-destroy through the terraform stand-in', 
   });
 });
 
-test('train-private-first takes the local route by default: route, train-local on the routed machine, no burst', async () => {
-  const r = await workflow('train-private-first.yml');
+test('train-private-first takes the local route by default: route, then train-job runs the trainer on the routed machine, no burst', async () => {
+  const id = sb.faults.add({ kind: 'podExit', match: { labelSelector: 'app.kubernetes.io/managed-by=mlabs-train-job' }, afterMs: 300, log: ['local epoch 1/1 done'] });
+  let r: WorkflowRunResult;
+  try {
+    r = await workflow('train-private-first.yml', { inputs: { image: 'ghcr.io/mlabs/trainer:1', command: '["python", "train.py"]' } });
+  } finally {
+    sb.faults.remove(id);
+  }
   assert.equal(r.conclusion, 'success', explain(r));
   const local = r.jobs.find((j) => j.id === 'train-local');
   assert.equal(local?.result, 'success');
-  assert.ok(local?.runsOn.includes('self-hosted'));
+  const machine = local?.runsOn.find((l) => l === 'dgx' || l === 'agx');
+  assert.ok(machine, `routed to a private machine: ${JSON.stringify(local?.runsOn)}`);
   assert.equal(r.jobs.find((j) => j.id === 'train-cloud')?.result, 'skipped');
+  const log = local?.steps.find((s) => s.name.includes('train-job'))?.log ?? '';
+  assert.match(log, /\$ python train\.py --model meta-llama\/Llama-3\.2-1B --config configs\/lora\.yaml\nlocal epoch 1\/1 done/);
+  assert.match(log, new RegExp(`on the private machine ${machine}`));
+  const cluster = kubernetesOf(sb).get(machine as string)?.cluster;
+  assert.deepEqual(cluster?.store.list(cluster.type('batch', 'jobs')), [], 'the Job was deleted');
+  assert.doesNotMatch(readFileSync(join(ROOT, 'workflows/train-private-first.yml'), 'utf8'), /placeholder|<<MANIFEST|kubectl create configmap/);
 });
 
 test('local-stack-deploy and local-stack-undeploy run on the dgx machine cluster', async () => {
@@ -207,59 +221,63 @@ test('local-stack-deploy and local-stack-undeploy run on the dgx machine cluster
 });
 
 describe('train-private-first bursting to GKE', () => {
-  const burst = { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public' };
-  /** Jobs and ConfigMaps in the GKE cluster's default namespace, through real kubectl. */
+  const burst = { allow_cloud: 'true', gpu_memory_gb: '40', arch: 'amd64', data_class: 'public', image: 'ghcr.io/mlabs/trainer:1', command: '["python", "train.py"]' };
+  const trainer = { cluster: 'mlabs', labelSelector: 'app.kubernetes.io/managed-by=mlabs-train-job' };
+  /** Jobs, pods, Secrets and ConfigMaps of the training in the GKE cluster's default namespace, through real kubectl. */
   const leftovers = async (): Promise<string[]> => {
     const kubeconfig = join(gcloudConfig, 'mlabs.kubeconfig');
     writeFileSync(kubeconfig, kubernetesOf(sb).kubeconfig('mlabs'), { mode: 0o600 });
-    const r = await runProgram('kubectl', ['get', 'jobs,configmaps', '-n', 'default', '-o', 'name'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfig });
+    const r = await runProgram('kubectl', ['get', 'jobs,pods,secrets,configmaps', '-n', 'default', '-o', 'name'], { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', KUBECONFIG: kubeconfig });
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter((l) => /train-/.test(l));
   };
   const stepsOf = (r: WorkflowRunResult): WorkflowRunResult['jobs'][number]['steps'] => r.jobs.find((j) => j.id === 'train-cloud')?.steps ?? [];
 
-  test('the burst creates its pool, runs the training Job to Complete, and leaves no pool, Job or ConfigMap', async () => {
+  test('the burst creates its pool, train-job runs the trainer on it to success, and no pool, Job, pod or Secret is left', async () => {
     const pools = await poolNames();
-    const r = await workflow('train-private-first.yml', { inputs: burst });
-    assert.equal(r.conclusion, 'success', explain(r));
-    assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
-    assert.equal(r.jobs.find((j) => j.id === 'train-cloud')?.concurrency, 'mlabs-platform-mlabs-demo');
-    const steps = stepsOf(r);
-    assert.deepEqual(steps.map((s) => [s.name, s.outcome]).slice(1, 5), [
-      ['Run mlabs/mlabs-actions/actions/node-pool-expand@v1', 'success'],
-      ['Submit the training Job and wait for it', 'success'],
-      ['Delete the training Job and its ConfigMap (always)', 'success'],
-      ['Delete the burst pool (always, so it never outlives the job)', 'success'],
-    ], explain(r));
-    const train = steps.find((s) => s.name.startsWith('Submit'))?.log ?? '';
-    assert.match(train, new RegExp(`configmap/train-${r.runId}-1 created`));
-    assert.match(train, new RegExp(`job.batch/train-${r.runId}-1 created`));
-    assert.match(train, /train completed successfully/);
-    assert.match(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
-    assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
-    assert.deepEqual(await leftovers(), [], 'no training Job or ConfigMap is left behind');
-  });
-
-  test('a failed training Job fails its step on the Job\'s Failed condition (not a timeout); Job, ConfigMap and pool are still removed', async () => {
-    const pools = await poolNames();
-    const undo = kubernetesOf(sb).failJob('mlabs', 'default', /train-\d+-\d+/);
+    const id = sb.faults.add({ kind: 'podExit', match: trainer, afterMs: 500, log: ['burst epoch 1/1 done'] });
     let r: WorkflowRunResult;
     try {
       r = await workflow('train-private-first.yml', { inputs: burst });
     } finally {
-      undo();
+      sb.faults.remove(id);
+    }
+    assert.equal(r.conclusion, 'success', explain(r));
+    assert.equal(r.jobs.find((j) => j.id === 'train-local')?.result, 'skipped');
+    assert.equal(r.jobs.find((j) => j.id === 'train-cloud')?.concurrency, 'mlabs-platform-mlabs-demo');
+    const steps = stepsOf(r);
+    assert.deepEqual(steps.map((s) => [s.name, s.outcome]).slice(1, 4), [
+      ['Run mlabs/mlabs-actions/actions/node-pool-expand@v1', 'success'],
+      ['Train on the burst pool', 'success'],
+      ['Delete the burst pool (always, so it never outlives the job)', 'success'],
+    ], explain(r));
+    const train = steps.find((s) => s.name === 'Train on the burst pool')?.log ?? '';
+    assert.match(train, new RegExp(`Created Job default/train-${r.runId}-1 and its Secret \\(DATA_CLASS\\)`));
+    assert.match(train, /\$ python train\.py --model meta-llama\/Llama-3\.2-1B --config configs\/lora\.yaml\nburst epoch 1\/1 done/);
+    assert.match(train, new RegExp(`on gke-mlabs-train-${r.runId}-1-`));
+    assert.match(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.log ?? '', new RegExp(`DELETE_NODE_POOL train-${r.runId}-1`));
+    assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
+    assert.deepEqual(await leftovers(), [], 'no training Job, pod or Secret is left behind');
+  });
+
+  test('a failing trainer fails its step on the Job\'s Failed condition with its log tail (not a timeout); Job and pool are still removed', async () => {
+    const pools = await poolNames();
+    const id = sb.faults.add({ kind: 'podExit', match: trainer, afterMs: 300, exitCode: 2, log: ['loading shards', 'ValueError: config lora.yaml has no key rank'] });
+    let r: WorkflowRunResult;
+    try {
+      r = await workflow('train-private-first.yml', { inputs: burst });
+    } finally {
+      sb.faults.remove(id);
     }
     assert.equal(r.conclusion, 'failure', explain(r));
     const steps = stepsOf(r);
-    const train = steps.find((s) => s.name.startsWith('Submit'));
+    const train = steps.find((s) => s.name === 'Train on the burst pool');
     assert.equal(train?.outcome, 'failure', explain(r));
-    assert.match(train?.log ?? '', new RegExp(`(::error::|Error: )The training Job train-${r.runId}-1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit`));
-    assert.match(train?.log ?? '', /Error: train exited with code 1/);
-    assert.doesNotMatch(train?.log ?? '', /neither completed nor failed/);
-    assert.equal(steps.find((s) => s.name.startsWith('Delete the training Job'))?.outcome, 'success', explain(r));
+    assert.match(train?.log ?? '', new RegExp(`The training Job default/train-${r.runId}-1 failed: PodFailurePolicy: .*exit code 2`));
+    assert.match(train?.log ?? '', /Last log lines:[\s\S]*ValueError: config lora\.yaml has no key rank/);
     assert.equal(steps.find((s) => s.name.startsWith('Delete the burst pool'))?.outcome, 'success', explain(r));
     assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
-    assert.deepEqual(await leftovers(), [], 'no training Job or ConfigMap is left behind');
+    assert.deepEqual(await leftovers(), [], 'no training Job, pod or Secret is left behind');
   });
 });
 

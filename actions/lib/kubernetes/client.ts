@@ -259,6 +259,17 @@ export class KubeClient {
     return r;
   }
 
+  /** Whether the cluster serves this kind (a CustomResourceDefinition installed, e.g. JobSet or RayJob). */
+  async serves(apiVersion: string, kind: string): Promise<boolean> {
+    try {
+      await this.resourceOf(apiVersion, kind);
+      return true;
+    } catch (err) {
+      if (isNotFound(err) || err instanceof ActionError) return false;
+      throw err;
+    }
+  }
+
   private async pathOf(ref: ResourceRef, name?: string): Promise<string> {
     const r = await this.resourceOf(ref.apiVersion, ref.kind);
     const base = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
@@ -311,6 +322,65 @@ export class KubeClient {
       if (isNotFound(err)) return false;
       throw err;
     }
+  }
+
+  /** JSON merge patch (RFC 7386) of an object or its `status` subresource. */
+  async mergePatch<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, patch: Record<string, unknown>, opts: { fieldManager?: string } = {}): Promise<T> {
+    return this.json<T>('PATCH', await this.pathOf(ref, name), { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager: opts.fieldManager } });
+  }
+
+  /**
+   * A streaming GET (a pod's `log?follow=true`): `onLine` gets each complete line as it arrives. Resolves
+   * when the server ends the stream or `signal` aborts it; a non-2xx answer is thrown as a KubeApiError.
+   * No retries: the caller reconnects (e.g. with `sinceTime`).
+   */
+  async streamLines(path: string, query: Record<string, string | boolean | number | undefined>, onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const full = `${path}?${q.toString()}`;
+    const token = this.config.token ? await this.config.token(false) : undefined;
+    const { request: httpsRequest } = await import('node:https');
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return resolve();
+      const req = httpsRequest(`${this.config.server}${full}`, {
+        method: 'GET',
+        headers: { accept: '*/*', 'user-agent': 'mlabs-actions', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        ca: this.config.caPem,
+        cert: this.config.certPem,
+        key: this.config.keyPem,
+      }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(this.toError('GET', path, { status, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') })));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            onLine(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+        res.on('end', () => {
+          if (buf) onLine(buf);
+          resolve();
+        });
+        res.on('error', reject);
+        res.on('aborted', () => resolve());
+      });
+      const abort = (): void => {
+        req.destroy();
+        resolve();
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      req.on('error', (err) => (signal?.aborted ? resolve() : reject(err)));
+      req.end();
+    });
   }
 
   /** Poll the object with backoff until `predicate` holds (it also sees undefined: not found); returns what it accepted. */

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { FaultInjector } from '../faults.js';
 import { bearerOf, type TokenInfo, type TokenRegistry } from '../tokens.js';
 import { authorize, bootstrapPolicy, forbiddenStatus, parseServiceAccountUser, rbacRulesFor, requestAttributes, serviceAccountUser, type ExternalAuthorizer, type RequestAttributes, type UserInfo } from './auth.js';
+import { LogRequestError, LogStore, servePodLog } from './logs.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
 import type { Pki } from './pki.js';
@@ -88,7 +89,7 @@ export class KubeCluster {
   readonly name: string;
   readonly store = new Store();
   readonly types: ResourceType[] = builtinResources();
-  readonly logs = new Map<string, string[]>();
+  readonly logs = new LogStore();
   readonly managers = new Map<string, ManagerEntry[]>();
   /** Per service (`ns/name`) proxy answers by path; a function gets the path and answers (or undefined = default). */
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
@@ -100,11 +101,14 @@ export class KubeCluster {
   private readonly watchers = new Set<ServerResponse>();
 
   readonly flavor: 'gke' | 'minikube';
+  /** The sandbox's fault rules (the kubelet reads podExit and imagePull rules). */
+  readonly faults: FaultInjector;
 
   constructor(readonly options: ClusterOptions) {
     const opts = options;
     this.name = opts.name;
     this.flavor = opts.flavor ?? 'minikube';
+    this.faults = opts.faults;
     this.controllers = new Controllers(this, opts.delays);
     const policy = bootstrapPolicy(this.flavor);
     for (const o of policy.clusterRoles) this.seed(this.type('rbac.authorization.k8s.io', 'clusterroles'), o);
@@ -1003,22 +1007,15 @@ export class KubeCluster {
   // ---- logs and proxy --------------------------------------------------------------------------
 
   private podLog(res: ServerResponse, namespace: string, name: string, q: URLSearchParams): void {
-    const pod = this.store.get(this.type('', 'pods'), namespace, name);
-    if (!pod) throw notFound({ group: '', resource: 'pods' }, name);
-    const containers = ((pod.spec as Json).containers as Json[]).map((c) => String(c.name));
-    const container = q.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
-    if (!container)
-      throw new KubeError(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-    const phase = String((pod.status as Json | undefined)?.phase ?? 'Pending');
-    const lines = this.logs.get(`${namespace}/${name}/${container}`);
-    if (!lines) {
-      throw new KubeError(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ${phase === 'Pending' ? 'ContainerCreating' : 'PodInitializing'}`);
+    try {
+      servePodLog({ pod: () => this.store.get(this.type('', 'pods'), namespace, name), logs: this.logs, track: (r) => {
+        this.watchers.add(r);
+        r.on('close', () => this.watchers.delete(r));
+      } }, res, namespace, name, q);
+    } catch (err) {
+      if (err instanceof LogRequestError) throw err.code === 404 ? notFound({ group: '', resource: 'pods' }, name) : new KubeError(err.code, err.reason, err.message);
+      throw err;
     }
-    let out = lines;
-    const tail = q.get('tailLines');
-    if (tail !== null) out = out.slice(-Number(tail));
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(out.map((l) => `${l}\n`).join(''));
   }
 
   private serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string): void {

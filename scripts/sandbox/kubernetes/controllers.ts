@@ -7,11 +7,13 @@ import type { KubeCluster } from './cluster.js';
 import { podReady, podResources } from './cluster.js';
 import { formatQuantity, parseQuantity } from './quantity.js';
 import { meta, type Json } from './store.js';
+import { reconcileJobs } from './controllers-batch.js';
+import { runKubelet, type PodClock } from './kubelet.js';
 
 export interface Delays {
   /** Scheduled pod → containers running and Ready. */
   startMs: number;
-  /** How long a Job's pod runs (annotation `sandbox.mlabs.dev/run-ms` overrides). */
+  /** How long a run-to-completion pod runs when no podExit fault rule says otherwise. */
   jobRunMs: number;
   /** Reconcile ticker. */
   tickMs: number;
@@ -27,11 +29,11 @@ export class Controllers {
   readonly delays: Delays;
   private timer?: NodeJS.Timeout;
   private pending = false;
-  private readonly clock = new Map<string, { scheduledAt?: number; startedAt?: number }>();
+  readonly clock = new Map<string, PodClock>();
   private readonly eventCounts = new Map<string, Json>();
 
   constructor(
-    private readonly c: KubeCluster,
+    readonly c: KubeCluster,
     delays: Partial<Delays> = {},
   ) {
     this.delays = { ...DEFAULT_DELAYS, ...delays };
@@ -117,7 +119,7 @@ export class Controllers {
     this.eventCounts.set(key, ev);
   }
 
-  private ownedBy(owner: Json, group: string, resource: string): Json[] {
+  ownedBy(owner: Json, group: string, resource: string): Json[] {
     const uid = meta(owner).uid;
     return this.c.store.list(this.t(group, resource), String(meta(owner).namespace ?? '')).filter((o) => ((meta(o).ownerReferences as Json[] | undefined) ?? []).some((r) => r.uid === uid));
   }
@@ -126,14 +128,15 @@ export class Controllers {
     return { apiVersion: owner.apiVersion, kind: owner.kind, name: meta(owner).name, uid: meta(owner).uid, controller: true, blockOwnerDeletion: true };
   }
 
-  private createPod(owner: Json, template: Json, name: string, extraLabels: Record<string, string> = {}, spec: Json = {}): void {
+  createPod(owner: Json, template: Json, name: string, extraLabels: Record<string, string> = {}, spec: Json = {}, annotations: Record<string, string> = {}): void {
     const tm = (template.metadata ?? {}) as Json;
+    const ann = { ...((tm.annotations as Json | undefined) ?? {}), ...annotations };
     const pod: Json = {
       apiVersion: 'v1', kind: 'Pod',
       metadata: {
         name, namespace: meta(owner).namespace,
         labels: { ...((tm.labels as Json) ?? {}), ...extraLabels },
-        ...(tm.annotations ? { annotations: tm.annotations } : {}),
+        ...(Object.keys(ann).length ? { annotations: ann } : {}),
         ownerReferences: [this.ownerRef(owner)],
       },
       spec: { ...structuredClone((template.spec ?? {}) as Json), ...spec },
@@ -313,49 +316,7 @@ export class Controllers {
   }
 
   private jobs(): void {
-    for (const j of this.c.store.list(this.t('batch', 'jobs'))) {
-      if (meta(j).deletionTimestamp) continue;
-      const spec = j.spec as Json;
-      const st = structuredClone((j.status ?? {}) as Json);
-      const conds = (st.conditions as Json[] | undefined) ?? [];
-      const finished = conds.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-      const pods = this.ownedBy(j, '', 'pods');
-      const active = pods.filter((p) => !terminal(p));
-      const succeeded = pods.filter((p) => (p.status as Json).phase === 'Succeeded').length;
-      const failed = pods.filter((p) => (p.status as Json).phase === 'Failed').length;
-      const next: Json = { ...st, startTime: st.startTime ?? now(), active: active.length, ready: active.filter(podReady).length, terminating: 0, uncountedTerminatedPods: {} };
-      if (succeeded) next.succeeded = succeeded;
-      if (failed) next.failed = failed;
-      if (!active.length) delete next.active;
-      if (!finished && !spec.suspend) {
-        const completions = Number(spec.completions ?? 1);
-        if (succeeded >= completions) {
-          next.completionTime = now();
-          next.conditions = [...conds, { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() },
-            { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods', lastProbeTime: now(), lastTransitionTime: now() }];
-          this.event(j, 'Normal', 'Completed', 'Job completed', 'job-controller');
-        } else if (spec.activeDeadlineSeconds !== undefined && Date.now() - Date.parse(String(next.startTime)) >= Number(spec.activeDeadlineSeconds) * 1000) {
-          // As the job controller does: past activeDeadlineSeconds the Job fails and its running pods go.
-          next.conditions = [...conds, { type: 'FailureTarget', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline', lastProbeTime: now(), lastTransitionTime: now() },
-            { type: 'Failed', status: 'True', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline', lastProbeTime: now(), lastTransitionTime: now() }];
-          for (const p of active) this.c.purge(this.t('', 'pods'), p);
-          this.event(j, 'Warning', 'DeadlineExceeded', 'Job was active longer than specified deadline', 'job-controller');
-        } else if (failed > Number(spec.backoffLimit ?? 6)) {
-          next.conditions = [...conds, { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() },
-            { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: now(), lastTransitionTime: now() }];
-          for (const p of active) this.c.purge(this.t('', 'pods'), p);
-          this.event(j, 'Warning', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit', 'job-controller');
-        } else {
-          const parallel = Number(spec.parallelism ?? 1);
-          for (let n = active.length; n < parallel && succeeded + n < completions; n++) {
-            const name = `${String(meta(j).name)}-${suffix()}`;
-            this.createPod(j, spec.template as Json, name);
-            this.event(j, 'Normal', 'SuccessfulCreate', `Created pod: ${name}`, 'job-controller');
-          }
-        }
-      }
-      if (!same(j.status, next) && !same({ ...((j.status ?? {}) as Json), startTime: 0 }, { ...next, startTime: 0 })) this.write('batch', 'jobs', j, { ...j, status: next });
-    }
+    reconcileJobs(this);
   }
 
   // ---- scheduler and kubelet ----------------------------------------------------------------------
@@ -399,108 +360,7 @@ export class Controllers {
   }
 
   private kubelet(): void {
-    const nodes = new Map(this.c.store.list(this.t('', 'nodes')).map((n) => [String(meta(n).name), n]));
-    for (const p of this.c.store.list(this.t('', 'pods'))) {
-      const spec = p.spec as Json;
-      const m = meta(p);
-      if (!spec.nodeName || m.deletionTimestamp) continue;
-      const uid = String(m.uid);
-      const node = nodes.get(String(spec.nodeName));
-      const st = structuredClone((p.status ?? {}) as Json);
-      const containers = (spec.containers as Json[] | undefined) ?? [];
-      if (!node) {
-        // the node went away (pool deleted or resized): the pod goes back to Pending
-        if (terminal(p)) continue;
-        const next = structuredClone(p);
-        delete (next.spec as Json).nodeName;
-        next.status = { phase: 'Pending', qosClass: st.qosClass };
-        this.clock.delete(uid);
-        this.c.updateObject(this.t('', 'pods'), p, next, undefined);
-        continue;
-      }
-      const nodeReady = ((((node.status as Json | undefined)?.conditions as Json[] | undefined) ?? []).find((c) => c.type === 'Ready')?.status) === 'True';
-      const clk = this.clock.get(uid) ?? { scheduledAt: Date.now() };
-      this.clock.set(uid, clk);
-      const ann = (m.annotations ?? {}) as Json;
-      const phase = String(st.phase ?? 'Pending');
-      const key = (c: Json): string => `${String(m.namespace)}/${String(m.name)}/${String(c.name)}`;
-      const baseConds = (ready: boolean, reason?: string): Json[] => [
-        { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: now() },
-        { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now() },
-        { type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now(), ...(reason ? { reason } : {}) },
-        { type: 'ContainersReady', status: ready ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now(), ...(reason ? { reason } : {}) },
-        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() },
-      ];
-      const keepTimes = (prev: Json[] | undefined, next: Json[]): Json[] =>
-        next.map((c) => {
-          const o = (prev ?? []).find((x) => x.type === c.type);
-          return o && o.status === c.status ? { ...c, lastTransitionTime: o.lastTransitionTime } : c;
-        });
-      if (phase === 'Pending') {
-        if (!nodeReady || Date.now() - (clk.scheduledAt ?? 0) < this.delays.startMs) continue;
-        const badImage = containers.find((c) => this.c.clusterFaults.imagePull.some((re) => re.test(String(c.image))));
-        if (badImage) {
-          const waitingFor = (c: Json): Json => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: c === badImage ? { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${String(c.image)}"` } } : { waiting: { reason: 'PodInitializing' } } });
-          const next = structuredClone(p);
-          next.status = { ...st, phase: 'Pending', hostIP: nodeIp(node), startTime: st.startTime ?? now(), conditions: keepTimes(st.conditions as Json[] | undefined, baseConds(false, 'ContainersNotReady')), containerStatuses: containers.map(waitingFor) };
-          if (!same({ ...st, conditions: undefined }, { ...(next.status as Json), conditions: undefined })) {
-            this.c.updateObject(this.t('', 'pods'), p, next, undefined);
-            this.event(p, 'Warning', 'Failed', `Failed to pull image "${String(badImage.image)}": rpc error: code = NotFound desc = failed to pull and unpack image "${String(badImage.image)}": not found`);
-            this.event(p, 'Normal', 'BackOff', `Back-off pulling image "${String(badImage.image)}"`);
-          }
-          continue;
-        }
-        clk.startedAt = Date.now();
-        const next = structuredClone(p);
-        next.status = {
-          ...st, phase: 'Running', hostIP: nodeIp(node), hostIPs: [{ ip: nodeIp(node) }], podIP: podIp(uid), podIPs: [{ ip: podIp(uid) }], startTime: st.startTime ?? now(),
-          conditions: baseConds(true),
-          containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${String(c.image)}@sha256:${createHash('sha256').update(String(c.image)).digest('hex')}`, containerID: `containerd://${randomBytes(32).toString('hex')}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: now() } } })),
-          qosClass: st.qosClass ?? 'BestEffort',
-        };
-        for (const c of containers) {
-          const lines = typeof ann['sandbox.mlabs.dev/logs'] === 'string' ? String(ann['sandbox.mlabs.dev/logs']).split('\n') : defaultLogs(p, c);
-          this.c.logs.set(key(c), lines);
-          this.event(p, 'Normal', 'Pulled', `Container image "${String(c.image)}" already present on machine`);
-          this.event(p, 'Normal', 'Created', `Created container ${String(c.name)}`);
-          this.event(p, 'Normal', 'Started', `Started container ${String(c.name)}`);
-        }
-        this.c.updateObject(this.t('', 'pods'), p, next, undefined);
-        continue;
-      }
-      if (phase !== 'Running') continue;
-      // readiness follows the node
-      const allReady = nodeReady;
-      const isReady = podReady(p);
-      if (allReady !== isReady) {
-        const next = structuredClone(p);
-        const ns = next.status as Json;
-        ns.conditions = keepTimes(st.conditions as Json[] | undefined, baseConds(allReady, allReady ? undefined : 'ContainersNotReady'));
-        for (const cs of (ns.containerStatuses as Json[] | undefined) ?? []) cs.ready = allReady;
-        this.c.updateObject(this.t('', 'pods'), p, next, undefined);
-        continue;
-      }
-      const runsToEnd = spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure';
-      if (!runsToEnd) continue;
-      const runMs = Number(ann['sandbox.mlabs.dev/run-ms'] ?? this.delays.jobRunMs);
-      if (!clk.startedAt) clk.startedAt = Date.now();
-      if (Date.now() - clk.startedAt < runMs) continue;
-      const owner = ((m.ownerReferences as Json[] | undefined) ?? []).find((r) => r.kind === 'Job');
-      const fail = ann['sandbox.mlabs.dev/outcome'] === 'Failed' || (owner !== undefined && [...this.c.clusterFaults.failJobs].some((f) => (typeof f === 'string' ? f === `${String(m.namespace)}/${String(owner.name)}` : f.test(`${String(m.namespace)}/${String(owner.name)}`))));
-      const exitCode = fail ? 1 : 0;
-      for (const c of containers) {
-        const lines = this.c.logs.get(key(c)) ?? [];
-        lines.push(fail ? `Error: ${String(c.name)} exited with code 1` : `${String(c.name)} completed successfully`);
-        this.c.logs.set(key(c), lines);
-      }
-      const next = structuredClone(p);
-      next.status = {
-        ...st, phase: fail ? 'Failed' : 'Succeeded',
-        conditions: keepTimes(st.conditions as Json[] | undefined, baseConds(false, 'PodCompleted')).map((c) => (c.type === 'PodReadyToStartContainers' ? { ...c, status: 'False' } : c)),
-        containerStatuses: ((st.containerStatuses as Json[] | undefined) ?? []).map((cs) => ({ ...cs, ready: false, started: false, state: { terminated: { exitCode, reason: fail ? 'Error' : 'Completed', startedAt: (((cs.state as Json).running ?? {}) as Json).startedAt ?? now(), finishedAt: now(), containerID: cs.containerID } } })),
-      };
-      this.c.updateObject(this.t('', 'pods'), p, next, undefined);
-    }
+    runKubelet(this);
   }
 
   private quotas(): void {
@@ -515,25 +375,6 @@ export class Controllers {
       if (!same(q.status, status)) this.write('', 'resourcequotas', q, { ...q, status });
     }
   }
-}
-
-function nodeIp(n: Json): string {
-  return String((((n.status as Json | undefined)?.addresses as Json[] | undefined) ?? []).find((a) => a.type === 'InternalIP')?.address ?? '10.128.0.2');
-}
-
-function podIp(uid: string): string {
-  const h = createHash('sha256').update(uid).digest();
-  return `10.8.${h[0] ?? 0}.${((h[1] ?? 0) % 250) + 2}`;
-}
-
-function defaultLogs(p: Json, c: Json): string[] {
-  const cmd = [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])];
-  const lines = [`Starting ${String(c.name)} (image ${String(c.image)}) on ${String((p.spec as Json).nodeName)}`];
-  if (cmd.length) lines.push(`$ ${cmd.join(' ')}`);
-  const runs = (p.spec as Json).restartPolicy !== 'Always';
-  if (runs) lines.push('step 1/3: loading', 'step 2/3: running', 'step 3/3: writing results');
-  else lines.push(`${String(c.name)} is ready`);
-  return lines;
 }
 
 /** Whether a pod fits a node (node selector, taints, GPU/cpu/memory). */

@@ -1,0 +1,80 @@
+/**
+ * train-job's inputs that are more than one value: argument lists, `KEY=VALUE` env lines; and the
+ * checks that must refuse before anything is created (the engine's operator is installed) or that
+ * fill in from the cluster (the local stack's MLflow).
+ */
+import { ActionError, InputError } from '../errors.js';
+import type { KubeClient } from '../kubernetes/client.js';
+import { setSecret } from '../runner.js';
+
+/** A list of arguments: a JSON array of strings, or one item per line (kept as written, no shell). */
+export function parseArgList(input: string, raw: string): string[] {
+  const text = raw.trim();
+  if (text === '') return [];
+  if (text.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(input, raw, `starts with [ but is not a JSON array of strings (${(err as Error).message}).`, 'Write one item per line instead, or fix the JSON.');
+    }
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new InputError(input, raw, 'expected a JSON array of strings, e.g. ["python", "train.py"].');
+    return v;
+  }
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESERVED = ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_RUN_NAME'];
+
+/** `KEY=VALUE` lines (blank lines and `#` comments skipped). Values are masked; errors never repeat them. */
+export function parseEnvLines(input: string, raw: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [i, line] of raw.split('\n').entries()) {
+    if (line.trim() === '' || line.trim().startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line.trim() : line.slice(0, eq).trim();
+    if (eq < 0 || !ENV_KEY.test(key)) {
+      throw InputError.hidden(input, `line ${i + 1} is not KEY=VALUE with KEY made of letters, digits and underscores (not starting with a digit).`, 'Write one KEY=VALUE per line, e.g. HF_HOME=/cache/hf.');
+    }
+    if (out.some(([k]) => k === key)) throw InputError.hidden(input, `${key} is set twice (line ${i + 1}).`);
+    if (RESERVED.includes(key)) throw InputError.hidden(input, `${key} is set by the action from mlflow_tracking_uri.`, 'Use the mlflow_tracking_uri input instead.');
+    const value = line.slice(eq + 1);
+    setSecret(value);
+    out.push([key, value]);
+  }
+  return out;
+}
+
+/** The operators each engine needs, and how to install them. */
+export const OPERATORS = {
+  jobset: { apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet', name: 'JobSet', install: 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/jobset/releases/download/v0.7.2/manifests.yaml' },
+  kueue: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'LocalQueue', name: 'Kueue', install: 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.10.1/manifests.yaml' },
+  ray: { apiVersion: 'ray.io/v1', kind: 'RayJob', name: 'KubeRay', install: 'helm install kuberay-operator kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version 1.2.2 -n kuberay-system --create-namespace' },
+} as const;
+
+/** Fails, before anything is created, when the workload needs an operator the cluster does not run. */
+export async function engineCheck(kube: KubeClient, want: { nodes: number; engine: 'batch' | 'ray'; queue: string }): Promise<void> {
+  const needed = [
+    ...(want.engine === 'ray' ? [OPERATORS.ray] : want.nodes > 1 ? [OPERATORS.jobset] : []),
+    ...(want.queue ? [OPERATORS.kueue] : []),
+  ];
+  for (const op of needed) {
+    if (!(await kube.serves(op.apiVersion, op.kind))) {
+      throw new ActionError(`${op.name} is not installed on the cluster at ${kube.config.server} (it does not serve ${op.kind} in ${op.apiVersion}); nothing was created.`, {
+        fix: `Install it once: ${op.install}${op.name === 'Kueue' ? ' (then create a ResourceFlavor, ClusterQueue and the LocalQueue)' : ''}; on the local stack, deploy its component.`,
+      });
+    }
+  }
+  if (want.engine === 'ray' || want.nodes > 1) {
+    throw new ActionError(`${want.engine === 'ray' ? 'RayJob' : 'Multi-node (JobSet)'} workloads are not supported by this version of train-job; nothing was created.`, { fix: 'Run with nodes: 1 and engine: batch.' });
+  }
+}
+
+/** MLflow for the trainer: the given URI, else the local stack's MLflow when it is deployed on a private machine. */
+export async function mlflowFor(kube: KubeClient, uri: string, target: 'local' | 'cloud', experiment: string, runName: string): Promise<{ trackingUri: string; experiment: string; runName: string } | undefined> {
+  if (uri) return { trackingUri: uri, experiment, runName };
+  if (target !== 'local') return undefined;
+  const svc = await kube.get({ apiVersion: 'v1', kind: 'Service', namespace: 'mlflow' }, 'mlflow');
+  return svc ? { trackingUri: 'http://mlflow.mlflow.svc.cluster.local:5000', experiment, runName } : undefined;
+}

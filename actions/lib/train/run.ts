@@ -1,0 +1,190 @@
+/**
+ * Submitting a training workload and following it to its end: adopt an existing Job that is this
+ * same workload (same spec hash) or refuse one that is not; otherwise create the Job suspended, its
+ * env Secret owned by it, then let it run (unless a Kueue queue admits it). While it runs: the pods'
+ * logs stream into the step log, and it ends within a poll of the Job's Complete or Failed condition,
+ * of a pod that cannot pull its image, or of a pod unschedulable past `schedule_timeout`.
+ */
+import { ActionError, describeError } from '../errors.js';
+import type { KubeClient, KubeObject } from '../kubernetes/client.js';
+import { info, warning } from '../runner.js';
+import { sleep } from '../time.js';
+import { LogFollower } from './logs.js';
+import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, jobManifest, MANAGED_BY, refs, RUN_ANNOTATION, secretManifest, specHash, type Workload } from './spec.js';
+
+export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
+
+export interface Timeline {
+  created?: number;
+  admitted?: number;
+  running?: number;
+  finished?: number;
+}
+
+export interface RunResult {
+  outcome: Outcome;
+  /** Why, in Kubernetes' words, when not succeeded. */
+  reason: string;
+  exitCode?: number;
+  timeline: Timeline;
+  /** The node the (first) pod ran on, and its GPU. */
+  node: string;
+  gpu: string;
+  spot: boolean;
+  adopted: boolean;
+  tail: string[];
+}
+
+export interface RunOptions {
+  scheduleTimeoutMs: number;
+  pollMs: number;
+  signal: AbortSignal;
+  /** Called once the Job exists (before anything else is created): the post step must know it. */
+  onCreated: () => void;
+}
+
+type Json = Record<string, unknown>;
+const conds = (o: KubeObject | undefined): Json[] => ((o?.status?.conditions as Json[] | undefined) ?? []);
+const isTrue = (o: KubeObject | undefined, type: string): Json | undefined => conds(o).find((c) => c.type === type && c.status === 'True');
+const at = (ts: unknown): number | undefined => (typeof ts === 'string' && ts ? Date.parse(ts) : undefined);
+
+export const describeJob = (w: Workload): string => `Job ${w.namespace}/${w.name}`;
+
+/** An existing Job of this name: the same workload is adopted; anything else is refused before changing anything. */
+async function existing(kube: KubeClient, w: Workload, hash: string): Promise<KubeObject | undefined> {
+  const job = await kube.get({ ...refs.job, namespace: w.namespace }, w.name);
+  if (!job) return undefined;
+  const fix = `Give the run another name (input name), or remove the old one first: kubectl delete job ${w.name} -n ${w.namespace}`;
+  if (job.metadata.labels?.[MANAGED_BY] !== FIELD_MANAGER) {
+    throw new ActionError(`${describeJob(w)} already exists and was not created by train-job; nothing was changed.`, { fix });
+  }
+  const theirs = job.metadata.annotations?.[HASH_ANNOTATION];
+  if (theirs !== hash) {
+    throw new ActionError(`${describeJob(w)} already exists with a different workload (submitted by ${job.metadata.annotations?.[RUN_ANNOTATION] ?? 'an unknown run'}); nothing was changed.`, { fix });
+  }
+  return job;
+}
+
+/** Create the Job (suspended), its Secret, then start it; a failure midway removes what was made. */
+async function create(kube: KubeClient, w: Workload, hash: string, opts: RunOptions): Promise<KubeObject> {
+  const job = await kube.apply(jobManifest(w, hash), { fieldManager: FIELD_MANAGER });
+  opts.onCreated();
+  try {
+    if (w.env.length) await kube.apply(secretManifest(w, job), { fieldManager: FIELD_MANAGER });
+    // With a queue, Kueue admits the Job by lifting suspend; without one it starts now.
+    if (!w.queue) await kube.mergePatch({ ...refs.job, namespace: w.namespace }, w.name, { spec: { suspend: false } }, { fieldManager: FIELD_MANAGER });
+  } catch (err) {
+    await removeWorkload(kube, w).catch((e: unknown) => warning(`Could not remove ${describeJob(w)} after the failed submission: ${describeError(e)}`));
+    throw new ActionError(`Submitting ${describeJob(w)} failed midway: ${describeError(err)}. The Job was removed again.`, { cause: err });
+  }
+  info(`Created ${describeJob(w)}${w.env.length ? ` and its Secret (${w.env.map(([k]) => k).join(', ')})` : ''}${w.queue ? `, waiting for admission by LocalQueue ${w.queue}` : ''}.`);
+  return job;
+}
+
+/** Delete the Job with its pods; the env Secret goes with it (owned), and is deleted here too. */
+export async function removeWorkload(kube: KubeClient, w: Pick<Workload, 'namespace' | 'name'>): Promise<boolean> {
+  const gone = await kube.delete({ ...refs.job, namespace: w.namespace }, w.name, { propagationPolicy: 'Background' });
+  await kube.delete({ ...refs.secret, namespace: w.namespace }, w.name);
+  return gone;
+}
+
+function waiting(pod: KubeObject): Json | undefined {
+  for (const cs of ((pod.status?.containerStatuses as Json[] | undefined) ?? [])) {
+    const wt = (cs.state as Json | undefined)?.waiting as Json | undefined;
+    if (wt && ['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull'].includes(String(wt.reason))) return { ...wt, image: cs.image };
+  }
+  return undefined;
+}
+
+function terminated(pod: KubeObject): Json | undefined {
+  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === CONTAINER);
+  return ((cs?.state as Json | undefined)?.terminated as Json | undefined);
+}
+
+function started(pod: KubeObject): boolean {
+  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === CONTAINER);
+  const st = (cs?.state ?? {}) as Json;
+  return st.running !== undefined || st.terminated !== undefined;
+}
+
+export async function runTraining(kube: KubeClient, w: Workload, opts: RunOptions): Promise<RunResult> {
+  const hash = specHash(w);
+  const timeline: Timeline = {};
+  let job = await existing(kube, w, hash);
+  const adopted = job !== undefined;
+  if (job) {
+    info(`${describeJob(w)} already exists with this same workload (submitted by ${job.metadata.annotations?.[RUN_ANNOTATION] ?? 'an earlier run'}): following it instead of creating another.`);
+    opts.onCreated();
+    timeline.created = at(job.metadata.creationTimestamp);
+  } else {
+    job = await create(kube, w, hash, opts);
+    timeline.created = Date.now();
+  }
+  const uid = String(job.metadata.uid);
+  const follower = new LogFollower(kube, w.namespace, CONTAINER);
+  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...extra });
+  const unschedulableSince = new Map<string, number>();
+  const multi = w.nodes > 1;
+  let lastPods: KubeObject[] = [];
+  try {
+    for (;;) {
+      if (opts.signal.aborted) return result('cancelled', 'the workflow run was cancelled');
+      const cur = await kube.get({ ...refs.job, namespace: w.namespace }, w.name);
+      if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
+      if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
+      const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: `batch.kubernetes.io/controller-uid=${uid}` });
+      lastPods = pods.length ? pods : lastPods;
+      for (const p of pods) {
+        const name = p.metadata.name;
+        if (started(p)) {
+          timeline.running ??= Date.now();
+          const idx = p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'];
+          follower.follow(name, multi && idx !== undefined ? `[rank ${idx}] ` : '');
+        }
+        if (terminated(p) !== undefined) follower.finished(name);
+        const bad = waiting(p);
+        if (bad) {
+          return result('failed', `pod ${name} cannot pull image "${String(bad.image)}": ${String(bad.reason)}${bad.message ? ` (${String(bad.message)})` : ''}`);
+        }
+        const sched = conds(p).find((c) => c.type === 'PodScheduled');
+        if (sched?.status === 'False' && sched.reason === 'Unschedulable') {
+          const since = unschedulableSince.get(name) ?? Date.now();
+          unschedulableSince.set(name, since);
+          if (Date.now() - since >= opts.scheduleTimeoutMs) {
+            return result('failed', `pod ${name} stayed unschedulable for ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${String(sched.message ?? '')}`);
+          }
+        } else unschedulableSince.delete(name);
+      }
+      if (isTrue(cur, 'Complete')) {
+        timeline.finished = Date.now();
+        return await finish(kube, follower, result('succeeded', ''), pods);
+      }
+      const failed = isTrue(cur, 'Failed');
+      if (failed) {
+        timeline.finished = Date.now();
+        const deadline = failed.reason === 'DeadlineExceeded';
+        return await finish(kube, follower, result(deadline ? 'timed-out' : 'failed', `${String(failed.reason)}: ${String(failed.message ?? '')}`), pods.length ? pods : lastPods);
+      }
+      await sleep(opts.pollMs);
+    }
+  } finally {
+    follower.stop();
+  }
+}
+
+/** The exit code, node and GPU of the finished workload, after its last log lines arrived. */
+async function finish(kube: KubeClient, follower: LogFollower, r: RunResult, pods: KubeObject[]): Promise<RunResult> {
+  await follower.drain(3000);
+  const ended = pods.map((p) => ({ p, t: terminated(p) })).filter((x) => x.t !== undefined);
+  const failedOne = ended.find((x) => Number(x.t?.exitCode) !== 0) ?? ended[0];
+  const nodeName = String((failedOne?.p ?? pods[0])?.spec?.nodeName ?? '');
+  let gpu = '';
+  let spot = false;
+  if (nodeName) {
+    const node = await kube.get({ apiVersion: 'v1', kind: 'Node' }, nodeName).catch(() => undefined);
+    const l = node?.metadata.labels ?? {};
+    gpu = l['cloud.google.com/gke-accelerator'] ?? l['nvidia.com/gpu.product'] ?? '';
+    spot = l['cloud.google.com/gke-spot'] === 'true';
+  }
+  return { ...r, exitCode: failedOne ? Number(failedOne.t?.exitCode) : undefined, node: nodeName, gpu, spot, tail: follower.tail() };
+}
