@@ -30,7 +30,7 @@ function readInputs() {
     grants: readGrants('grants'),
     allowCloud: readBool('allow_cloud'),
     dataClass: readEnum('data_class', ['public', 'internal', 'sensitive'] as const),
-    trainerImage: readString('trainer_image', { pattern: /^[a-z0-9][a-z0-9./_:@-]*$/, accepted: 'an image reference such as us-central1-docker.pkg.dev/PROJECT/apps/NAME:TAG' }),
+    trainImage: readString('train_image', { pattern: /^[a-z0-9][a-z0-9./_:@-]{0,254}$/, accepted: 'an image reference such as us-central1-docker.pkg.dev/PROJECT/apps/NAME:TAG' }),
     topics: readList('topics', { item: /^[a-z0-9][a-z0-9-]{0,49}$/, accepted: 'a GitHub topic (lowercase letters, digits and hyphens, at most 50)' }),
     ...readTrust(),
   };

@@ -295,6 +295,7 @@ export function sandboxEnv(
     CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY: `${url}/artifactregistry/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDBILLING: `${url}/cloudbilling/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDRESOURCEMANAGER: `${url}/cloudresourcemanager/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM: `${url}/iam/`,
     CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
     CLOUDSDK_CORE_PROJECT: project.projectId,
     CLOUDSDK_COMPUTE_REGION: project.region,

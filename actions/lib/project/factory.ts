@@ -37,7 +37,7 @@ export interface CreateInputs extends TrustInputs {
   grants: Grant[];
   allowCloud: boolean;
   dataClass: 'public' | 'internal' | 'sensitive';
-  trainerImage: string;
+  trainImage: string;
   topics: string[];
   platform: string;
   token: string;
@@ -64,7 +64,7 @@ export function nextStepsBody(i: CreateInputs, platformVars: Variable[]): string
     '## To do',
     '- [ ] Add the secret `MLABS_RUNNER_READ_TOKEN` (a token with Administration: read and Actions: read) so routing can see the self-hosted runners.',
     `- [ ] ${i.trust === 'pull-request' ? `Merge the Workload Identity pull request on \`${i.platform}\` and apply terraform/bootstrap.` : i.trust === 'iam' ? 'Workload Identity login was granted through the IAM API: add this repository to terraform/bootstrap/repositories.auto.tfvars.json on the platform too, or the next apply takes it away.' : 'Ask the platform owners to admit this repository to Workload Identity login.'}`,
-    '- [ ] Build the trainer image (Dockerfile) and set `MLABS_TRAINER_IMAGE` if it is not the default.',
+    '- [ ] Build the trainer image (Dockerfile) and set `MLABS_TRAIN_IMAGE` if it is not the default.',
     '- [ ] Put the training data under `data/` on the private machines (never in git) and open `notebooks/finetune.ipynb`.',
   ].join('\n');
 }
@@ -75,7 +75,7 @@ async function converge(gh: GithubRest, i: CreateInputs, repo: { full_name: stri
   const region = varValue(platformVars, 'MLABS_REGION');
   const project = varValue(platformVars, 'MLABS_PROJECT_ID');
   const name = full.split('/')[1] as string;
-  const trainerImage = i.trainerImage || (region && project ? `${region}-docker.pkg.dev/${project}/apps/${name}-trainer:latest` : `${name}-trainer:latest`);
+  const trainImage = i.trainImage || (region && project ? `${region}-docker.pkg.dev/${project}/apps/${name}-trainer:latest` : `${name}-trainer:latest`);
 
   if (fresh && !i.templateRepository) {
     const marker: Marker = { template: i.template, platform_repository: i.platform, data_class: i.dataClass, allow_cloud: i.allowCloud, created_by: 'mlabs project-create' };
@@ -86,7 +86,7 @@ async function converge(gh: GithubRest, i: CreateInputs, repo: { full_name: stri
       DATA_CLASS: i.dataClass,
       ALLOW_CLOUD: String(i.allowCloud),
       PLATFORM_REPOSITORY: i.platform,
-      TRAINER_IMAGE: trainerImage,
+      TRAIN_IMAGE: trainImage,
     });
     files.push({ path: MARKER, content: JSON.stringify(marker, null, 2) + '\n' });
     const sha = await commitFiles(gh, full, repo.default_branch, files, `Project ${name} from the ${i.template} template`);
@@ -94,10 +94,10 @@ async function converge(gh: GithubRest, i: CreateInputs, repo: { full_name: stri
   }
 
   const own: Variable[] = [
-    ...platformVars.filter((v) => !['MLABS_DATA_CLASS', 'MLABS_ALLOW_CLOUD', 'MLABS_TRAINER_IMAGE', 'MLABS_PLATFORM_REPOSITORY'].includes(v.name)),
+    ...platformVars.filter((v) => !['MLABS_DATA_CLASS', 'MLABS_ALLOW_CLOUD', 'MLABS_TRAIN_IMAGE', 'MLABS_PLATFORM_REPOSITORY'].includes(v.name)),
     { name: 'MLABS_DATA_CLASS', value: i.dataClass },
     { name: 'MLABS_ALLOW_CLOUD', value: String(i.allowCloud) },
-    { name: 'MLABS_TRAINER_IMAGE', value: trainerImage },
+    { name: 'MLABS_TRAIN_IMAGE', value: trainImage },
     { name: 'MLABS_PLATFORM_REPOSITORY', value: i.platform },
   ];
   const v = await setVariables(gh, full, own);

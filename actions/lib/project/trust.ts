@@ -140,7 +140,7 @@ export async function trustByPullRequest(gh: GithubRest, platform: string, repo:
 
 // --- iam mode -----------------------------------------------------------------------------------------
 
-const PROVIDER_NAME = /^projects\/([^/]+)\/locations\/global\/workloadIdentityPools\/([^/]+)\/providers\/([^/]+)$/;
+const PROVIDER_NAME = /^projects\/([a-z0-9-]{1,30})\/locations\/global\/workloadIdentityPools\/([a-z0-9-]{4,32})\/providers\/([a-z0-9-]{4,32})$/;
 
 export function parseProviderName(name: string): { projectNumber: string; pool: string; provider: string } | undefined {
   const m = PROVIDER_NAME.exec(name);

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApiModule, SandboxContext } from '../context.js';
 import type { ErrorFault } from '../faults.js';
 import type { SandboxReply, SandboxRequest } from '../router.js';
+import { registerRepoRoutes, type GithubOwner } from './github-repos.js';
 
 export const GITHUB_API = 'github';
 const DOCS = 'https://docs.github.com/rest';
@@ -133,6 +134,10 @@ export interface GithubComment {
 
 export interface GithubSeed {
   repos: GithubRepo[];
+  /** Users and organizations by login (repository owners not listed are organizations on the team plan). */
+  owners?: GithubOwner[];
+  /** User logins that exist (collaborators may be invited). */
+  users?: string[];
   tokens: GithubToken[];
   runners: GithubRunner[];
   runs: GithubRun[];
@@ -229,7 +234,7 @@ const mod: ApiModule = {
 
     // --- auth, rate limit, repository access, permission ----------------------------------------------
     type Guarded = (req: SandboxRequest, token: GithubToken) => SandboxReply;
-    const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
+    const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org' | 'user', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
       const reply = ((): SandboxReply => {
         const value = githubTokenOf(req.headers.authorization);
         const token = value === undefined ? undefined : st.tokens.find((t) => t.token === value);
@@ -256,9 +261,9 @@ const mod: ApiModule = {
           const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
           const visible = repo && (!token.repositories || token.repositories.some((r) => r.toLowerCase() === full));
           if (!visible) return withLimits(gh(404, 'Not Found', docs));
-        } else {
+        } else if (scope === 'org') {
           const org = (req.params.org ?? '').toLowerCase();
-          const known = st.repos.some((r) => r.owner.toLowerCase() === org);
+          const known = st.repos.some((r) => r.owner.toLowerCase() === org) || (st.owners ?? []).some((o) => o.type === 'Organization' && o.login.toLowerCase() === org);
           if (!known) return withLimits(gh(404, 'Not Found', docs));
           if (!token.organizations?.some((o) => o.toLowerCase() === org)) {
             return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${permission[0]}=${permission[1]}` }));
@@ -359,6 +364,7 @@ const mod: ApiModule = {
     const runnersDocs = 'https://docs.github.com/rest/actions/self-hosted-runners#list-self-hosted-runners-for-a-repository';
     const add = (method: string, path: string, name: string, handler: (req: SandboxRequest) => SandboxReply): void =>
       ctx.router.add({ method, path, api: GITHUB_API, name, auth: false, handler, faultReply });
+    registerRepoRoutes({ st, base, add, guard, gh, nowIso, maxId });
 
     add(
       'GET',

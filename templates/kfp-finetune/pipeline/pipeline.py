@@ -8,13 +8,13 @@ import argparse
 
 from kfp import compiler, dsl
 
-TRAINER_IMAGE = "@@TRAINER_IMAGE@@"
+TRAIN_IMAGE = "@@TRAIN_IMAGE@@"
 
 
 @dsl.container_component
 def prepare(raw_dir: str, eval_fraction: float, dataset: dsl.Output[dsl.Dataset]):
     return dsl.ContainerSpec(
-        image=TRAINER_IMAGE,
+        image=TRAIN_IMAGE,
         command=["python", "/app/src/prepare.py"],
         args=["--raw", raw_dir, "--eval-fraction", eval_fraction, "--out", dataset.path],
     )
@@ -23,7 +23,7 @@ def prepare(raw_dir: str, eval_fraction: float, dataset: dsl.Output[dsl.Dataset]
 @dsl.container_component
 def finetune(config: str, dataset: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model]):
     return dsl.ContainerSpec(
-        image=TRAINER_IMAGE,
+        image=TRAIN_IMAGE,
         command=["python", "/app/src/finetune.py"],
         args=["--config", config, "--data", dataset.path, "--out", model.path],
     )
@@ -32,7 +32,7 @@ def finetune(config: str, dataset: dsl.Input[dsl.Dataset], model: dsl.Output[dsl
 @dsl.container_component
 def evaluate(max_perplexity: float, dataset: dsl.Input[dsl.Dataset], model: dsl.Input[dsl.Model], metrics: dsl.Output[dsl.Metrics]):
     return dsl.ContainerSpec(
-        image=TRAINER_IMAGE,
+        image=TRAIN_IMAGE,
         command=["python", "/app/src/evaluate.py"],
         args=["--model", model.path, "--data", dataset.path, "--max-perplexity", max_perplexity, "--metrics", metrics.path],
     )
@@ -41,7 +41,7 @@ def evaluate(max_perplexity: float, dataset: dsl.Input[dsl.Dataset], model: dsl.
 @dsl.container_component
 def register(registered_model: str, model: dsl.Input[dsl.Model], metrics: dsl.Input[dsl.Metrics]):
     return dsl.ContainerSpec(
-        image=TRAINER_IMAGE,
+        image=TRAIN_IMAGE,
         command=["python", "/app/src/register.py"],
         args=["--model", model.path, "--metrics", metrics.path, "--name", registered_model],
     )
