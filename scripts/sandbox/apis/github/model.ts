@@ -106,6 +106,10 @@ export interface GithubComment {
 
 export interface GithubSeed {
   repos: GithubRepo[];
+  /** Users and organizations by login (repository owners not listed are organizations on the team plan). */
+  owners?: GithubOwner[];
+  /** User logins that exist (collaborators may be invited). */
+  users?: string[];
   tokens: GithubToken[];
   runners: GithubRunner[];
   runs: GithubRun[];
@@ -149,4 +153,13 @@ export interface GithubRestService {
 
 export function defaultGithubSeed(): GithubSeed {
   return { repos: [], tokens: [], runners: [], runs: [], jobs: [], issues: [], comments: [] };
+}
+
+export interface GithubOwner {
+  login: string;
+  type: 'User' | 'Organization';
+  /** free: private repositories get no branch protection (GitHub's plan rule). */
+  plan?: 'free' | 'pro' | 'team' | 'enterprise';
+  /** Organization teams (slugs). */
+  teams?: string[];
 }

@@ -59,7 +59,7 @@ export function githubParts(ctx: SandboxContext) {
 
   // --- auth, rate limit, repository access, permission ----------------------------------------------
   type Guarded = (req: SandboxRequest, token: GithubToken) => SandboxReply;
-  const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
+  const guard = (name: string, permission: [string, Access], scope: 'repo' | 'org' | 'user', docs: string, fn: Guarded) => (req: SandboxRequest): SandboxReply => {
     const reply = ((): SandboxReply => {
       const value = githubTokenOf(req.headers.authorization);
       const token = value === undefined ? undefined : st.tokens.find((t) => t.token === value);
@@ -86,9 +86,9 @@ export function githubParts(ctx: SandboxContext) {
         const repo = st.repos.find((r) => `${r.owner}/${r.name}`.toLowerCase() === full);
         const visible = repo && (!token.repositories || token.repositories.some((r) => r.toLowerCase() === full));
         if (!visible) return withLimits(gh(404, 'Not Found', docs));
-      } else {
+      } else if (scope === 'org') {
         const org = (req.params.org ?? '').toLowerCase();
-        const known = st.repos.some((r) => r.owner.toLowerCase() === org);
+        const known = st.repos.some((r) => r.owner.toLowerCase() === org) || (st.owners ?? []).some((o) => o.type === 'Organization' && o.login.toLowerCase() === org);
         if (!known) return withLimits(gh(404, 'Not Found', docs));
         if (!token.organizations?.some((o) => o.toLowerCase() === org)) {
           return withLimits(gh(403, 'Resource not accessible by integration', docs, { 'x-accepted-github-permissions': `${permission[0]}=${permission[1]}` }));
