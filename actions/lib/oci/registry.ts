@@ -4,7 +4,6 @@
  * fetch manifests and blobs by digest with their digests verified, put a
  * manifest by tag, list tags.
  */
-import { createHash } from 'node:crypto';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError, isNotFound, request, type RequestOptions } from '../http.js';
 import { debug, setSecret } from '../runner.js';
@@ -35,7 +34,7 @@ export function parseChallenge(header: string): Challenge | undefined {
 }
 
 export function sha256Digest(bytes: Uint8Array | string): string {
-  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  return 'sha256:' + process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex');
 }
 
 export interface FetchedManifest {
