@@ -171,6 +171,8 @@ export interface RequestOptions {
    * answer was lost: this reads the resource back and returns it as the create's answer.
    */
   adoptOnConflict?: () => Promise<Response>;
+  /** Statuses the caller reads itself (a registry's 401 challenge): answered as the Response, not an ApiError. */
+  answers?: number[];
 }
 
 export function withQuery(url: string, query: RequestOptions['query']): string {
@@ -210,7 +212,7 @@ export function parseError(method: string, url: string, status: number, statusTe
   return new ApiError(method, url, status, String(status), snippet || statusText, undefined, body);
 }
 
-/** Send a request and return the raw Response (2xx only); errors become ApiError. */
+/** Send a request and return the raw Response (2xx, or a status in `answers`); errors become ApiError. */
 export async function request(url: string, opts: RequestOptions = {}): Promise<Response> {
   const method = opts.method ?? 'GET';
   const full = withQuery(url, opts.query);
@@ -231,7 +233,7 @@ export async function request(url: string, opts: RequestOptions = {}): Promise<R
     retried = attempt > 0;
     const res = await fetch(full, { method, headers, body: body as RequestInit['body'], signal: AbortSignal.timeout(budget) });
     debug(`${method} ${where} -> ${res.status}`);
-    if (res.ok) return { ok: true, value: res };
+    if (res.ok || opts.answers?.includes(res.status)) return { ok: true, value: res };
     const error = parseError(method, where, res.status, res.statusText, await res.text());
     if (retried && res.status === 409 && opts.adoptOnConflict) return { ok: true, value: await opts.adoptOnConflict() };
     return { ok: false, error, retryAfter: res.headers.get('retry-after') };

@@ -214,3 +214,25 @@ test('a connection refused is retried even for a POST: nothing reached a server'
   }
   assert.equal(warnings.length, 2, 'two retries after the first refusal');
 });
+
+test("a status the caller reads itself (a registry's 401 challenge) is answered as the Response; otherwise it is an ApiError", async () => {
+  let calls = 0;
+  const s = await serve((_req, res) => {
+    calls++;
+    if (calls === 1) {
+      res.writeHead(503);
+      return res.end();
+    }
+    res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://127.0.0.1/token",service="registry"' });
+    res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+  });
+  try {
+    const res = await request(s.url + '/v2/', { retry: FAST, answers: [401] });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm=/);
+    assert.equal(calls, 2, 'the 503 before it was retried like any other request');
+    await assert.rejects(request(s.url + '/v2/', { retry: FAST }), (e: unknown) => e instanceof ApiError && e.httpStatus === 401);
+  } finally {
+    await s.close();
+  }
+});

@@ -2,7 +2,7 @@
  * `docker buildx build` for one platform, natively: the platform comes from the
  * runner's own architecture, the image is pushed by digest only (no tag) with
  * provenance, and the registry serves as the build cache. Programs run through
- * @actions/exec with argument arrays, never a shell string.
+ * runTool with argument arrays, never a shell string.
  */
 import { readFileSync } from 'node:fs';
 import { ActionError, describeError } from '../errors.js';

@@ -7,11 +7,12 @@
  * capped exponential backoff and full jitter, honouring Retry-After.
  */
 import { readFileSync } from 'node:fs';
-// node:https and @actions/exec are loaded on first use: loading them costs more than the rest of a bundle's start.
+// node:https is loaded on first use (and node:child_process by runTool): loading them costs more than the rest of a bundle's start.
 import { ActionError, describeError } from '../errors.js';
 import { ApiError, defaultRetry, isNotFound, withRetries, type RetryPolicy } from '../http.js';
 import { debug, setSecret } from '../runner.js';
 import { sleep } from '../time.js';
+import { runTool } from '../tools/exec.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -64,7 +65,7 @@ function readFile(path: string, what: string, kubeconfig: string): string {
   }
 }
 
-/** Run a kubeconfig exec plugin (argument array, through @actions/exec) and read its ExecCredential. */
+/** Run a kubeconfig exec plugin (argument array, through runTool) and read its ExecCredential. */
 function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promise<string> {
   const command = String(exec.command ?? '');
   const args = ((exec.args as unknown[] | undefined) ?? []).map(String);
@@ -76,10 +77,8 @@ function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promi
     if (cached && !refresh && cached.expires - Date.now() > 60_000) return cached.token;
     let r: { exitCode: number; stdout: string; stderr: string };
     try {
-      const { getExecOutput } = await import('@actions/exec');
-      r = await getExecOutput(command, args, {
+      r = await runTool(command, args, {
         silent: true,
-        ignoreReturnCode: true,
         env: { ...(process.env as Record<string, string>), ...env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } }) },
       });
     } catch (err) {

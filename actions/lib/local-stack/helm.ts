@@ -3,7 +3,6 @@
  * the release already runs the pinned chart version with the same values. The NGC key reaches helm on
  * stdin only (`repo add --password-stdin`); the values name Secrets, never hold them.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActionError } from '../errors.js';
@@ -29,7 +28,7 @@ function canonical(v: unknown): unknown {
 }
 
 export function valuesHash(v: unknown): string {
-  return createHash('sha256').update(JSON.stringify(canonical(v ?? {}))).digest('hex');
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(canonical(v ?? {}))).digest('hex');
 }
 
 async function helm(args: string[], opts: { input?: string; log?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -3,9 +3,9 @@
  * profile is never restarted; a stopped one is started with the docker driver, with every GPU on
  * the DGX (`--gpus all` also enables minikube's NVIDIA device plugin addon).
  */
-import { getExecOutput } from '@actions/exec';
 import { ActionError } from '../errors.js';
 import { info } from '../runner.js';
+import { runTool } from '../tools/exec.js';
 import { ensureTool } from '../tools/install.js';
 import { MINIKUBE } from './tools.js';
 
@@ -18,7 +18,7 @@ export interface MinikubeStatus {
 }
 
 export async function minikubeStatus(profile: string): Promise<MinikubeStatus | undefined> {
-  const r = await getExecOutput('minikube', ['status', '-p', profile, '-o', 'json'], { silent: true, ignoreReturnCode: true });
+  const r = await runTool('minikube', ['status', '-p', profile, '-o', 'json'], { silent: true });
   // minikube exits non-zero when something is stopped and still prints the JSON.
   const text = r.stdout.trim();
   if (!text.startsWith('{')) return undefined;
@@ -53,7 +53,7 @@ export async function ensureMinikube(profile: string): Promise<'running' | 'star
   }
   const args = startArgs(profile, machineOf(profile));
   info(`minikube profile ${profile} is ${status?.Host ?? 'absent'}: minikube ${args.join(' ')}`);
-  const r = await getExecOutput('minikube', args, { ignoreReturnCode: true });
+  const r = await runTool('minikube', args);
   if (r.exitCode !== 0) {
     throw new ActionError(`minikube start -p ${profile} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join(' ')}`, {
       fix: 'Check Docker and the NVIDIA container toolkit on the machine (`docker run --rm --gpus all ubuntu nvidia-smi`).',

@@ -2,7 +2,6 @@
  * The secrets a component needs, applied through kubectl on stdin and masked before anything can
  * print them: MLflow's generated MinIO credentials (made once, then kept), the NGC pull and API keys.
  */
-import { randomBytes } from 'node:crypto';
 import { setSecret } from '../runner.js';
 import type { KubeObject, Kubectl } from './kubectl.js';
 import { stackLabels } from './labels.js';
@@ -29,6 +28,7 @@ export async function ensureSecrets(k: Kubectl, spec: ComponentSpec, ngcKey: str
   if (spec.name === 'mlflow') {
     const have = await k.run(['get', 'secret', 'mlflow-minio', '-n', spec.namespace, '--ignore-not-found', '-o', 'name']);
     if (!have.stdout.trim()) {
+      const { randomBytes } = process.getBuiltinModule('node:crypto');
       const user = `mlflow-${randomBytes(4).toString('hex')}`;
       const password = randomBytes(24).toString('base64url');
       setSecret(password);

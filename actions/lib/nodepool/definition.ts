@@ -4,7 +4,6 @@
  * minus the two server-set fields the contract leaves unmarked (`etag`, `conditions`). What is
  * left can be sent back in CreateNodePool and gives the same pool.
  */
-import { createHash } from 'node:crypto';
 import type { NodePool } from '../google/container.js';
 import { NODE_POOL_TYPES, ROOT_TYPE } from './contract.generated.js';
 
@@ -50,7 +49,7 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
 export interface DiffEntry {

@@ -4,7 +4,6 @@
  * fetch manifests and blobs by digest with their digests verified, put a
  * manifest by tag, list tags.
  */
-import { createHash } from 'node:crypto';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError, isNotFound, request, type RequestOptions } from '../http.js';
 import { debug, setSecret } from '../runner.js';
@@ -35,7 +34,7 @@ export function parseChallenge(header: string): Challenge | undefined {
 }
 
 export function sha256Digest(bytes: Uint8Array | string): string {
-  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  return 'sha256:' + process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex');
 }
 
 export interface FetchedManifest {
@@ -69,8 +68,14 @@ export class RegistryClient {
     const pingUrl = `${this.ref.baseUrl}/v2/`;
     let res: Response;
     try {
-      res = await fetch(pingUrl, { headers: { 'user-agent': 'mlabs-actions' } });
+      // The one transport (retries, a timeout within the action's deadline); the 401 challenge is read here.
+      res = await request(pingUrl, { answers: [401] });
     } catch (err) {
+      if (err instanceof ApiError && err.httpStatus !== 0) {
+        throw new ActionError(`The registry at ${pingUrl} answered ${err.httpStatus} to the API version check: ${describeError(err)}`, {
+          fix: 'Check the registry host in `image`: it must serve the OCI distribution API under /v2/.',
+        });
+      }
       throw new ActionError(`Cannot reach the registry at ${pingUrl}: ${describeError(err)}`, {
         fix: 'Check the registry host in `image`, and that this runner can reach it (plain HTTP is used only for 127.0.0.0/8).',
       });
@@ -78,7 +83,6 @@ export class RegistryClient {
     await res.arrayBuffer();
     this.authenticated = true;
     if (res.ok) return;
-    if (res.status !== 401) throw new ActionError(`The registry at ${pingUrl} answered ${res.status} to the API version check.`);
     const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
     if (!challenge) throw new ActionError(`The registry at ${pingUrl} asks for authentication in a way this action does not speak.`);
     if (challenge.scheme === 'basic') {

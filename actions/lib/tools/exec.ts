@@ -7,7 +7,6 @@
  * never a shell, and with every write to the child's stdin handled, so the tool's own exit code
  * and stderr are what the caller reports.
  */
-import { spawn } from 'node:child_process';
 import { EOL } from 'node:os';
 
 export interface ToolOptions {
@@ -37,6 +36,8 @@ function commandLine(command: string, args: string[]): string {
 export function runTool(command: string, args: string[], opts: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     if (!opts.silent) process.stdout.write(commandLine(command, args) + EOL);
+    // Loaded on first use: node:child_process (net, streams, dgram) costs more than most of a bundle's start.
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -4,14 +4,13 @@
  * the SHA-256 before anything is unpacked or made executable, and put the directory on PATH.
  * A tool already on PATH is used as it is (the runner image may carry it; tests put stand-ins there).
  */
-import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { exec } from '@actions/exec';
 import { ActionError, describeError } from '../errors.js';
 import { addPath, info } from '../runner.js';
 import { request } from '../http.js';
+import { runTool } from './exec.js';
 
 export type ToolArch = 'amd64' | 'arm64';
 
@@ -65,7 +64,7 @@ export function pinFromVersions(name: string, entry: VersionsEntry, extra: Pick<
 }
 
 export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(data).digest('hex');
 }
 
 async function download(url: string): Promise<Buffer> {
@@ -119,7 +118,13 @@ export async function ensureTool(pin: ToolPin, opts: { arch?: ToolArch; cacheRoo
     const tgz = join(dir, `.download.tar.gz`);
     writeFileSync(tgz, data);
     const member = pin.archiveMember.replace('{arch}', arch);
-    await exec('tar', ['-xzf', tgz, '-C', dir, member], { silent: true });
+    const tar = await runTool('tar', ['-xzf', tgz, '-C', dir, member], { silent: true });
+    if (tar.exitCode !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new ActionError(`${pin.name} ${pin.version}: tar could not extract ${member} from ${url} (exit ${tar.exitCode}): ${tar.stderr.trim().slice(0, 500)}`, {
+        fix: 'Check that tar is on PATH and that archiveMember in runner-image/versions.json names a file in the archive.',
+      });
+    }
     renameSync(join(dir, member), bin);
     rmSync(tgz, { force: true });
   } else {
