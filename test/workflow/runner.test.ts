@@ -234,3 +234,22 @@ test('concurrency cancel-in-progress: true: a newer run cancels the one in progr
     rmSync(dir, { recursive: true, force: true });
   }
 }, T);
+
+test('post steps run at the end of the job in reverse order, each with its own state; a job with continue-on-error: true may fail without failing the run', async () => {
+  const r = await run('posts.yml');
+  const probes = job(r, 'probes');
+  assert.deepEqual(probes.steps.map((s) => [s.name, s.outcome]), [
+    ['Run ./test/fixtures/probe-action', 'success'],
+    ['Run ./test/fixtures/probe-action', 'success'],
+    ['Run echo "between the mains, before any post"', 'success'],
+    ['Post Run ./test/fixtures/probe-action', 'success'],
+    ['Post Run ./test/fixtures/probe-action', 'success'],
+  ]);
+  const posts = probes.steps.filter((s) => s.post);
+  assert.deepEqual(posts.map((s) => s.id), ['second', 'first'], 'reverse order of the mains');
+  assert.match(posts[0]?.log ?? '', /post sees PROBE_GREETING=second/);
+  assert.match(posts[0]?.log ?? '', /removed .*probe-file/);
+  assert.equal(job(r, 'allowed-to-fail').result, 'success');
+  assert.equal(job(r, 'allowed-to-fail').steps[0]?.outcome, 'failure');
+  assert.equal(r.conclusion, 'success');
+}, T);
