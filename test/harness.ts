@@ -117,7 +117,7 @@ export function runProgram(
   args: string[],
   env: Record<string, string>,
   cwd = ROOT,
-  opts: { timeoutMs?: number; combinedFile?: string } = {},
+  opts: { timeoutMs?: number; combinedFile?: string; signal?: AbortSignal } = {},
 ): Promise<{ code: number; stdout: string; stderr: string; timedOut?: boolean }> {
   return new Promise((res, rej) => {
     // combinedFile: stdout and stderr are one file opened for append, so the log holds every line in the
@@ -126,7 +126,7 @@ export function runProgram(
     // With a timeout the child leads its own process group, so a shell's children stop with it.
     let child;
     try {
-      child = spawn(cmd, args, { env, cwd, stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd], detached: opts.timeoutMs !== undefined });
+      child = spawn(cmd, args, { env, cwd, stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd], detached: opts.timeoutMs !== undefined || opts.signal !== undefined });
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
@@ -144,6 +144,16 @@ export function runProgram(
               child.kill('SIGKILL');
             }
           }, opts.timeoutMs);
+    // signal: aborting stops the program and its children (a cancelled workflow run), as a timeout does.
+    const onAbort = () => {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (e) => {
@@ -152,6 +162,7 @@ export function runProgram(
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       if (opts.combinedFile !== undefined) stdout = readFileSync(opts.combinedFile, 'utf8');
       res({ code: code ?? 1, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
     });
@@ -167,6 +178,8 @@ export interface StepProgramOptions {
    * log): `stdout` and `log` are that log and workflow commands are read from it; `stderr` is ''.
    */
   interleave?: boolean;
+  /** Aborting stops the program and its children. */
+  signal?: AbortSignal;
 }
 
 /** Run an action's entry (node, or tsx for `.ts`) as one runner step. */
@@ -198,6 +211,7 @@ export async function runCommandStep(
   for (const f of Object.values(files)) writeFileSync(f, '');
   const { code, stdout, stderr, timedOut } = await runProgram(cmd, args, { ...env, ...files }, cwd, {
     timeoutMs: opts.timeoutMs,
+    ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.interleave ? { combinedFile: join(dir, 'log') } : {}),
   });
   const masks: string[] = [];

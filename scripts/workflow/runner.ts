@@ -128,37 +128,61 @@ interface Waiter {
   cancelled: boolean;
   wake(): void;
 }
-const groups = new Map<string, { pending?: Waiter }>();
+interface Slot {
+  pending?: Waiter;
+  /** Aborts the run (or job) holding the group: a newer arrival with cancel-in-progress: true. */
+  holder: AbortController;
+}
+const groups = new Map<string, Slot>();
+
+export interface Held {
+  release(): void;
+  /** Aborted when a newer arrival of the group cancels this one in progress. */
+  signal: AbortSignal;
+}
 
 /**
- * GitHub's concurrency with cancel-in-progress: false, in this process: one holder of a group runs,
- * at most one waits; a newer arrival cancels the waiting one. Resolves to the release, or undefined
- * when this waiter was cancelled.
+ * GitHub's concurrency, in this process: one holder of a group runs, at most one waits, and a newer
+ * arrival cancels the waiting one. With cancel-in-progress: true the newer arrival also cancels the
+ * holder (its signal aborts; it stops its running step and ends cancelled), then runs when it is done.
+ * Resolves to the hold, or undefined when this waiter was cancelled.
  */
-async function acquire(group: string | undefined): Promise<(() => void) | undefined> {
-  if (!group) return () => undefined;
+async function acquire(group: string | undefined, cancelInProgress = false): Promise<Held | undefined> {
+  if (!group) return { release: () => undefined, signal: new AbortController().signal };
   const slot = groups.get(group);
-  const release = (held: { pending?: Waiter }) => () => {
-    const next = held.pending;
-    held.pending = undefined;
-    if (next) next.wake();
-    else groups.delete(group);
-  };
+  const hold = (held: Slot): Held => ({
+    signal: held.holder.signal,
+    release: () => {
+      const next = held.pending;
+      held.pending = undefined;
+      held.holder = new AbortController();
+      if (next) next.wake();
+      else groups.delete(group);
+    },
+  });
   if (!slot) {
-    const held = {};
+    const held: Slot = { holder: new AbortController() };
     groups.set(group, held);
-    return release(held);
+    return hold(held);
   }
   if (slot.pending) {
     slot.pending.cancelled = true;
     slot.pending.wake();
   }
+  if (cancelInProgress) slot.holder.abort();
   let wake!: () => void;
   const woken = new Promise<void>((r) => (wake = r));
   const me: Waiter = { cancelled: false, wake };
   slot.pending = me;
   await woken;
-  return me.cancelled ? undefined : release(slot);
+  return me.cancelled ? undefined : hold(slot);
+}
+
+/** cancel-in-progress of a concurrency token (a string group has none). */
+function cancelInProgressOf(conc: TemplateToken | undefined, ctx: Record<string, Json>): boolean {
+  if (conc === undefined || !isMapping(conc)) return false;
+  const v = find(conc, 'cancel-in-progress');
+  return v === undefined ? false : truthyJson(evaluateToken(v, ctx, ALWAYS));
 }
 
 function find(map: TemplateToken | undefined, key: string): TemplateToken | undefined {
@@ -375,6 +399,8 @@ interface RunState {
   group?: string;
   /** The first schedule's cron, github.event.schedule of a schedule run. */
   cron?: string;
+  /** Aborted when a newer run of the group cancels this one in progress. */
+  signal?: AbortSignal;
 }
 
 function githubContext(rs: RunState, jobId: string, workspace: string, token = rs.secrets.GITHUB_TOKEN ?? ''): Record<string, Json> {
@@ -453,18 +479,27 @@ export async function runWorkflow(opts: WorkflowRunOptions): Promise<WorkflowRun
     result.concurrency = group === undefined ? undefined : asString(group);
     rs.group = result.concurrency;
     const jobs = order(template.jobs);
-    const release = await acquire(result.concurrency);
-    if (!release) {
+    const held = await acquire(result.concurrency, cancelInProgressOf(conc, base));
+    if (!held) {
       result.conclusion = 'cancelled';
       result.error = `a newer run of concurrency group ${result.concurrency} arrived while this one waited: cancelled, as GitHub does`;
       return result;
     }
+    rs.signal = held.signal;
     try {
-      for (const job of jobs) for (const rec of await runJob(rs, job)) result.jobs.push(rec);
+      for (const job of jobs) {
+        if (held.signal.aborted) {
+          const id = job.id.value;
+          result.jobs.push({ id, name: id, runsOn: [], result: 'cancelled', outputs: {}, steps: [], summary: '', permissions: {}, timeoutMinutes: 0, oidc: false, error: 'the run was cancelled before this job started' });
+          continue;
+        }
+        for (const rec of await runJob(rs, job)) result.jobs.push(rec);
+      }
     } finally {
-      release();
+      held.release();
     }
-    result.conclusion = result.jobs.every((j) => j.result === 'success' || j.result === 'skipped') ? 'success' : 'failure';
+    result.conclusion = held.signal.aborted ? 'cancelled' : result.jobs.every((j) => j.result === 'success' || j.result === 'skipped') ? 'success' : 'failure';
+    if (held.signal.aborted) result.error = `a newer run of concurrency group ${result.concurrency} arrived with cancel-in-progress: this run was cancelled in progress, as GitHub does`;
   } catch (err) {
     if (!(err instanceof WorkflowError || err instanceof ExpressionFailure)) throw err;
     result.error = err.message;
@@ -610,17 +645,18 @@ async function runJobInstance(
   const arch = MACHINE_ARCH[rec.runsOn.find((l) => SUITE_LABELS.includes(l)) ?? 'wsl2'] ?? 'X64';
   ctx.runner = { ...(ctx.runner as Record<string, Json>), arch };
   const continueOnError = truthyJson(evaluateToken(find(raw, 'continue-on-error'), ctx, ALWAYS, scope0));
-  const release = await acquire(concurrency === rs.group ? undefined : concurrency);
-  if (!release) {
+  const held = await acquire(concurrency === rs.group ? undefined : concurrency, cancelInProgressOf(job.concurrency, ctx));
+  if (!held) {
     rec.result = 'cancelled';
     rec.error = `a newer job of concurrency group ${concurrency} arrived while this one waited`;
     rs.opts.onEvent?.({ type: 'job-end', job: rec });
     return rec;
   }
+  const signal = rs.signal ? AbortSignal.any([rs.signal, held.signal]) : held.signal;
   try {
-    return await runSteps(rs, job, raw, ctx, scope0, rec, { jobDir, workspace, runnerTemp, env, continueOnError });
+    return await runSteps(rs, job, raw, ctx, scope0, rec, { jobDir, workspace, runnerTemp, env, continueOnError, signal });
   } finally {
-    release();
+    held.release();
   }
 }
 
@@ -630,10 +666,12 @@ interface JobPlace {
   runnerTemp: string;
   env: Record<string, string>;
   continueOnError: boolean;
+  /** Aborted when the run or job is cancelled in progress (concurrency cancel-in-progress). */
+  signal: AbortSignal;
 }
 
 async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, ctx: Record<string, Json>, scope0: Scope, rec: JobRecord, place: JobPlace): Promise<JobRecord> {
-  const { jobDir, workspace, runnerTemp, env, continueOnError } = place;
+  const { jobDir, workspace, runnerTemp, env, continueOnError, signal } = place;
   const id = job.id.value;
   const name = rec.name;
   const status: Status = { success: true, failure: false, cancelled: false };
@@ -692,6 +730,9 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
   });
 
   for (const [index, step] of job.steps.entries()) {
+    if (signal.aborted) status.cancelled = true;
+    // The steps that still run after a cancellation (always(), cancelled()) run to their end, as on GitHub.
+    const stepSignal = status.cancelled ? undefined : signal;
     const rawStep = rawSteps[index];
     const started = Date.now();
     const toolLogBefore = readFileSync(rs.toolLog).length;
@@ -734,7 +775,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
         writeFileSync(scriptFile, script);
         const [cmd, args] = shellCommand(shell, scriptFile);
         if (!existsSync(wd)) throw new ExpressionFailure(`working-directory ${wd} does not exist`);
-        res = await runCommandStep(cmd, args, stepBase, wd, { dir: stepDir, timeoutMs, interleave: true });
+        res = await runCommandStep(cmd, args, stepBase, wd, { dir: stepDir, timeoutMs, interleave: true, ...(stepSignal ? { signal: stepSignal } : {}) });
       } else if ('uses' in step) {
         const uses = step.uses.value;
         const withValues: Record<string, string> = {};
@@ -743,7 +784,7 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
         if (actionDir) {
           const yml = readActionYaml(actionDir);
           const inputs = inputEnv(yml, withValues);
-          res = await runStep(join(actionDir, yml.runs?.main ?? 'dist/index.js'), { ...stepBase, ...inputs }, workspace, { dir: stepDir, timeoutMs, interleave: true });
+          res = await runStep(join(actionDir, yml.runs?.main ?? 'dist/index.js'), { ...stepBase, ...inputs }, workspace, { dir: stepDir, timeoutMs, interleave: true, ...(stepSignal ? { signal: stepSignal } : {}) });
           if (yml.runs?.post) posts.push({ step, name: display, entry: join(actionDir, yml.runs.post), inputs, state: res.state });
         } else {
           const actx: ActionContext = { uses, with: withValues, env: stepBase, workspace, dir: stepDir, artifacts: rs.artifacts, root: ROOT, suiteRepository: SUITE_REPOSITORY, copyRepository, timeoutMs, githubToken: asString((ctx.secrets as Record<string, Json>).GITHUB_TOKEN ?? '') };
@@ -760,7 +801,11 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
       Object.assign(exported, res.exportedEnv);
       paths.push(...res.paths);
       srec.outcome = res.exitCode === 0 ? 'success' : 'failure';
-      if (res.timedOut) {
+      if (stepSignal?.aborted && res.exitCode !== 0) {
+        srec.outcome = 'cancelled';
+        srec.error = 'the run was cancelled (a newer run of its concurrency group, cancel-in-progress) and the step stopped';
+        status.cancelled = true;
+      } else if (res.timedOut) {
         srec.outcome = 'failure';
         srec.error = `the step ran past its timeout and was stopped`;
         status.cancelled = Date.now() >= deadline;

@@ -6,7 +6,8 @@
  */
 import { describe, test } from 'vitest';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../harness.js';
 import { runWorkflow, type JobRecord, type WorkflowRunOptions, type WorkflowRunResult } from '../../scripts/workflow/runner.js';
@@ -209,4 +210,46 @@ test("a step's stdout and stderr are one log in the order written, as the Action
   const r = await run('interleave.yml');
   assert.equal(r.conclusion, 'success');
   assert.equal(step(job(r, 'log'), 'both').log, 'out-1\nerr-1\nout-2\nerr-2\nout-3\n');
+}, T);
+
+test('concurrency cancel-in-progress: true: a newer run cancels the one in progress (its step stopped, always() steps run), then runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlabs-cancel-'));
+  const marker = join(dir, 'started');
+  try {
+    const first = run('concurrency-cancel.yml', { inputs: { marker, seconds: '120' } });
+    while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 20));
+    const second = await run('concurrency-cancel.yml');
+    const a = await first;
+    assert.equal(a.conclusion, 'cancelled', JSON.stringify(a.jobs, null, 1));
+    assert.match(a.error ?? '', /cancelled in progress/);
+    const one = job(a, 'one');
+    assert.equal(one.result, 'cancelled');
+    assert.equal(step(one, 'work').outcome, 'cancelled');
+    assert.doesNotMatch(step(one, 'work').log, /finished/);
+    assert.equal(step(one, 'after').outcome, 'skipped');
+    assert.equal(step(one, 'cleanup').log, 'cleanup ran, job status cancelled\n');
+    assert.equal(second.conclusion, 'success');
+    assert.equal(step(job(second, 'one'), 'work').log, 'finished\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, T);
+
+test('post steps run at the end of the job in reverse order, each with its own state; a job with continue-on-error: true may fail without failing the run', async () => {
+  const r = await run('posts.yml');
+  const probes = job(r, 'probes');
+  assert.deepEqual(probes.steps.map((s) => [s.name, s.outcome]), [
+    ['Run ./test/fixtures/probe-action', 'success'],
+    ['Run ./test/fixtures/probe-action', 'success'],
+    ['Run echo "between the mains, before any post"', 'success'],
+    ['Post Run ./test/fixtures/probe-action', 'success'],
+    ['Post Run ./test/fixtures/probe-action', 'success'],
+  ]);
+  const posts = probes.steps.filter((s) => s.post);
+  assert.deepEqual(posts.map((s) => s.id), ['second', 'first'], 'reverse order of the mains');
+  assert.match(posts[0]?.log ?? '', /post sees PROBE_GREETING=second/);
+  assert.match(posts[0]?.log ?? '', /removed .*probe-file/);
+  assert.equal(job(r, 'allowed-to-fail').result, 'success');
+  assert.equal(job(r, 'allowed-to-fail').steps[0]?.outcome, 'failure');
+  assert.equal(r.conclusion, 'success');
 }, T);
