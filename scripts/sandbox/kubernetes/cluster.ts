@@ -18,6 +18,8 @@ import { parseQuantity, formatQuantity } from './quantity.js';
 import { apiVersionOf, builtinResources, qualified, VERBS, type ResourceType } from './resources.js';
 import { badQuantities, kindSchema, openApiComponents, unknownFields, validateKind, type ObjectSchema } from './schema.js';
 import { customUnknownFields, pruneFields, validateCustom, validateObject, validateUpdate, type Cause } from './validation.js';
+import { reconcileEndpoints } from './endpoints.js';
+import { tableOf } from './printing.js';
 import { meta, Store, type Json, type WatchEvent } from './store.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.4', platform: 'linux/amd64' };
@@ -68,6 +70,8 @@ export interface ClusterOptions {
    * identity until the IAM module sets its own ("IAM allows → allowed, else RBAC"); see auth.ts.
    */
   authorize?: ExternalAuthorizer;
+  /** What `/version` answers beyond KUBE_VERSION (GKE's gitVersion, the machine's platform). */
+  version?: Partial<typeof KUBE_VERSION> & { goVersion?: string };
 }
 
 interface Target {
@@ -122,6 +126,20 @@ export class KubeCluster {
         provisioner: sc.provisioner, reclaimPolicy: 'Delete', volumeBindingMode: this.flavor === 'gke' ? 'WaitForFirstConsumer' : 'Immediate', ...(sc.params ? { parameters: sc.params, allowVolumeExpansion: true } : {}),
       });
     }
+    // The endpoints controllers follow pods and Services (endpoints.ts), once per turn of the event loop.
+    let pending = false;
+    this.store.changes.on('event', (ev: WatchEvent) => {
+      if (pending || ev.group !== '' || (ev.resource !== 'pods' && ev.resource !== 'services')) return;
+      pending = true;
+      setImmediate(() => {
+        pending = false;
+        try {
+          reconcileEndpoints(this);
+        } catch (err) {
+          console.error('[sandbox kubernetes] endpoints controller:', err);
+        }
+      });
+    });
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.createObject(this.type('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, 'kube-apiserver');
     }
@@ -698,7 +716,10 @@ export class KubeCluster {
   private async route(method: string, path: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse, body: Buffer, user?: UserInfo, token?: TokenInfo): Promise<void> {
     const accept = String(req.headers.accept ?? '');
     if (method === 'GET') {
-      if (path === '/version') return this.send(res, 200, { ...KUBE_VERSION, gitCommit: 'sandbox', gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: 'go1.23.6', compiler: 'gc' });
+      if (path === '/version') {
+        const v = { ...KUBE_VERSION, ...this.options.version };
+        return this.send(res, 200, { major: v.major, minor: v.minor, gitVersion: v.gitVersion, gitCommit: 'sandbox', gitTreeState: 'clean', buildDate: '2025-04-22T00:00:00Z', goVersion: v.goVersion ?? 'go1.23.6', compiler: 'gc', platform: v.platform });
+      }
       if (path === '/healthz' || path === '/readyz' || path === '/livez') {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         return void res.end('ok');
@@ -759,7 +780,7 @@ export class KubeCluster {
     const current = this.store.get(t, namespace, name);
     if (method === 'GET') {
       if (!current) throw notFound(t, name);
-      return this.send(res, 200, this.asTable(t, [current], accept) ?? current);
+      return this.send(res, 200, this.asTable(t, [current], accept, { resourceVersion: String(meta(current).resourceVersion ?? '') }, q) ?? current);
     }
     if (method === 'PUT') {
       if (!current) throw notFound(t, name);
@@ -935,14 +956,47 @@ export class KubeCluster {
     return items.filter((o) => (!ls || matchLabelSelector(ls, (meta(o).labels ?? {}) as Record<string, string>)) && (!fs || matchFieldSelector(fs, o)));
   }
 
+  /**
+   * A list, in pages when `limit` is set: `metadata.continue` is a token as etcd-backed servers write it
+   * (base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"<key>\u0000"}); a token older than the watch
+   * history is 410 Expired, as a compacted one is. Later pages show the current objects after the key.
+   */
   private listObjects(t: ResourceType, namespace: string, q: URLSearchParams, accept: string): Json {
-    const items = this.filter(this.store.list(t, namespace), q);
-    return this.asTable(t, items, accept) ?? { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.store.resourceVersion) }, items };
+    let items = this.filter(this.store.list(t, namespace), q);
+    const key = (o: Json): string => `${String(meta(o).namespace ?? '')}/${String(meta(o).name)}`;
+    const rv = this.store.resourceVersion;
+    let listRv = rv;
+    const cont = q.get('continue');
+    if (cont) {
+      let token: { v?: string; rv?: number; start?: string };
+      try {
+        token = JSON.parse(Buffer.from(cont, 'base64').toString('utf8')) as typeof token;
+      } catch {
+        throw new KubeError(400, 'BadRequest', 'continue key is not valid: illegal base64 data at input byte 0');
+      }
+      if (token.v !== 'meta.k8s.io/v1' || typeof token.rv !== 'number' || typeof token.start !== 'string') throw new KubeError(400, 'BadRequest', 'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      if (token.rv < this.store.oldest - 1)
+        throw new KubeError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      const start = token.start.endsWith('\u0000') ? token.start.slice(0, -1) : token.start;
+      items = items.filter((o) => key(o).localeCompare(start) >= 0 && key(o) !== start);
+      listRv = token.rv;
+    }
+    const limit = Number(q.get('limit') ?? 0);
+    const listMeta: Json = { resourceVersion: String(listRv) };
+    if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
+      const last = items[limit - 1] as Json;
+      listMeta.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: `${key(last)}\u0000` })).toString('base64');
+      listMeta.remainingItemCount = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    return this.asTable(t, items, accept, listMeta, q) ?? { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: listMeta, items };
   }
 
-  private asTable(t: ResourceType, items: Json[], accept: string): Json | undefined {
+  private asTable(t: ResourceType, items: Json[], accept: string, listMeta: Json, q: URLSearchParams): Json | undefined {
     if (!/as=Table/.test(accept)) return undefined;
-    return tableOf(t, items, String(this.store.resourceVersion), /v=v1;/.test(accept) || /v=v1,/.test(accept) || /v=v1$/.test(accept) ? 'meta.k8s.io/v1' : 'meta.k8s.io/v1beta1');
+    const include = q.get('includeObject') ?? 'Metadata';
+    if (!['None', 'Metadata', 'Object'].includes(include)) throw new KubeError(400, 'BadRequest', `Table.meta.k8s.io "" is invalid: includeObject: Unsupported value: "${include}": supported values: "Metadata", "None", "Object"`);
+    return tableOf(t, items, listMeta, /v=v1;/.test(accept) || /v=v1,/.test(accept) || /v=v1$/.test(accept) ? 'meta.k8s.io/v1' : 'meta.k8s.io/v1beta1', include);
   }
 
   /**
@@ -1222,69 +1276,4 @@ export function matchFieldSelector(selector: string, obj: Json): boolean {
     const v = cur === undefined || cur === null ? '' : String(cur);
     return m[2] === '!=' ? v !== m[3] : v === m[3];
   });
-}
-
-function age(ts: unknown): string {
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(String(ts))) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m`;
-  if (s < 172800) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
-}
-
-/** A meta.k8s.io Table for `kubectl get`, with the columns a real server prints for common kinds. */
-export function tableOf(t: ResourceType, items: Json[], rv: string, apiVersion: string): Json {
-  const col = (name: string, type = 'string', format = ''): Json => ({ name, type, format, description: name, priority: 0 });
-  let columns: Json[] = [col('Name', 'string', 'name'), col('Age', 'string')];
-  let cells = (o: Json): unknown[] => [meta(o).name, age(meta(o).creationTimestamp)];
-  const st = (o: Json): Json => (o.status ?? {}) as Json;
-  const sp = (o: Json): Json => (o.spec ?? {}) as Json;
-  switch (t.kind) {
-    case 'Node':
-      columns = [col('Name', 'string', 'name'), col('Status'), col('Roles'), col('Age'), col('Version')];
-      cells = (o) => {
-        const ready = ((st(o).conditions as Json[] | undefined) ?? []).find((c) => c.type === 'Ready')?.status === 'True';
-        const roles = Object.keys((meta(o).labels ?? {}) as Json).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice(24));
-        return [meta(o).name, `${ready ? 'Ready' : 'NotReady'}${sp(o).unschedulable ? ',SchedulingDisabled' : ''}`, roles.join(',') || '<none>', age(meta(o).creationTimestamp), ((st(o).nodeInfo ?? {}) as Json).kubeletVersion ?? ''];
-      };
-      break;
-    case 'Pod':
-      columns = [col('Name', 'string', 'name'), col('Ready'), col('Status'), col('Restarts', 'string'), col('Age')];
-      cells = (o) => {
-        const cs = (st(o).containerStatuses as Json[] | undefined) ?? [];
-        const total = ((sp(o).containers as Json[] | undefined) ?? []).length;
-        const waiting = cs.map((c) => ((c.state as Json | undefined)?.waiting as Json | undefined)?.reason).find(Boolean);
-        const term = cs.map((c) => ((c.state as Json | undefined)?.terminated as Json | undefined)?.reason).find(Boolean);
-        const status = meta(o).deletionTimestamp ? 'Terminating' : (waiting ?? (st(o).phase === 'Succeeded' || st(o).phase === 'Failed' ? term : undefined) ?? st(o).phase ?? 'Pending');
-        return [meta(o).name, `${cs.filter((c) => c.ready).length}/${total}`, status, String(cs.reduce((a, c) => a + Number(c.restartCount ?? 0), 0)), age(meta(o).creationTimestamp)];
-      };
-      break;
-    case 'Deployment':
-      columns = [col('Name', 'string', 'name'), col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), col('Age')];
-      cells = (o) => [meta(o).name, `${Number(st(o).readyReplicas ?? 0)}/${Number(sp(o).replicas ?? 0)}`, Number(st(o).updatedReplicas ?? 0), Number(st(o).availableReplicas ?? 0), age(meta(o).creationTimestamp)];
-      break;
-    case 'Job':
-      columns = [col('Name', 'string', 'name'), col('Status'), col('Completions'), col('Duration'), col('Age')];
-      cells = (o) => {
-        const conds = (st(o).conditions as Json[] | undefined) ?? [];
-        const status = conds.some((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : conds.some((c) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : 'Running';
-        return [meta(o).name, status, `${Number(st(o).succeeded ?? 0)}/${Number(sp(o).completions ?? 1)}`, st(o).startTime ? age(st(o).startTime) : '', age(meta(o).creationTimestamp)];
-      };
-      break;
-    case 'Service':
-      columns = [col('Name', 'string', 'name'), col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), col('Age')];
-      cells = (o) => [meta(o).name, sp(o).type, sp(o).clusterIP ?? '', '<none>', ((sp(o).ports as Json[] | undefined) ?? []).map((p) => `${String(p.port)}/${String(p.protocol ?? 'TCP')}`).join(',') || '<none>', age(meta(o).creationTimestamp)];
-      break;
-    case 'Namespace':
-      columns = [col('Name', 'string', 'name'), col('Status'), col('Age')];
-      cells = (o) => [meta(o).name, st(o).phase ?? 'Active', age(meta(o).creationTimestamp)];
-      break;
-  }
-  return {
-    kind: 'Table',
-    apiVersion,
-    metadata: { resourceVersion: rv },
-    columnDefinitions: columns,
-    rows: items.map((o) => ({ cells: cells(o), object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: meta(o) } })),
-  };
 }

@@ -80,7 +80,10 @@ function machineCapacity(machineType: string): { cpu: number; memoryGi: number }
   return { cpu: n, memoryGi: Math.round(per * n) };
 }
 
-function nodeObject(name: string, labels: Record<string, string>, capacity: Record<string, string>, taints: Json[], providerID: string, ip: string, arch: string): Json {
+/** What GKE's control plane and nodes report for the sandbox's cluster version. */
+export const GKE_VERSION = 'v1.32.4-gke.1415000';
+
+function nodeObject(name: string, labels: Record<string, string>, capacity: Record<string, string>, taints: Json[], providerID: string, ip: string, arch: string, version = 'v1.32.4'): Json {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -96,7 +99,7 @@ function nodeObject(name: string, labels: Record<string, string>, capacity: Reco
         { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() },
       ],
       addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }],
-      nodeInfo: { kubeletVersion: 'v1.32.4', kubeProxyVersion: 'v1.32.4', containerRuntimeVersion: 'containerd://1.7.24', operatingSystem: 'linux', architecture: arch, osImage: arch === 'arm64' ? 'Ubuntu 24.04 LTS' : 'Container-Optimized OS from Google', kernelVersion: '6.8.0', machineID: '', systemUUID: '', bootID: '' },
+      nodeInfo: { kubeletVersion: version, kubeProxyVersion: version, containerRuntimeVersion: 'containerd://1.7.24', operatingSystem: 'linux', architecture: arch, osImage: arch === 'arm64' ? 'Ubuntu 24.04 LTS' : 'Container-Optimized OS from Google', kernelVersion: '6.8.0', machineID: '', systemUUID: '', bootID: '' },
     },
   };
 }
@@ -122,10 +125,11 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     ].join('\n');
   };
 
-  async function open(name: string, displayName: string, flavor: 'gke' | 'minikube'): Promise<ClusterHandle> {
+  async function open(name: string, displayName: string, flavor: 'gke' | 'minikube', arch = 'amd64'): Promise<ClusterHandle> {
     // GKE: IAM decides first (see the iam module, which replaces this allow-all with its check), then RBAC.
     const authorize = flavor === 'gke' ? allowGoogleIdentities : undefined;
-    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays, flavor, ...(authorize ? { authorize } : {}) });
+    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays, flavor, ...(authorize ? { authorize } : {}),
+      version: flavor === 'gke' ? { gitVersion: GKE_VERSION, goVersion: 'go1.23.6 X:boringcrypto', platform: 'linux/amd64' } : { platform: `linux/${arch}` } });
     await cluster.start();
     const handle: ClusterHandle = { name, server: `https://127.0.0.1:${cluster.port}`, kubeconfigPath: join(dir, `${name}.kubeconfig`), cluster };
     clusters.set(name, handle);
@@ -195,7 +199,7 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
         if (!taints.some((t) => t.key === 'nvidia.com/gpu')) taints.push({ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' });
       }
       const ip = `10.128.${w.index % 250}.${(Math.abs([...w.name].reduce((a, ch) => a * 31 + ch.charCodeAt(0), 7)) % 250) + 2}`;
-      h.cluster.createObject(nodeType, nodeObject(w.name, labels, capacity, taints, `gce://${ctx.project.projectId}/${w.zone}/${w.name}`, ip, 'amd64'), 'node-controller');
+      h.cluster.createObject(nodeType, nodeObject(w.name, labels, capacity, taints, `gce://${ctx.project.projectId}/${w.zone}/${w.name}`, ip, 'amd64', GKE_VERSION), 'node-controller');
     }
   }
 
@@ -239,7 +243,7 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
       if (existing) return existing;
       const spec = MACHINES[machine];
       if (!spec) throw new Error(`unknown machine ${machine}: expected one of ${Object.keys(MACHINES).join(', ')}`);
-      const h = await open(machine, machine, 'minikube');
+      const h = await open(machine, machine, 'minikube', spec.arch);
       const capacity: Record<string, string> = { cpu: spec.cpu, memory: spec.memory, ...(spec.gpus ? { 'nvidia.com/gpu': String(spec.gpus) } : {}) };
       h.cluster.createObject(h.cluster.type('', 'nodes'), nodeObject(machine, {
         'node-role.kubernetes.io/control-plane': '',

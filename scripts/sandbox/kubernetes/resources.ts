@@ -36,6 +36,7 @@ const ROWS: Row[] = [
   ['', 'v1', 'ResourceQuota', 'resourcequotas', true, ['quota'], ['status']],
   ['', 'v1', 'LimitRange', 'limitranges', true, ['limits']],
   ['', 'v1', 'Event', 'events', true, ['ev']],
+  ['discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices', true],
   ['apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], ['status', 'scale']],
   ['apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], ['status', 'scale']],
   ['apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], ['status', 'scale']],
