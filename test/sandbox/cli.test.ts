@@ -24,7 +24,7 @@ test('the CLI starts the sandbox on a free port and prints every variable', asyn
     assert.match(out, /# project: mlabs-demo/);
     assert.match(out, /# cluster: mlabs \(us-central1\)/);
     assert.match(out, /# bucket: gs:\/\/mlabs-demo-nodepool-snapshots/);
-    for (const k of ['CONTAINER', 'COMPUTE', 'CLOUDQUOTAS', 'STORAGE', 'IAMCREDENTIALS', 'STS', 'ARTIFACTREGISTRY', 'CLOUDBILLING']) {
+    for (const k of ['CONTAINER', 'COMPUTE', 'CLOUDQUOTAS', 'STORAGE', 'IAMCREDENTIALS', 'STS', 'ARTIFACTREGISTRY', 'CLOUDBILLING', 'CLOUDRESOURCEMANAGER', 'SERVICEUSAGE', 'IAM']) {
       assert.ok(env[`CLOUDSDK_API_ENDPOINT_OVERRIDES_${k}`], k);
     }
     for (const k of ['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_CORE_PROJECT', 'GITHUB_API_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN']) {
