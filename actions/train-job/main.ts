@@ -15,7 +15,7 @@ import { setDeadline } from '../lib/time.js';
 import { engineCheck, mlflowFor, parseArgList, parseEnvLines } from '../lib/train/inputs.js';
 import { figures, writeOutputs, writeSummary } from '../lib/train/report.js';
 import { describeJob, removeWorkload, runTraining, type RunResult } from '../lib/train/run.js';
-import type { Workload } from '../lib/train/spec.js';
+import { NAME_LABEL as MANAGED_BY_NAME, workloadRef, type Workload } from '../lib/train/spec.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -122,7 +122,7 @@ await runAction({
         pollMs: pollMs(),
         signal: cancel.signal,
         onCreated: () => {
-          saveState('job', JSON.stringify({ namespace: w.namespace, name: w.name, access }));
+          saveState('job', JSON.stringify({ namespace: w.namespace, name: w.name, nodes: w.nodes, access }));
         },
       });
     } catch (err) {
@@ -130,7 +130,7 @@ await runAction({
       throw err;
     }
     const keep = result.outcome !== 'cancelled' && (cleanup === 'never' || (cleanup === 'on-success' && result.outcome !== 'succeeded'));
-    let cleanupNote = `kept (cleanup: ${cleanup}): kubectl delete job ${w.name} -n ${w.namespace}`;
+    let cleanupNote = `kept (cleanup: ${cleanup}): kubectl delete ${workloadRef(w).kind.toLowerCase()} ${w.name} -n ${w.namespace}`;
     if (!keep) {
       try {
         await removeWorkload(kube, w);
@@ -155,15 +155,16 @@ await runAction({
         ? 'Check the image name and tag, and that the cluster may pull it (an imagePullSecret for a private registry).'
         : result.reason.includes('unschedulable')
           ? 'Ask for fewer GPUs, or run on a pool whose nodes fit (accelerator, GPU count, taints).'
-          : `Read the trainer's log above${keep ? ` (kubectl logs job/${w.name} -n ${w.namespace})` : ''}.`,
+          : `Read the trainer's log above${keep ? ` (kubectl logs -l ${MANAGED_BY_NAME}=${w.name} -n ${w.namespace})` : ''}.`,
     });
   },
   post: async () => {
     const raw = getState('job');
     if (!raw || getState('done') === 'true') return;
-    const saved = JSON.parse(raw) as { namespace: string; name: string; access: Access };
+    const saved = JSON.parse(raw) as { namespace: string; name: string; nodes?: number; access: Access };
     const kube = await connect(saved.access);
-    const gone = await removeWorkload(kube, saved);
-    info(gone ? `Deleted Job ${saved.namespace}/${saved.name}, its pods and its Secret (the main step did not finish).` : `Job ${saved.namespace}/${saved.name} is already gone.`);
+    const gone = await removeWorkload(kube, { ...saved, nodes: saved.nodes ?? 1 });
+    const what = describeJob({ ...saved, nodes: saved.nodes ?? 1 });
+    info(gone ? `Deleted ${what}, its pods and its Secret (the main step did not finish).` : `${what} is already gone.`);
   },
 });

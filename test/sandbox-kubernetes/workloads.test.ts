@@ -155,3 +155,19 @@ describe('Job controller', () => {
     assert.equal((await k.kubectl(['wait', '--for=condition=complete', 'job/held', '-n', 'wl', '--timeout=30s'])).code, 0);
   });
 });
+
+describe('JobSet controller (jobset.x-k8s.io/v1alpha2)', () => {
+  it('kubectl applies a JobSet once the operator is installed: child Jobs, the headless Service, Completed', async () => {
+    const js = 'apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nmetadata: {name: pair, namespace: wl}\nspec:\n  replicatedJobs:\n  - name: node\n    replicas: 2\n    template:\n      spec:\n        template:\n          spec:\n            restartPolicy: Never\n            containers: [{name: train, image: ghcr.io/mlabs/trainer:1}]\n';
+    const before = await k.kubectl(['apply', '-f', '-'], js);
+    assert.notEqual(before.code, 0);
+    k.kube.installOperator('dgx', 'jobset');
+    await apply(js);
+    const w = await k.kubectl(['wait', '--for=condition=completed', 'jobset/pair', '-n', 'wl', '--timeout=30s']);
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(await jsonpath(['jobset/pair'], '{.status.terminalState}'), 'Completed');
+    assert.equal((await jsonpath(['jobs', '-l', 'jobset.sigs.k8s.io/jobset-name=pair'], '{range .items[*]}{.metadata.name}={.metadata.labels.jobset\\.sigs\\.k8s\\.io/job-index} {end}')).trim(), 'pair-node-0=0 pair-node-1=1');
+    assert.equal(await jsonpath(['service/pair'], '{.spec.clusterIP}'), 'None');
+    assert.equal(await jsonpath(['pods', '-l', 'jobset.sigs.k8s.io/jobset-name=pair'], '{.items[0].spec.subdomain}'), 'pair');
+  });
+});

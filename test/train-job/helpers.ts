@@ -11,18 +11,20 @@ import type { Json } from '../../scripts/sandbox/kubernetes/store.js';
 import { inputEnv, parseFileCommands, readActionYaml, ROOT, runAction, runnerBaseEnv, runStep, stateEnv, type ActionRun } from '../harness.js';
 
 export const BURST_POOL = 'burst-l4';
+/** Four nodes of one L4 each, for the multi-node JobSet. */
+export const DDP_POOL = 'ddp-l4';
 
-function burstPool(): Record<string, unknown> {
+function burstPool(name = BURST_POOL, nodes = 1, gpus = 2): Record<string, unknown> {
   return {
-    name: BURST_POOL,
-    initialNodeCount: 1,
+    name,
+    initialNodeCount: nodes,
     locations: ['us-central1-a'],
     config: {
-      machineType: 'g2-standard-24',
+      machineType: gpus === 1 ? 'g2-standard-4' : 'g2-standard-24',
       diskSizeGb: 100,
       diskType: 'pd-balanced',
       imageType: 'COS_CONTAINERD',
-      accelerators: [{ acceleratorType: 'nvidia-l4', acceleratorCount: '2', gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }],
+      accelerators: [{ acceleratorType: 'nvidia-l4', acceleratorCount: String(gpus), gpuDriverInstallationConfig: { gpuDriverVersion: 'DEFAULT' } }],
       labels: { 'mlabs-managed': 'true' },
       taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NO_SCHEDULE' }],
       oauthScopes: ['https://www.googleapis.com/auth/cloud-platform'],
@@ -43,13 +45,13 @@ export interface Fixture {
 export async function start(): Promise<Fixture> {
   const seed = JSON.parse(readFileSync(join(ROOT, 'scripts/sandbox/seed/default.json'), 'utf8')) as { container: { clusters: { nodePools: unknown[] }[] } };
   const cluster = seed.container.clusters[0] as { nodePools: unknown[] };
-  cluster.nodePools = [...cluster.nodePools, burstPool()];
+  cluster.nodePools = [...cluster.nodePools, burstPool(), burstPool(DDP_POOL, 4, 1)];
   const sb = await startSandbox({ port: 0, operationMs: 50, seed });
   const kube = kubernetesOf(sb);
   const dgx = await kube.startCluster('dgx');
   const gke = kube.get('mlabs');
   if (!gke) throw new Error('no GKE cluster mlabs in the sandbox');
-  for (let i = 0; i < 200 && !nodes(gke.cluster).some((n) => labelsOf(n)['cloud.google.com/gke-nodepool'] === BURST_POOL); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 200 && nodes(gke.cluster).filter((n) => [BURST_POOL, DDP_POOL].includes(labelsOf(n)['cloud.google.com/gke-nodepool'] ?? '')).length < 5; i++) await new Promise((r) => setTimeout(r, 20));
   const env = { ...sb.env, KUBECONFIG: dgx.kubeconfigPath, MLABS_RETRY_BASE_MS: '1', MLABS_OPERATION_POLL_MS: '50', GITHUB_RUN_ATTEMPT: '1' } as Record<string, string>;
   return { sb, dgx, gke, env, stop: () => sb.stop() };
 }

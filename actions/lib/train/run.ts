@@ -10,7 +10,7 @@ import type { KubeClient, KubeObject } from '../kubernetes/client.js';
 import { info, warning } from '../runner.js';
 import { sleep } from '../time.js';
 import { LogFollower } from './logs.js';
-import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, jobManifest, MANAGED_BY, refs, RUN_ANNOTATION, secretManifest, specHash, type Workload } from './spec.js';
+import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, jobManifest, jobSetManifest, MANAGED_BY, refs, RUN_ANNOTATION, secretManifest, specHash, workloadRef, type Workload } from './spec.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -48,13 +48,13 @@ const conds = (o: KubeObject | undefined): Json[] => ((o?.status?.conditions as 
 const isTrue = (o: KubeObject | undefined, type: string): Json | undefined => conds(o).find((c) => c.type === type && c.status === 'True');
 const at = (ts: unknown): number | undefined => (typeof ts === 'string' && ts ? Date.parse(ts) : undefined);
 
-export const describeJob = (w: Workload): string => `Job ${w.namespace}/${w.name}`;
+export const describeJob = (w: Pick<Workload, 'nodes' | 'namespace' | 'name'>): string => `${workloadRef(w).kind} ${w.namespace}/${w.name}`;
 
 /** An existing Job of this name: the same workload is adopted; anything else is refused before changing anything. */
 async function existing(kube: KubeClient, w: Workload, hash: string): Promise<KubeObject | undefined> {
-  const job = await kube.get({ ...refs.job, namespace: w.namespace }, w.name);
+  const job = await kube.get({ ...workloadRef(w), namespace: w.namespace }, w.name);
   if (!job) return undefined;
-  const fix = `Give the run another name (input name), or remove the old one first: kubectl delete job ${w.name} -n ${w.namespace}`;
+  const fix = `Give the run another name (input name), or remove the old one first: kubectl delete ${workloadRef(w).kind.toLowerCase()} ${w.name} -n ${w.namespace}`;
   if (job.metadata.labels?.[MANAGED_BY] !== FIELD_MANAGER) {
     throw new ActionError(`${describeJob(w)} already exists and was not created by train-job; nothing was changed.`, { fix });
   }
@@ -67,12 +67,12 @@ async function existing(kube: KubeClient, w: Workload, hash: string): Promise<Ku
 
 /** Create the Job (suspended), its Secret, then start it; a failure midway removes what was made. */
 async function create(kube: KubeClient, w: Workload, hash: string, opts: RunOptions): Promise<KubeObject> {
-  const job = await kube.apply(jobManifest(w, hash), { fieldManager: FIELD_MANAGER });
+  const job = await kube.apply(w.nodes > 1 ? jobSetManifest(w, hash) : jobManifest(w, hash), { fieldManager: FIELD_MANAGER });
   opts.onCreated();
   try {
     if (w.env.length) await kube.apply(secretManifest(w, job), { fieldManager: FIELD_MANAGER });
     // With a queue, Kueue admits the Job by lifting suspend; without one it starts now.
-    if (!w.queue) await kube.mergePatch({ ...refs.job, namespace: w.namespace }, w.name, { spec: { suspend: false } }, { fieldManager: FIELD_MANAGER });
+    if (!w.queue) await kube.mergePatch({ ...workloadRef(w), namespace: w.namespace }, w.name, { spec: { suspend: false } }, { fieldManager: FIELD_MANAGER });
   } catch (err) {
     await removeWorkload(kube, w).catch((e: unknown) => warning(`Could not remove ${describeJob(w)} after the failed submission: ${describeError(e)}`));
     throw new ActionError(`Submitting ${describeJob(w)} failed midway: ${describeError(err)}. The Job was removed again.`, { cause: err });
@@ -81,9 +81,9 @@ async function create(kube: KubeClient, w: Workload, hash: string, opts: RunOpti
   return job;
 }
 
-/** Delete the Job with its pods; the env Secret goes with it (owned), and is deleted here too. */
-export async function removeWorkload(kube: KubeClient, w: Pick<Workload, 'namespace' | 'name'>): Promise<boolean> {
-  const gone = await kube.delete({ ...refs.job, namespace: w.namespace }, w.name, { propagationPolicy: 'Background' });
+/** Delete the Job (or JobSet) with its pods; the env Secret goes with it (owned), and is deleted here too. */
+export async function removeWorkload(kube: KubeClient, w: Pick<Workload, 'namespace' | 'name' | 'nodes'>): Promise<boolean> {
+  const gone = await kube.delete({ ...workloadRef(w), namespace: w.namespace }, w.name, { propagationPolicy: 'Background' });
   await kube.delete({ ...refs.secret, namespace: w.namespace }, w.name);
   return gone;
 }
@@ -129,10 +129,10 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
   try {
     for (;;) {
       if (opts.signal.aborted) return result('cancelled', 'the workflow run was cancelled');
-      const cur = await kube.get({ ...refs.job, namespace: w.namespace }, w.name);
+      const cur = await kube.get({ ...workloadRef(w), namespace: w.namespace }, w.name);
       if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
       if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
-      const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: `batch.kubernetes.io/controller-uid=${uid}` });
+      const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: multi ? `jobset.sigs.k8s.io/jobset-uid=${uid}` : `batch.kubernetes.io/controller-uid=${uid}` });
       lastPods = pods.length ? pods : lastPods;
       for (const p of pods) {
         const name = p.metadata.name;
@@ -155,11 +155,16 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
           }
         } else unschedulableSince.delete(name);
       }
-      if (isTrue(cur, 'Complete')) {
+      if (isTrue(cur, multi ? 'Completed' : 'Complete')) {
         timeline.finished = Date.now();
         return await finish(kube, follower, result('succeeded', ''), pods);
       }
-      const failed = isTrue(cur, 'Failed');
+      let failed = isTrue(cur, 'Failed');
+      if (failed && multi) {
+        // The JobSet says FailedJobs; the child Job that failed says why (which rank, which exit code).
+        const children = await kube.list({ ...refs.job, namespace: w.namespace }, { labelSelector: `jobset.sigs.k8s.io/jobset-uid=${uid}` });
+        failed = children.map((j) => isTrue(j, 'Failed')).find((c) => c !== undefined) ?? failed;
+      }
       if (failed) {
         timeline.finished = Date.now();
         const deadline = failed.reason === 'DeadlineExceeded';

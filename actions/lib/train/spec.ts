@@ -45,6 +45,7 @@ export interface Workload {
 
 export const refs = {
   job: { apiVersion: 'batch/v1', kind: 'Job' },
+  jobset: { apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet' },
   pod: { apiVersion: 'v1', kind: 'Pod' },
   secret: { apiVersion: 'v1', kind: 'Secret' },
 } as const;
@@ -59,6 +60,21 @@ export function labels(w: Workload): Record<string, string> {
   return { [MANAGED_BY]: FIELD_MANAGER, [NAME_LABEL]: w.name, ...(w.queue ? { [QUEUE_LABEL]: w.queue } : {}) };
 }
 
+/** The torchrun rendezvous port every rank uses. */
+export const MASTER_PORT = 29500;
+/** The one replicated Job of a multi-node JobSet; its Job `<name>-node-0` runs one indexed pod per node. */
+export const REPLICATED_JOB = 'node';
+
+/** Rank 0's stable DNS name: `<pod hostname>.<headless Service>` (the JobSet's name). */
+export function masterAddr(w: Workload): string {
+  return `${w.name}-${REPLICATED_JOB}-0-0.${w.name}`;
+}
+
+/** The workload's own kind: a Job for one node, a JobSet for more. */
+export function workloadRef(w: Pick<Workload, 'nodes'>): { apiVersion: string; kind: string } {
+  return w.nodes > 1 ? refs.jobset : refs.job;
+}
+
 /** The pod template both engines use. */
 export function podSpec(w: Workload): Record<string, unknown> {
   const limits: Record<string, string> = {};
@@ -70,6 +86,14 @@ export function podSpec(w: Workload): Record<string, unknown> {
     limits.memory = w.memory;
   }
   const env: Record<string, unknown>[] = [];
+  if (w.nodes > 1) {
+    env.push(
+      { name: 'MASTER_ADDR', value: masterAddr(w) },
+      { name: 'MASTER_PORT', value: String(MASTER_PORT) },
+      { name: 'NNODES', value: String(w.nodes) },
+      { name: 'NODE_RANK', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } },
+    );
+  }
   if (w.mlflow) {
     env.push({ name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri }, { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment }, { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName });
   }
@@ -95,18 +119,12 @@ export function podSpec(w: Workload): Record<string, unknown> {
   };
 }
 
-/** The batch/v1 Job of a one-node workload; created suspended. */
-export function jobManifest(w: Workload, hash: string): KubeObject {
+/** The Job spec both engines run: no retries, the deadline, fail on the first failed trainer. */
+function jobSpec(w: Workload): Record<string, unknown> {
   return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: w.name, namespace: w.namespace, labels: labels(w), annotations: { [RUN_ANNOTATION]: w.run, [HASH_ANNOTATION]: hash } },
-    spec: {
-      suspend: true,
       backoffLimit: 0,
       // Kubernetes ends the Job at the timeout even when this action is gone.
       activeDeadlineSeconds: w.timeoutSeconds,
-      ...(w.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: w.ttlSecondsAfterFinished } : {}),
       // A failing trainer fails the Job at its first failed pod; a node going away (disruption) does not count.
       podFailurePolicy: {
         rules: [
@@ -115,6 +133,39 @@ export function jobManifest(w: Workload, hash: string): KubeObject {
         ],
       },
       template: { metadata: { labels: labels(w) }, spec: podSpec(w) },
+  };
+}
+
+/** The batch/v1 Job of a one-node workload; created suspended. */
+export function jobManifest(w: Workload, hash: string): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: w.name, namespace: w.namespace, labels: labels(w), annotations: { [RUN_ANNOTATION]: w.run, [HASH_ANNOTATION]: hash } },
+    spec: { suspend: true, ...jobSpec(w), ...(w.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: w.ttlSecondsAfterFinished } : {}) },
+  };
+}
+
+/**
+ * The JobSet of a multi-node workload (jobset.x-k8s.io/v1alpha2); created suspended. One replicated
+ * Job runs one pod per node (Indexed: the completion index is NODE_RANK); the JobSet's headless
+ * Service gives rank 0 the stable name MASTER_ADDR.
+ */
+export function jobSetManifest(w: Workload, hash: string): KubeObject {
+  return {
+    apiVersion: refs.jobset.apiVersion,
+    kind: 'JobSet',
+    metadata: { name: w.name, namespace: w.namespace, labels: labels(w), annotations: { [RUN_ANNOTATION]: w.run, [HASH_ANNOTATION]: hash } },
+    spec: {
+      suspend: true,
+      network: { enableDNSHostnames: true },
+      failurePolicy: { maxRestarts: 0 },
+      ...(w.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: w.ttlSecondsAfterFinished } : {}),
+      replicatedJobs: [{
+        name: REPLICATED_JOB,
+        replicas: 1,
+        template: { metadata: { labels: labels(w) }, spec: { ...jobSpec(w), completionMode: 'Indexed', completions: w.nodes, parallelism: w.nodes } },
+      }],
     },
   };
 }

@@ -8,6 +8,7 @@ import { podReady, podResources } from './cluster.js';
 import { formatQuantity, parseQuantity } from './quantity.js';
 import { meta, type Json } from './store.js';
 import { reconcileJobs } from './controllers-batch.js';
+import { reconcileJobSets } from './controllers-jobset.js';
 import { runKubelet, type PodClock } from './kubelet.js';
 
 export interface Delays {
@@ -69,6 +70,7 @@ export class Controllers {
       this.replicaSets();
       this.statefulSets();
       this.daemonSets();
+      this.jobSets();
       this.jobs();
       this.scheduler();
       this.kubelet();
@@ -319,6 +321,10 @@ export class Controllers {
     reconcileJobs(this);
   }
 
+  private jobSets(): void {
+    reconcileJobSets(this);
+  }
+
   // ---- scheduler and kubelet ----------------------------------------------------------------------
 
   private scheduler(): void {
@@ -344,6 +350,8 @@ export class Controllers {
         next.status = { ...st, phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }] };
         this.clock.set(String(meta(p).uid), { scheduledAt: Date.now() });
         this.c.updateObject(this.t('', 'pods'), p, next, undefined);
+        // later pods of this same pass see this one on its node (no two get the node's last GPU)
+        pods.push(next);
         this.event(p, 'Normal', 'Scheduled', `Successfully assigned ${String(meta(p).namespace)}/${String(meta(p).name)} to ${String(meta(chosen).name)}`, 'default-scheduler');
         continue;
       }

@@ -9,6 +9,7 @@ import { allowGoogleIdentities } from './auth.js';
 import { KubeCluster, type ProxyAnswer } from './cluster.js';
 import type { Delays } from './controllers.js';
 import { makePki, type Pki } from './pki.js';
+import { installOperator } from './operators.js';
 import { meta, type Json } from './store.js';
 
 export { KubeCluster } from './cluster.js';
@@ -56,6 +57,8 @@ export interface KubernetesService {
   dropWatchesAfter(cluster: string, ms: number): void;
   /** That Job's pods end Failed (a RegExp matches job names not known in advance); the returned function lifts the fault. */
   failJob(cluster: string, namespace: string, job: string | RegExp): () => void;
+  /** Install an operator's CustomResourceDefinitions (`jobset`); its controller acts from then on. */
+  installOperator(cluster: string, operator: string): void;
 }
 
 export interface KubernetesOptions {
@@ -286,6 +289,9 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
       const entry = typeof job === 'string' ? `${namespace}/${job}` : new RegExp(`^${namespace}/(?:${job.source})$`);
       faults.add(entry);
       return () => void faults.delete(entry);
+    },
+    installOperator(cluster, operator) {
+      installOperator(must(cluster), operator);
     },
   };
   void GIB;
