@@ -1,6 +1,7 @@
 // One sandbox Kubernetes cluster: an HTTPS API server on its own loopback port, generic storage,
 // discovery and OpenAPI as kubectl needs them, the verbs, watch, logs and the service proxy.
 // The simulated controllers live in controllers.ts.
+import { vllmAnswer } from './vllm.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -1081,12 +1082,13 @@ export class KubeCluster {
     if (port && !ports.some((p) => String(p.port) === port || p.name === port))
       throw new KubeError(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`);
     const selector = (spec.selector ?? {}) as Record<string, string>;
-    const ready = Object.keys(selector).length > 0 && this.store.list(this.type('', 'pods'), namespace).some((p) =>
-      Object.entries(selector).every(([k, v]) => ((meta(p).labels ?? {}) as Json)[k] === v) && podReady(p) && !meta(p).deletionTimestamp);
+    const ready = Object.keys(selector).length > 0 ? this.store.list(this.type('', 'pods'), namespace).find((p) =>
+      Object.entries(selector).every(([k, v]) => ((meta(p).labels ?? {}) as Json)[k] === v) && podReady(p) && !meta(p).deletionTimestamp) : undefined;
     if (!ready) throw new KubeError(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`);
     const path = `/${rest}`;
     const configured = this.proxyAnswers.get(`${namespace}/${name}`);
     let answer = typeof configured === 'function' ? configured(path) : configured?.[path];
+    answer ??= vllmAnswer(ready, path, method);
     answer ??= method === 'GET' ? COMPONENT_HEALTH[path] : undefined;
     if (!answer) answer = { status: 404, body: '404 page not found\n', contentType: 'text/plain; charset=utf-8' };
     res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });
