@@ -4,7 +4,7 @@ import { gpusPerNodeOptions, orList, readAccelerator } from '../lib/gpu.js';
 import { readBool, readEnum, readInt, readNumber, readOptionalInt, readSecret, readString } from '../lib/inputs.js';
 import { info, setOutput } from '../lib/runner.js';
 import { decide, type JobNeeds } from '../lib/routing/decide.js';
-import { listQueuedJobs, listRunners } from '../lib/routing/github.js';
+import { listAllRunners, listQueuedJobs } from '../lib/routing/github.js';
 import { DEFAULT_MACHINES, parseMachines } from '../lib/routing/machines.js';
 import { routeSummary } from '../lib/routing/summary.js';
 
@@ -39,21 +39,26 @@ function readInputs() {
   const cloudRunner = readString('cloud_runner_label', { pattern: LABEL, accepted: 'a runner label such as wsl2' });
   const machinesRaw = readString('machines');
   const machines = machinesRaw.trim() === '' ? [...DEFAULT_MACHINES] : parseMachines(machinesRaw);
-  return { token, repository, needs, cloudRunner, machines };
+  const orgRunners = readEnum('org_runners', ['auto', 'required', 'off'] as const);
+  return { token, repository, needs, cloudRunner, machines, orgRunners };
 }
 
 await runAction({
   main: async () => {
-    const { token, repository, needs, cloudRunner, machines } = readInputs();
+    const { token, repository, needs, cloudRunner, machines, orgRunners } = readInputs();
 
     const runId = Number(process.env.GITHUB_RUN_ID);
     const client = { token, repository, ...(Number.isSafeInteger(runId) && runId > 0 ? { excludeRunId: runId } : {}) };
-    const runners = await listRunners(client);
+    const { runners, orgNote } = await listAllRunners(client, orgRunners);
     const queued = await listQueuedJobs(client);
-    info(`${repository}: ${runners.length} self-hosted runner(s), ${queued.length} queued job(s) in other runs.`);
+    const fromOrg = runners.filter((r) => r.scope === 'organization').length;
+    info(`${repository}: ${runners.length - fromOrg} repository and ${fromOrg} organisation self-hosted runner(s), ${queued.length} queued job(s) in other runs.`);
+    if (orgNote) info(orgNote);
 
     const d = decide(machines, needs, runners, queued);
-    routeSummary(d, needs).write();
+    const summary = routeSummary(d, needs);
+    if (orgNote) summary.paragraph(orgNote);
+    summary.write();
     setOutput(
       'machines',
       JSON.stringify(

@@ -295,3 +295,45 @@ describe('route-job: inputs, token and transport', () => {
     }
   });
 });
+
+describe('route-job: organisation runners', () => {
+  const ORG_TOKEN = 'github_pat_11MLABSSANDBOX0org0runners0read00000000000000000000000000000';
+  /** The repository's dgx runner offline, an online dgx runner registered on the organisation, and a token that may list both. */
+  function orgSetUp(): void {
+    const seed = sb.state.github as GithubSeed;
+    for (const r of seed.runners) if (r.labels.some((l) => l.name === 'dgx')) r.status = 'offline';
+    gh.addRunner({ name: 'org-dgx-1', labels: ['self-hosted', 'Linux', 'ARM64', 'dgx'], status: 'online', org: 'mlabs' });
+    seed.tokens.push({ token: ORG_TOKEN, login: 'mlabs-router', permissions: { administration: 'read', actions: 'read', metadata: 'read', organization_self_hosted_runners: 'read' }, repositories: ['mlabs/platform'], organizations: ['mlabs'] });
+  }
+
+  test('an online organisation runner makes dgx available where the repository\'s own is offline', async () => {
+    orgSetUp();
+    const r = await run({ gpu_memory_gb: 100, data_class: 'internal', github_token: ORG_TOKEN });
+    ok(r);
+    assert.equal(machinesOf(r).dgx?.online, true);
+    assert.equal(r.outputs.target, 'local');
+    assert.equal(r.outputs.runner_label, 'dgx');
+    assert.ok(sb.requests.some((q) => q.path === '/github/orgs/mlabs/actions/runners' && q.status === 200));
+    assert.match(r.main.stdout, /repository and 1 organisation self-hosted runner/);
+  });
+
+  test('org_runners: off reads the repository\'s runners only', async () => {
+    orgSetUp();
+    const before = sb.requests.length;
+    const r = await run({ gpu_memory_gb: 100, data_class: 'internal', github_token: ORG_TOKEN, org_runners: 'off' });
+    ok(r);
+    assert.equal(machinesOf(r).dgx?.online, false);
+    assert.ok(!sb.requests.slice(before).some((q) => q.path.startsWith('/github/orgs/')));
+  });
+
+  test('auto with a token that may not list them: routes on the repository\'s runners and says why; required fails naming the permission', async () => {
+    orgSetUp();
+    const r = await run({ gpu_memory_gb: 100, data_class: 'internal' });
+    ok(r);
+    assert.equal(machinesOf(r).dgx?.online, false);
+    assert.match(r.summary, /Organisation runners of mlabs not read: the token may not list them \(403 Resource not accessible by integration; it needs organization_self_hosted_runners: read on mlabs\)/);
+    const req = await run({ gpu_memory_gb: 100, data_class: 'internal', org_runners: 'required' });
+    assert.equal(req.exitCode, 1);
+    assert.match(errorOf(req), /Listing the organisation runners of mlabs answered 403 Resource not accessible by integration/);
+  });
+});

@@ -17,6 +17,17 @@ export interface RunnerState {
   status: 'online' | 'offline';
   busy: boolean;
   labels: string[];
+  /** Where the runner is registered: the repository, or its owner organisation. */
+  scope?: 'repository' | 'organization';
+}
+
+/** Which runners routing reads: the repository's, and the owner organisation's unless `off`. */
+export type OrgRunners = 'auto' | 'required' | 'off';
+
+export interface RunnersRead {
+  runners: RunnerState[];
+  /** Why the organisation's runners were not read (auto mode, owner not an organisation or no permission). */
+  orgNote?: string;
 }
 
 export interface QueuedJob {
@@ -90,16 +101,50 @@ export function explainGithubError(err: unknown, what: 'runners' | 'jobs', repos
   return new ActionError(`GitHub answered ${err.httpStatus || 'no response'} while ${call}: ${msg}`, { fix: 'Retry later; https://www.githubstatus.com shows GitHub outages.' });
 }
 
+type RawRunner = { id: number; name: string; status: string; busy: boolean; labels: { name: string }[] };
+const toState = (scope: RunnerState['scope']) => (r: RawRunner): RunnerState => ({
+  id: r.id,
+  name: r.name,
+  status: r.status === 'online' ? 'online' : 'offline',
+  busy: Boolean(r.busy),
+  labels: (r.labels ?? []).map((l) => l.name),
+  scope,
+});
+
 /** The repository's self-hosted runners (online/offline, busy, labels). */
 export async function listRunners(opts: GithubClientOptions): Promise<RunnerState[]> {
   try {
-    const raw = await listPages<{ id: number; name: string; status: string; busy: boolean; labels: { name: string }[] }>(
-      `${githubApiBase()}/repos/${opts.repository}/actions/runners`,
-      'runners',
-      opts,
-    );
-    return raw.map((r) => ({ id: r.id, name: r.name, status: r.status === 'online' ? 'online' : 'offline', busy: Boolean(r.busy), labels: (r.labels ?? []).map((l) => l.name) }));
+    const raw = await listPages<RawRunner>(`${githubApiBase()}/repos/${opts.repository}/actions/runners`, 'runners', opts);
+    return raw.map(toState('repository'));
   } catch (err) {
+    throw explainGithubError(err, 'runners', opts.repository);
+  }
+}
+
+/**
+ * The repository's runners and those of its owner organisation (GET /orgs/{org}/actions/runners,
+ * which needs `organization_self_hosted_runners: read`). In `auto`, an owner that is a user (404)
+ * or a token without that permission (403) leaves the organisation's runners out, with a note;
+ * `required` makes either an error; `off` reads the repository's only.
+ */
+export async function listAllRunners(opts: GithubClientOptions, org: OrgRunners): Promise<RunnersRead> {
+  const runners = await listRunners(opts);
+  if (org === 'off') return { runners };
+  const owner = opts.repository.split('/')[0] as string;
+  try {
+    const raw = await listPages<RawRunner>(`${githubApiBase()}/orgs/${owner}/actions/runners`, 'runners', opts);
+    const seen = new Set(runners.map((r) => r.id));
+    return { runners: [...runners, ...raw.filter((r) => !seen.has(r.id)).map(toState('organization'))] };
+  } catch (err) {
+    if (org === 'auto' && err instanceof ApiError && (err.httpStatus === 404 || (err.httpStatus === 403 && !/rate limit/i.test(githubMessage(err))))) {
+      const why = err.httpStatus === 404 ? `${owner} is not an organisation this token can see (404)` : `the token may not list them (403 ${githubMessage(err)}; it needs organization_self_hosted_runners: read on ${owner})`;
+      return { runners, orgNote: `Organisation runners of ${owner} not read: ${why}. Only the repository's runners were considered.` };
+    }
+    if (err instanceof ApiError && (err.httpStatus === 403 || err.httpStatus === 404)) {
+      throw new ActionError(`Listing the organisation runners of ${owner} answered ${err.httpStatus} ${githubMessage(err)}.`, {
+        fix: `Give github_token organization_self_hosted_runners: read on ${owner} (a fine-grained token or GitHub App with "Self-hosted runners: read"), or set org_runners: auto to route with the repository's runners only.`,
+      });
+    }
     throw explainGithubError(err, 'runners', opts.repository);
   }
 }

@@ -219,6 +219,9 @@ const tools = {
     }
   },
   'nvidia-smi'() {
+    if (process.env.MLABS_STANDIN_NO_GPU) {
+      return fail("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.", 9);
+    }
     if (args.some((a) => a.startsWith('--query-gpu'))) {
       const header = !(opt('--format') || '').includes('noheader');
       return out(`${header ? 'name, memory.total [MiB]\n' : ''}NVIDIA L4, 23034 MiB\n`);
@@ -234,7 +237,57 @@ const tools = {
       if (args[1] === 'build') return buildxBuild();
       return out('#0 building with "default" instance using docker driver (stand-in)\n#1 DONE\n');
     }
+    if (args[0] === 'info') {
+      if (process.env.MLABS_STANDIN_DOCKER_DOWN) return fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+      const format = opt('--format') ?? '';
+      if (format === '{{json .Runtimes}}') return out((process.env.MLABS_STANDIN_DOCKER_RUNTIMES ?? '{"nvidia":{"path":"nvidia-container-runtime"},"runc":{"path":"runc"}}') + '\n');
+      if (format === '{{.DockerRootDir}}') return out(`${process.env.MLABS_STANDIN_DOCKER_ROOT ?? '/var/lib/docker'}\n`);
+      return fail(`docker stand-in: no answer for ${JSON.stringify(args)}`);
+    }
     return out('');
+  },
+  // systemd, with the units' enabled/active state in the JSON file $MLABS_STANDIN_SYSTEMD_STATE.
+  systemctl() {
+    const file = process.env.MLABS_STANDIN_SYSTEMD_STATE;
+    const state = file && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+    const save = () => file && fs.writeFileSync(file, JSON.stringify(state));
+    const words = args.filter((a) => !a.startsWith('--'));
+    const [verb, unit] = words;
+    const u = unit ? (state[unit] ??= { enabled: false, active: false }) : undefined;
+    const quiet = args.includes('--quiet');
+    switch (verb) {
+      case 'is-system-running': {
+        const sys = process.env.MLABS_STANDIN_SYSTEM_STATE ?? 'running';
+        if (sys === 'offline') return fail('System has not been booted with systemd as init system (PID 1). Can\'t operate.\nFailed to connect to bus: Host is down');
+        out(`${sys}\n`);
+        return process.exit(sys === 'running' ? 0 : 1);
+      }
+      case 'daemon-reload':
+        return;
+      case 'is-enabled':
+        if (!quiet) out(`${u?.enabled ? 'enabled' : 'disabled'}\n`);
+        return process.exit(u?.enabled ? 0 : 1);
+      case 'is-active':
+        if (!quiet) out(`${u?.active ? 'active' : 'inactive'}\n`);
+        return process.exit(u?.active ? 0 : 3);
+      case 'enable': u.enabled = true; if (args.includes('--now')) u.active = true; return save();
+      case 'disable': u.enabled = false; if (args.includes('--now')) u.active = false; return save();
+      case 'start': case 'restart': u.active = true; return save();
+      case 'stop': u.active = false; return save();
+      default:
+        return fail(`systemctl stand-in: no answer for ${JSON.stringify(args)}`);
+    }
+  },
+  // WSL's wslu helpers: the Windows user's profile folder.
+  wslvar() {
+    if (args[0] === 'USERPROFILE') return out(`${process.env.MLABS_STANDIN_WSL_USERPROFILE ?? 'C:\\Users\\alice'}\n`);
+    return fail(`wslvar stand-in: no answer for ${JSON.stringify(args)}`);
+  },
+  wslpath() {
+    const win = args[args.length - 1] ?? '';
+    const m = /^([A-Za-z]):\\(.*)$/.exec(win);
+    if (args[0] !== '-u' || !m) return fail(`wslpath: ${win}: Invalid argument`);
+    return out(`/mnt/${m[1].toLowerCase()}/${m[2].replace(/\\/g, '/')}\n`);
   },
   helm() {
     if (args[0] === 'version') return out('version.BuildInfo{Version:"v3.16.2", GoVersion:"go1.22.7"} (stand-in)\n');

@@ -1,0 +1,302 @@
+/**
+ * scripts/runner-host/runner-host.sh, run as a person runs it, against the recorded stand-ins for
+ * docker, nvidia-smi, systemctl and the WSL probes (scripts/workflow/stand-ins), a machine root of
+ * files in a temp folder (MLABS_HOST_ROOT), and the sandbox's GitHub REST API. Each missing
+ * prerequisite gives its message and changes nothing; a second set-up changes nothing; undo removes
+ * the service and this machine's registrations, and no other.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
+import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
+import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
+import { ROOT, runProgram } from '../harness.js';
+
+const SCRIPT = join(ROOT, 'scripts/runner-host/runner-host.sh');
+const STAND_INS = join(ROOT, 'scripts/workflow/stand-ins');
+const IMAGE = `us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner@sha256:${'a'.repeat(64)}`;
+const HOST = hostname();
+/** The programs the script may use besides the stand-ins: nothing else of this machine is on PATH. */
+const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty'];
+
+let sb: Sandbox;
+let gh: GithubRestService;
+let TOKEN: string;
+beforeAll(async () => {
+  sb = await startSandbox({ port: 0 });
+  gh = sb.ctx.services.get('github-rest') as GithubRestService;
+  TOKEN = (sb.state.github as GithubSeed).tokens[0]?.token as string;
+});
+afterAll(async () => sb.stop());
+beforeEach(() => gh.reset());
+
+interface Machine {
+  root: string;
+  bin: string;
+  log: string;
+  state: string;
+  tokenFile: string;
+}
+
+/** A machine: its files under root, the stand-ins (all but `without`) and the system tools on PATH. */
+function machine(kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}): Machine {
+  const root = mkdtempSync(join(tmpdir(), `runner-host-${kind}-`));
+  const bin = join(root, '.bin');
+  mkdirSync(bin);
+  copyFileSync(join(STAND_INS, '_stand-in.mjs'), join(bin, '_stand-in.mjs'));
+  for (const t of ['docker', 'nvidia-smi', 'systemctl', 'wslvar', 'wslpath']) {
+    if (!opts.without?.includes(t)) copyFileSync(join(STAND_INS, t), join(bin, t));
+  }
+  for (const t of SYSTEM_TOOLS) {
+    const found = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) symlinkSync(found, join(bin, t));
+  }
+  const file = (p: string, text = '') => {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), text);
+  };
+  mkdirSync(join(root, 'var/lib/docker'), { recursive: true });
+  if (kind === 'wsl2') {
+    file('etc/wsl.conf', '[boot]\nsystemd=true\n');
+    file('usr/lib/wsl/lib/libcuda.so.1');
+    file('dev/dxg');
+    file('mnt/c/Users/alice/.wslconfig', '[wsl2]\nmemory=32GB\nprocessors=8\n');
+  }
+  if (kind === 'agx') file('etc/nv_tegra_release', '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
+  const tokenFile = join(root, '.token');
+  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+  return { root, bin, log: join(root, '.calls.jsonl'), state: join(root, '.systemd.json'), tokenFile };
+}
+
+interface Run {
+  code: number;
+  out: string;
+  calls: { tool: string; args: string[] }[];
+}
+
+/** The script as a person runs it, asynchronously (the sandbox in this process keeps answering); stdin is not a terminal. */
+async function run(m: Machine, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  writeFileSync(m.log, '');
+  const r = await runProgram('sh', [SCRIPT, ...args], {
+      PATH: m.bin,
+      HOME: m.root,
+      TMPDIR: tmpdir(),
+      MLABS_HOST_ROOT: m.root,
+      MLABS_STAND_IN_LOG: m.log,
+      MLABS_STANDIN_SYSTEMD_STATE: m.state,
+      MLABS_STANDIN_DOCKER_ROOT: join(m.root, 'var/lib/docker'),
+      MLABS_MIN_DISK_GB: '0',
+      GITHUB_API_URL: sb.env.GITHUB_API_URL as string,
+      ...env,
+  });
+  const calls = readFileSync(m.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: string[] });
+  return { code: r.code, out: `${r.stdout}${r.stderr}`, calls };
+}
+
+const setupArgs = (m: Machine, kind: string) => ['setup', '--machine', kind, '--scope', 'mlabs/platform', '--image', IMAGE, '--token-file', m.tokenFile];
+const unitPath = (m: Machine, kind: string) => join(m.root, `etc/systemd/system/mlabs-runner-${kind}.service`);
+const envPath = (m: Machine, kind: string) => join(m.root, `etc/mlabs-runner/${kind}.env`);
+const argsOf = (r: Run, tool: string) => r.calls.filter((c) => c.tool === tool).map((c) => c.args);
+const githubCalls = (from = 0) => sb.requests.slice(from).filter((q) => q.path.startsWith('/github/'));
+
+/** Everything the script could have written, with its modification time. */
+function written(m: Machine): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p] = statSync(p).mtimeMs;
+    }
+  };
+  walk(join(m.root, 'etc/systemd'));
+  walk(join(m.root, 'etc/mlabs-runner'));
+  return out;
+}
+
+describe('set-up', () => {
+  test('dgx: checks, then a root-only token file and a unit running the image by digest with GPU, Docker socket, volumes and host network; enabled and started', async () => {
+    const m = machine('dgx');
+    const mark = sb.requests.length;
+    const r = await run(m, setupArgs(m, 'dgx'));
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'docker'), [['info', '--format', '{{json .Runtimes}}'], ['info', '--format', '{{.DockerRootDir}}']]);
+    assert.deepEqual(argsOf(r, 'nvidia-smi'), [['--query-gpu=name,driver_version', '--format=csv,noheader']]);
+    assert.deepEqual(argsOf(r, 'systemctl'), [
+      ['is-system-running'],
+      ['daemon-reload'],
+      ['restart', 'mlabs-runner-dgx.service'],
+      ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'],
+      ['enable', 'mlabs-runner-dgx.service'],
+      ['is-active', '--quiet', 'mlabs-runner-dgx.service'],
+    ]);
+    const unit = readFileSync(unitPath(m, 'dgx'), 'utf8');
+    const start = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+    assert.equal(
+      start,
+      `ExecStart=${join(m.bin, 'docker')} run --rm --name mlabs-runner-dgx --env-file /etc/mlabs-runner/dgx.env --gpus all --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add 0 -v mlabs-runner-toolcache:/opt/hostedtoolcache -v mlabs-runner-minikube:/home/runner/.minikube -v mlabs-runner-kube:/home/runner/.kube ${IMAGE}`,
+    );
+    assert.match(unit, /^Restart=always$/m);
+    assert.match(unit, /^WantedBy=multi-user\.target$/m);
+    for (const why of [/--network host: minikube/, /docker\.sock .*jobs build images/, /Named volumes/, /by digest/, /--env-file: RUNNER_TOKEN/]) assert.match(unit, why);
+    const env = readFileSync(envPath(m, 'dgx'), 'utf8');
+    assert.match(env, new RegExp(`^RUNNER_TOKEN=${TOKEN}$`, 'm'));
+    assert.match(env, /^RUNNER_SCOPE=mlabs\/platform$/m);
+    assert.match(env, /^MLABS_MACHINE=dgx$/m);
+    assert.equal(statSync(envPath(m, 'dgx')).mode & 0o777, 0o600, 'the token file is root-only');
+    // The token: never printed, never on a command line of anything the script ran, never in the unit.
+    assert.ok(!r.out.includes(TOKEN));
+    assert.ok(!JSON.stringify(r.calls).includes(TOKEN));
+    assert.ok(!unit.includes(TOKEN));
+    // It was checked against GitHub with one read.
+    assert.deepEqual(githubCalls(mark).map((q) => `${q.method} ${q.path} ${q.status}`), ['GET /github/repos/mlabs/platform/actions/runners 200']);
+  });
+
+  test('a second set-up changes nothing: no file rewritten, only read-only systemctl queries', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const before = written(m);
+    const again = await run(m, setupArgs(m, 'dgx'));
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /already runs .*nothing changed/);
+    assert.deepEqual(written(m), before);
+    assert.deepEqual(argsOf(again, 'systemctl'), [['is-system-running'], ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx.service']]);
+  });
+
+  test('a new image digest rewrites the unit and restarts the service', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const next = IMAGE.replace(/a{64}$/, 'b'.repeat(64));
+    const r = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', next, '--token-file', m.tokenFile]);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(readFileSync(unitPath(m, 'dgx'), 'utf8').includes(next));
+    assert.deepEqual(argsOf(r, 'systemctl').slice(1, 3), [['daemon-reload'], ['restart', 'mlabs-runner-dgx.service']]);
+  });
+
+  test('wsl2: systemd, CUDA on WSL, /dev/dxg and .wslconfig memory checked; agx: the L4T release; both set up with their GPU flag', async () => {
+    const w = machine('wsl2');
+    const rw = await run(w, setupArgs(w, 'wsl2'));
+    assert.equal(rw.code, 0, rw.out);
+    assert.deepEqual(argsOf(rw, 'wslvar'), [['USERPROFILE']]);
+    assert.deepEqual(argsOf(rw, 'wslpath'), [['-u', 'C:\\Users\\alice']]);
+    assert.match(readFileSync(unitPath(w, 'wsl2'), 'utf8'), / --gpus all /);
+    const a = machine('agx');
+    const ra = await run(a, setupArgs(a, 'agx'));
+    assert.equal(ra.code, 0, ra.out);
+    assert.match(ra.out, /Jetson L4T R36\.4\.3 \(JetPack 6\)/);
+    assert.deepEqual(argsOf(ra, 'nvidia-smi'), [], 'the Jetson is checked through its L4T release');
+    assert.match(readFileSync(unitPath(a, 'agx'), 'utf8'), / --runtime nvidia /);
+  });
+});
+
+describe('each missing prerequisite: its message, and nothing changed', () => {
+  const cases: { name: string; kind: 'wsl2' | 'dgx' | 'agx'; without?: string[]; env?: Record<string, string>; prepare?: (m: Machine) => void; says: RegExp }[] = [
+    { name: 'no Docker', kind: 'dgx', without: ['docker'], says: /missing: Docker \(the docker command is not on PATH\)\n.*fix: install Docker Engine/ },
+    { name: 'Docker daemon down', kind: 'dgx', env: { MLABS_STANDIN_DOCKER_DOWN: '1' }, says: /missing: a running Docker daemon \(Cannot connect to the Docker daemon.*\n.*fix: sudo systemctl enable --now docker/ },
+    { name: 'no nvidia runtime in Docker', kind: 'dgx', env: { MLABS_STANDIN_DOCKER_RUNTIMES: '{"runc":{"path":"runc"}}' }, says: /missing: the nvidia runtime in Docker.*\n.*fix: install the NVIDIA Container Toolkit and run: sudo nvidia-ctk runtime configure --runtime=docker/ },
+    { name: 'no nvidia-smi', kind: 'dgx', without: ['nvidia-smi'], says: /missing: the NVIDIA driver \(nvidia-smi is not on PATH\)/ },
+    { name: 'a driver that does not answer', kind: 'dgx', env: { MLABS_STANDIN_NO_GPU: '1' }, says: /missing: a working NVIDIA driver \(nvidia-smi: NVIDIA-SMI has failed/ },
+    { name: 'too little disk', kind: 'dgx', env: { MLABS_MIN_DISK_GB: '100000000' }, says: /missing: disk space: \d+ GiB free under .*, the runner image and minikube need 100000000 GiB\n.*fix: free space/ },
+    { name: 'no systemd', kind: 'dgx', env: { MLABS_STANDIN_SYSTEM_STATE: 'offline' }, says: /missing: systemd as the init system/ },
+    { name: 'WSL without systemd=true', kind: 'wsl2', prepare: (m) => writeFileSync(join(m.root, 'etc/wsl.conf'), '[boot]\n'), says: /missing: systemd in WSL \(\/etc\/wsl\.conf has no 'systemd=true' under \[boot\]\)\n.*fix: add \[boot\] systemd=true/ },
+    { name: 'no CUDA on WSL', kind: 'wsl2', prepare: (m) => spawnSync('rm', [join(m.root, 'usr/lib/wsl/lib/libcuda.so.1')]), says: /missing: CUDA on WSL \(\/usr\/lib\/wsl\/lib\/libcuda\.so is absent\)\n.*fix: install the NVIDIA Windows driver with WSL support/ },
+    { name: 'no /dev/dxg', kind: 'wsl2', prepare: (m) => spawnSync('rm', [join(m.root, 'dev/dxg')]), says: /missing: the GPU in WSL \(\/dev\/dxg is absent\)/ },
+    { name: 'too little WSL memory', kind: 'wsl2', prepare: (m) => writeFileSync(join(m.root, 'mnt/c/Users/alice/.wslconfig'), '[wsl2]\nmemory=8GB\n'), says: /missing: WSL memory .*\[wsl2\] memory is 8GB\)\n.*fix: set \[wsl2\] memory=16GB or more in \/mnt\/c\/Users\/alice\/\.wslconfig/ },
+    { name: 'no wslu', kind: 'wsl2', without: ['wslvar'], says: /missing: the Windows profile folder \(wslvar\/wslpath from the wslu package\)\n.*fix: sudo apt-get install -y wslu/ },
+    { name: 'not a JetPack system', kind: 'agx', prepare: (m) => spawnSync('rm', [join(m.root, 'etc/nv_tegra_release')]), says: /missing: the Jetson L4T release \(\/etc\/nv_tegra_release is absent/ },
+    { name: 'JetPack 5', kind: 'agx', prepare: (m) => writeFileSync(join(m.root, 'etc/nv_tegra_release'), '# R35 (release), REVISION: 5.0, GCID: 1, BOARD: t186ref, EABI: aarch64, DATE: x\n'), says: /missing: JetPack 6 \(L4T R36\): this Jetson has L4T R35\.5\.0/ },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const m = machine(c.kind, { without: c.without });
+      c.prepare?.(m);
+      const before = githubCalls().length;
+      const r = await run(m, setupArgs(m, c.kind), c.env);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, c.says);
+      assert.match(r.out, /thing\(s\) missing on this .* machine; nothing was changed/);
+      assert.deepEqual(written(m), {}, 'no file written');
+      assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-system-running'), [], 'systemd untouched');
+      assert.equal(githubCalls().length, before, 'GitHub not asked');
+    });
+  }
+
+  test('the token is never taken from argv; a missing token or one GitHub refuses changes nothing', async () => {
+    const m = machine('dgx');
+    const argv = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', IMAGE, '--token', TOKEN]);
+    assert.equal(argv.code, 64);
+    assert.match(argv.out, /--token is not accepted: a token on the command line lands in shell history and ps/);
+    const none = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', IMAGE]);
+    assert.equal(none.code, 64);
+    assert.match(none.out, /no token: give --token-file FILE/);
+    writeFileSync(m.tokenFile, 'github_pat_11WRONG000000000000000000\n');
+    const wrong = await run(m, setupArgs(m, 'dgx'));
+    assert.equal(wrong.code, 64);
+    assert.match(wrong.out, /GitHub refused the token \(401 Bad credentials\)/);
+    assert.ok(!wrong.out.includes('github_pat_11WRONG'));
+    assert.deepEqual(written(m), {});
+    const tag = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', 'ghcr.io/mlabs/mlabs-runner:latest', '--token-file', m.tokenFile]);
+    assert.equal(tag.code, 64);
+    assert.match(tag.out, /--image is 'ghcr\.io\/mlabs\/mlabs-runner:latest': expected a reference by digest/);
+  });
+});
+
+describe('undo', () => {
+  test('stops and removes the service and its files, and deletes this machine\'s registrations only; a second undo has nothing left to do', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    // Registrations as the image's entrypoint makes them (<machine>-<hostname>-<random>), and one of another machine.
+    const register = async (name: string) => {
+      const res = await fetch(`${sb.env.GITHUB_API_URL}/repos/mlabs/platform/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, runner_group_id: 1, labels: ['self-hosted', 'linux', 'x64', 'dgx'] }),
+      });
+      assert.equal(res.status, 201);
+      return ((await res.json()) as { runner: { id: number } }).runner.id;
+    };
+    const mine = [await register(`dgx-${HOST}-1234`), await register(`dgx-${HOST}-99`)];
+    const other = await register('agx-jetson-7');
+    const mark = sb.requests.length;
+    const r = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['daemon-reload']]);
+    assert.equal(existsSync(unitPath(m, 'dgx')), false);
+    assert.equal(existsSync(envPath(m, 'dgx')), false);
+    const runners = (sb.state.github as GithubSeed).runners.map((x) => x.id);
+    for (const id of mine) assert.ok(!runners.includes(id), `registration ${id} deleted: ${r.out}`);
+    assert.ok(runners.includes(other), 'another machine\'s registration is kept');
+    assert.ok(!r.out.includes(TOKEN));
+    const deletes = sb.requests.slice(mark).filter((q) => q.rpc === 'runners.delete');
+    assert.deepEqual(deletes.map((q) => q.status), [204, 204]);
+
+    const again = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
+    assert.equal(again.code, 0, again.out);
+    assert.deepEqual(argsOf(again, 'systemctl'), [['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['daemon-reload']]);
+    assert.equal(sb.requests.slice(mark).filter((q) => q.rpc === 'runners.delete').length, 2, 'nothing more to delete');
+  });
+});
+
+describe('the service\'s container', () => {
+  test('the image\'s entrypoint, given the env file set-up wrote, registers a just-in-time runner with the machine\'s labels through the sandbox\'s GitHub API and removes it after its job', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, [...setupArgs(m, 'dgx'), '--labels', 'gpu-gb10'])).code, 0);
+    const env = Object.fromEntries(readFileSync(envPath(m, 'dgx'), 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const home = mkdtempSync(join(tmpdir(), 'runner-home-'));
+    // The runner itself: records its arguments and asserts the registration exists while it runs.
+    writeFileSync(join(home, 'run.sh'), `#!/usr/bin/env bash\nprintf '%s\\n' "$@" > "${home}/args"\n`, { mode: 0o755 });
+    const mark = sb.requests.length;
+    const r = await runProgram('bash', [join(ROOT, 'runner-image/entrypoint.sh')], { ...env, PATH: process.env.PATH ?? '', HOME: home, RUNNER_HOME: home, GITHUB_API_URL: sb.env.GITHUB_API_URL as string });
+    assert.equal(r.code, 0, r.stderr);
+    const calls = githubCalls(mark);
+    assert.deepEqual(calls.map((q) => `${q.method} ${q.rpc} ${q.status}`), ['POST runners.generateJitconfig 201', `DELETE runners.delete 204`]);
+    assert.match(r.stderr, new RegExp(`registering dgx-${HOST}-\\d+ in mlabs/platform with labels self-hosted linux (x64|arm64) dgx gpu-gb10`));
+    assert.match(readFileSync(join(home, 'args'), 'utf8'), /^--jitconfig\n[A-Za-z0-9+/=]+\n$/);
+    assert.ok(!(sb.state.github as GithubSeed).runners.some((x) => x.name.startsWith(`dgx-${HOST}-`)), 'the registration is gone after the job');
+    assert.ok(!r.stderr.includes(TOKEN) && !r.stdout.includes(TOKEN));
+  });
+});
