@@ -43,6 +43,8 @@ export interface RouteSpec {
   name: string;
   /** Whether a sandbox-issued bearer token is required (default true). */
   auth?: boolean;
+  /** The route's key in scripts/sandbox/iam/rpcs.ts (default `api.name`; contract routes `api.Service.Rpc`). */
+  iamKey?: string;
   handler: RouteHandler;
   /**
    * How this API answers an injected `error` fault. Default: Google's error body. APIs that are
