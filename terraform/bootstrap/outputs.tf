@@ -32,11 +32,12 @@ locals {
   # Every repository variable bootstrap knows. The cluster, the snapshot bucket and the runner
   # image come from envs/dev's outputs after platform-create (docs/platform.md).
   repository_variables = {
-    MLABS_WIF_PROVIDER       = google_iam_workload_identity_pool_provider.github.name
-    MLABS_CI_SERVICE_ACCOUNT = google_service_account.ci.email
-    MLABS_TFSTATE_BUCKET     = google_storage_bucket.tfstate.name
-    MLABS_PROJECT_ID         = var.project_id
-    MLABS_REGION             = var.region
-    MLABS_CONTROL_RUNNER     = var.control_runner
+    MLABS_WIF_PROVIDER         = google_iam_workload_identity_pool_provider.github.name
+    MLABS_CI_SERVICE_ACCOUNT   = google_service_account.ci.email
+    MLABS_TFSTATE_BUCKET       = google_storage_bucket.tfstate.name
+    MLABS_PROJECT_ID           = var.project_id
+    MLABS_REGION               = var.region
+    MLABS_CONTROL_RUNNER       = var.control_runner
+    MLABS_NODE_SERVICE_ACCOUNT = module.iam.node_service_account_email
   }
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { FaultInjector } from '../faults.js';
-import { bearerOf, type TokenRegistry } from '../tokens.js';
+import { bearerOf, type TokenInfo, type TokenRegistry } from '../tokens.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
 import type { Pki } from './pki.js';
@@ -58,6 +58,11 @@ export interface ClusterOptions {
   tokens: TokenRegistry;
   faults: FaultInjector;
   delays?: Partial<Delays>;
+  /**
+   * Authorization after authentication: a refusal message (answered 403 Forbidden) or undefined.
+   * GKE clusters pass IAM's check here (scripts/sandbox/iam/engine.ts, gkeIamAuthorize).
+   */
+  authorize?: (token: TokenInfo, attrs: { verb: string; apiGroup: string; resource: string; subresource?: string; namespace?: string; name?: string }) => Promise<string | undefined>;
 }
 
 interface Target {
@@ -466,7 +471,15 @@ export class KubeCluster {
       });
       const path = u.pathname.replace(/\/+$/, '') || '/';
       const open = ['/version', '/healthz', '/readyz', '/livez'].includes(path);
-      if (!open && !this.opts.tokens.verify(bearerOf(req.headers.authorization))) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
+      const who = open ? undefined : this.opts.tokens.verify(bearerOf(req.headers.authorization));
+      if (!open && !who) throw new KubeError(401, 'Unauthorized', 'Unauthorized');
+      const target = who && this.opts.authorize ? this.parseTarget(path) : undefined;
+      if (who && target && this.opts.authorize) {
+        const verb = this.callName(method, path, u.searchParams).split('.').pop() ?? 'get';
+        const attrs = { verb: method === 'DELETE' && !target.name ? 'deletecollection' : verb, apiGroup: target.type.group, resource: target.type.resource, ...(target.sub ? { subresource: target.sub } : {}), ...(target.namespace ? { namespace: target.namespace } : {}), ...(target.name ? { name: target.name } : {}) };
+        const refusal = await this.opts.authorize(who, attrs);
+        if (refusal) throw new KubeError(403, 'Forbidden', refusal, { ...(target.name ? { name: target.name } : {}), ...(target.type.group ? { group: target.type.group } : {}), kind: target.type.resource });
+      }
       const call = { api: 'kubernetes', method: this.callName(method, path, u.searchParams), httpMethod: method, path };
       const delay = this.opts.faults.latencyFor(call);
       if (delay > 0) await sleep(delay);

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxContext } from '../context.js';
-import { KubeCluster, type ProxyAnswer } from './cluster.js';
+import { gkeForbiddenMessage, type IamEngine } from '../iam/engine.js';
+import { KubeCluster, type ClusterOptions, type ProxyAnswer } from './cluster.js';
 import type { Delays } from './controllers.js';
 import { makePki, type Pki } from './pki.js';
 import { meta, type Json } from './store.js';
@@ -120,8 +121,8 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     ].join('\n');
   };
 
-  async function open(name: string, displayName: string): Promise<ClusterHandle> {
-    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays });
+  async function open(name: string, displayName: string, authorize?: ClusterOptions['authorize']): Promise<ClusterHandle> {
+    const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays, ...(authorize ? { authorize } : {}) });
     await cluster.start();
     const handle: ClusterHandle = { name, server: `https://127.0.0.1:${cluster.port}`, kubeconfigPath: join(dir, `${name}.kubeconfig`), cluster };
     clusters.set(name, handle);
@@ -142,7 +143,16 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     const key = gkeKey(c);
     let h = byKey.get(key);
     if (!h) {
-      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`);
+      // GKE authorizes a Google identity through IAM (RBAC in the cluster is the second path).
+      const iam = ctx.services.get('iam') as IamEngine | undefined;
+      const authorize: ClusterOptions['authorize'] | undefined = iam
+        ? async (token, attrs) => {
+            if (token.kind === 'kubernetes') return undefined;
+            const d = await iam.gkeIamAuthorize(token, attrs, key);
+            return d.allowed ? undefined : gkeForbiddenMessage(token.subject, attrs, d.permission);
+          }
+        : undefined;
+      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`, authorize);
       byKey.set(key, h);
     }
     c.endpoint = `127.0.0.1:${h.cluster.port}`;
