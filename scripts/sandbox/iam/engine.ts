@@ -98,8 +98,7 @@ function defaultResource(route: RouteSpec, req: SandboxRequest): string {
   const m = /\/v\d[a-z0-9]*\/(.*)$/.exec(path);
   path = m ? (m[1] as string) : path.replace(/^\//, '');
   const template = typeof route.path === 'string' ? route.path.replace(/:[A-Za-z]+$/, '') : '';
-  const last = template.split('/').pop() ?? '';
-  if (template && !last.includes('{')) path = path.split('/').slice(0, -1).join('/');
+  if (template && !template.endsWith('}')) path = path.split('/').slice(0, -1).join('/');
   return path;
 }
 
@@ -124,9 +123,10 @@ export class IamEngine {
     return this.policy;
   }
 
-  /** Replace the policy (tests). */
-  setPolicy(seed: IamPolicySeed): void {
-    this.policy = { project: seed.project ?? [], resources: seed.resources ?? {}, origin: 'setPolicy' };
+  /** Replace the policy (tests); `undefined` goes back to the seed's or the Terraform's. */
+  setPolicy(seed: IamPolicySeed | undefined): void {
+    this.policy = seed ? { project: seed.project ?? [], resources: seed.resources ?? {}, origin: 'setPolicy' } : undefined;
+    if (!seed) this.loading = undefined;
   }
 
   private bindingsFor(policy: IamPolicy, resource: string): PolicyBinding[] {
