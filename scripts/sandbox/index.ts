@@ -245,7 +245,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           if (!info) throw errors.unauthenticated();
           sreq.token = info;
         }
-        const refusal = await iam.check(route, sreq);
+        const refusal = await iam.check(route, sreq, sreq.token ?? tokens.verify(bearerOf(req.headers.authorization)));
         const call = { api: route.api, method: route.name, httpMethod: method, path: u.pathname };
         const delay = faults.latencyFor(call);
         if (delay > 0) await sleep(delay);

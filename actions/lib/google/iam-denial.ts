@@ -27,7 +27,7 @@ export function deniedPermission(err: unknown): Denial | undefined {
   const m =
     /Required "([\w.]+)" permission\(s\) for "([^"]+)"/.exec(err.message) ??
     /Required '([\w.]+)' permission for '([^']+)'/.exec(err.message) ??
-    /Permission '([\w.]+)' denied on resource(?: '([^']+)')?/.exec(err.message) ??
+    /Permission '([\w./]+)' denied on resource(?: '([^']+)')?/.exec(err.message) ??
     /does not have ([a-z]+\.[\w.]+) access/.exec(err.message);
   if (!m) return undefined;
   return { permission: m[1] as string, ...(m[2] ? { resource: m[2] } : {}) };
@@ -38,6 +38,7 @@ export function deniedPermission(err: unknown): Denial | undefined {
  * checks this against the sandbox's copy of Google's roles). Reads get the narrower role.
  */
 export function roleFor(permission: string): string {
+  if (permission.startsWith('iam.googleapis.com/workloadIdentityPool')) return 'roles/iam.workloadIdentityPoolViewer';
   const [service = '', resource = '', verb = ''] = permission.split('.');
   const read = /^(get|list|getStatus|getLogs|getScale)$/.test(verb);
   switch (service) {

@@ -157,17 +157,18 @@ export class IamEngine {
   }
 
   /** The refusal for this request, or undefined when IAM allows it. The server calls it before the handler. */
-  async check(route: RouteSpec, req: SandboxRequest): Promise<SandboxReply | undefined> {
-    if (route.auth === false || !req.token) return undefined;
+  async check(route: RouteSpec, req: SandboxRequest, token: TokenInfo | undefined = req.token): Promise<SandboxReply | undefined> {
+    // Routes that check their own credentials (Cloud Storage's 401 shape, STS) are still authorized
+    // when they carry a valid token; without one their handler answers.
     const project = this.opts.project.projectId;
     const need = this.checksFor(route, req, project);
     if (!need) {
       const e = new GoogleError('INTERNAL', `The sandbox has no IAM entry for ${route.api} ${route.name} (key "${routeKey(route)}"): add one to scripts/sandbox/iam/rpcs.ts.`);
       return { status: 500, json: e.toJSON() };
     }
-    if ('none' in need) return undefined;
+    if ('none' in need || !token) return undefined;
     for (const c of need.checks) {
-      if (!(await this.allowed(req.token, c.permission, c.resource))) return denial(route.api, c, req.token);
+      if (!(await this.allowed(token, c.permission, c.resource))) return denial(route.api, c, token);
     }
     return undefined;
   }

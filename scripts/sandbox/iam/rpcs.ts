@@ -129,9 +129,14 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'artifactregistry.ArtifactRegistry.CreateTag': one('artifactregistry.tags.create'),
   'artifactregistry.ArtifactRegistry.UpdateTag': one('artifactregistry.tags.update'),
   'artifactregistry.ArtifactRegistry.DeleteTag': one('artifactregistry.tags.delete'),
+  // Routes modelled by hand (version names and image digests hold ':', which Google's templates cannot match).
+  'artifactregistry.GetVersion': one('artifactregistry.versions.get'),
+  'artifactregistry.DeleteVersion': one('artifactregistry.versions.delete'),
+  'artifactregistry.GetDockerImage': one('artifactregistry.dockerimages.get'),
   // No operations permission exists in Artifact Registry's roles; reading a repository's
   // operation is allowed to whoever may read repositories.
   'artifactregistry.ArtifactRegistry.GetOperation': { checks: [c('artifactregistry.repositories.get')], note: 'operations are authorized as repository reads' },
+  'artifactregistry.GetOperation': { checks: [c('artifactregistry.repositories.get')], note: 'operations are authorized as repository reads' },
 
   // ---- Cloud Quotas: google.api.cloudquotas.{v1,v1beta}.CloudQuotas ------------------------------
   'cloudquotas.CloudQuotas.ListQuotaInfos': one('cloudquotas.quotas.get'),
@@ -149,7 +154,7 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'serviceusage.services.get': one('serviceusage.services.get'),
   'iam.serviceAccounts.list': one('iam.serviceAccounts.list'),
   'iam.serviceAccounts.get': one('iam.serviceAccounts.get'),
-  'iam.workloadIdentityPools.list': one('iam.workloadIdentityPools.list'),
+  'iam.workloadIdentityPools.list': one('iam.googleapis.com/workloadIdentityPools.list'),
 
   // ---- Not authorized by IAM here ----------------------------------------------------------------
   // The Cloud Billing Catalog (public prices) needs any credential, no permission.
