@@ -163,6 +163,6 @@ test('a service_account that is not an email is refused before any request', asy
   const before = sb.requests.length;
   const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-badsa', service_account: 'mlabs-nodes' });
   assert.notEqual(r.exitCode, 0);
-  assert.match(errorText(r), /Input "service_account" is "mlabs-nodes": a service account email/);
+  assert.match(errorText(r), /Input "service_account" is "mlabs-nodes": expected a service account email/);
   assert.equal(sb.requests.length, before);
 });

@@ -9,7 +9,7 @@
  * for "R".`, Compute's `Required 'P' permission for 'R'`, Cloud Storage's `... does not have P access`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ActionError } from '../errors.js';
 import { ApiError } from '../http.js';
 
@@ -65,8 +65,18 @@ export function roleFor(permission: string): string {
   }
 }
 
+/**
+ * The checkout holding terraform/: the workflow's workspace when it checked this repository out,
+ * else the suite's own checkout the action runs from (actions/NAME/dist/index.js), else the cwd.
+ */
+export function terraformRoot(): string {
+  const script = process.argv[1] ?? '';
+  const candidates = [process.env.GITHUB_WORKSPACE, script ? resolve(dirname(script), '..', '..', '..') : undefined, process.cwd()];
+  return candidates.find((d): d is string => !!d && existsSync(join(d, 'terraform', 'modules', 'iam'))) ?? process.cwd();
+}
+
 /** Where the repository's Terraform grants `role` (or where it would): file:line and what to do. */
-export function terraformHint(role: string, root = process.env.GITHUB_WORKSPACE || process.cwd()): string {
+export function terraformHint(role: string, root = terraformRoot()): string {
   const iamFile = 'terraform/modules/iam/main.tf';
   const bootstrapFile = 'terraform/bootstrap/main.tf';
   const lineOf = (file: string, needle: string): number | undefined => {
