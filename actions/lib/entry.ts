@@ -4,6 +4,7 @@
  */
 import { loadOnly } from './config.js';
 import { ActionError, describeError } from './errors.js';
+import { permissionError } from './google/iam-denial.js';
 import * as runner from './runner.js';
 
 export interface ActionPhases {
@@ -23,7 +24,9 @@ export async function runAction(phases: ActionPhases): Promise<void> {
   if (!phase) return;
   try {
     await phase();
-  } catch (err) {
+  } catch (caught) {
+    // An IAM refusal becomes the missing permission, a role and the Terraform line that grants it.
+    const err = (caught instanceof ActionError ? undefined : permissionError(caught)) ?? caught;
     runner.error(describeError(err), { title: err instanceof ActionError ? err.name : 'Unexpected error' });
     if (!(err instanceof ActionError) && err instanceof Error && err.stack) runner.debug(err.stack);
     process.exitCode = 1;

@@ -12,6 +12,7 @@
  */
 import { ActionError } from './errors.js';
 import { ApiError, isNotFound } from './http.js';
+import { permissionError } from './google/iam-denial.js';
 import { findQuota, getProjectQuotas, getRegion, type ComputeQuota } from './google/compute.js';
 import {
   getQuotaInfo,
@@ -99,6 +100,8 @@ export function explainQuotaApiError(err: unknown, project: string): unknown {
   const api = /cloudquotas/.test(err.url) ? 'Cloud Quotas' : /compute/.test(err.url) ? 'Compute Engine' : 'Google';
   const said = `${api} answered ${err.httpStatus} ${err.status}: ${err.message}`;
   if (err.httpStatus === 403) {
+    const denied = permissionError(err);
+    if (denied) return denied;
     return new ActionError(said, {
       fix: `Give the job's service account roles/cloudquotas.admin, roles/compute.viewer and roles/serviceusage.serviceUsageConsumer on ${project} (terraform/modules/iam), and enable cloudquotas.googleapis.com and compute.googleapis.com.`,
       cause: err,

@@ -7,7 +7,7 @@ import { ensureGpuQuota } from '../lib/gpu-quota.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { expandNodePool } from '../lib/nodepool/expand.js';
 import { FailoverError } from '../lib/nodepool/failover.js';
-import { readCommon } from '../lib/nodepool/inputs.js';
+import { readCommon, readServiceAccount } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { requireCluster } from '../lib/nodepool/snapshot.js';
 import { DRIVER_VERSIONS, parseLabels, parseTaint, type GpuPoolSpec } from '../lib/nodepool/spec.js';
@@ -64,6 +64,7 @@ function readInputs() {
     taints: noTaint ? [] : taintItems,
     labels,
     driver: readEnum('gpu_driver', DRIVER_VERSIONS),
+    serviceAccount: readServiceAccount(),
   };
   const zones = readZones(ref.location);
   const ensureQuota = readBool('ensure_quota');

@@ -3,7 +3,7 @@ import { readBool, readString } from '../lib/inputs.js';
 import { setOutput, warning } from '../lib/runner.js';
 import { poolGpus } from '../lib/nodepool/cost.js';
 import { FailoverError } from '../lib/nodepool/failover.js';
-import { readBucket, readCommon } from '../lib/nodepool/inputs.js';
+import { readBucket, readCommon, readServiceAccount } from '../lib/nodepool/inputs.js';
 import { writePoolSummary } from '../lib/nodepool/report.js';
 import { restoreNodePool } from '../lib/nodepool/restore.js';
 import { requireCluster, loadSnapshot } from '../lib/nodepool/snapshot.js';
@@ -19,20 +19,21 @@ function readInputs() {
   const source = readString('snapshot', { pattern: SNAPSHOT_SOURCE, accepted: '"latest" or the gs://BUCKET/OBJECT URI of one snapshot (.json)' });
   const zones = readZones(ref.location);
   const replace = readBool('replace');
-  return { ref, pool, deadline, bucket, source, zones, replace };
+  const serviceAccount = readServiceAccount();
+  return { ref, pool, deadline, bucket, source, zones, replace, serviceAccount };
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((z) => b.includes(z));
 
 await runAction({
   async main() {
-    const { ref, pool, deadline, bucket, source, zones, replace } = readInputs();
+    const { ref, pool, deadline, bucket, source, zones, replace, serviceAccount } = readInputs();
     const cluster = await requireCluster(ref);
     const snap = await loadSnapshot(bucket, ref.cluster, pool, source);
     if (snap.snapshot.pool !== pool) warning(`The snapshot is of pool ${snap.snapshot.pool}; it is restored under that name.`);
     setOutput('snapshot_uri', snap.uri);
     try {
-      const r = await restoreNodePool(ref, cluster, snap, { zones, replace, deadline });
+      const r = await restoreNodePool(ref, cluster, snap, { zones, replace, deadline, ...(serviceAccount ? { serviceAccount } : {}) });
       const cost = poolGpus(r.pool);
       setOutput('outcome', r.outcome);
       setOutput('zones', r.zones.join(','));

@@ -447,6 +447,7 @@ export function bindService(router: Router, opts: BindOptions): void {
         path: (opts.prefix ?? '') + binding.template,
         api: opts.api,
         name: rpc,
+        iamKey: `${opts.api}.${opts.service.split('.').pop() ?? opts.service}.${rpc}`,
         auth: opts.auth ?? true,
         handler: async (http): Promise<SandboxReply> => {
           const request = decodeRequest(reqType, binding, http, new Set(opts.notEnforced?.[rpc] ?? []));

@@ -12,6 +12,7 @@ import type { ApiModule, SandboxContext } from './context.js';
 import * as errors from './errors.js';
 import { GoogleError } from './errors.js';
 import { FaultInjector, type FaultRule } from './faults.js';
+import { IamEngine, type IamPolicySeed } from './iam/engine.js';
 import { OperationEngine } from './operations.js';
 import { QuotaLedger, type QuotaSeed } from './quota.js';
 import { Router, type SandboxReply, type SandboxRequest } from './router.js';
@@ -35,6 +36,17 @@ export interface SandboxOptions {
   faults?: FaultRule[];
   /** Print one line per request to stderr. */
   verbose?: boolean;
+  /**
+   * The checkout whose terraform/ grants the IAM policy (default: the nearest one above the
+   * working directory). The seed's `iamPolicy` replaces it.
+   */
+  checkout?: string;
+  /**
+   * Who `env`'s token file (CLOUDSDK_AUTH_ACCESS_TOKEN_FILE) stands for: `ci` (default) the CI
+   * service account, with exactly the roles the Terraform grants it; `admin` the sandbox's own
+   * owner token (`accessToken`).
+   */
+  caller?: 'ci' | 'admin';
 }
 
 export interface RequestLogEntry {
@@ -53,8 +65,14 @@ export interface RequestLogEntry {
 export interface Sandbox {
   url: string;
   port: number;
-  /** A bearer token the sandbox issued (valid 24 h). */
+  /** The sandbox's own token (valid 24 h): the project's owner, for tests' set-up. */
   accessToken: string;
+  /** A token of the CI service account (valid 24 h): what wif-login would obtain. */
+  ciToken: string;
+  /** The CI service account's email. */
+  ciServiceAccount: string;
+  /** IAM: the policy in force and the checks (scripts/sandbox/iam/engine.ts). */
+  iam: IamEngine;
   /** File holding accessToken, for CLOUDSDK_AUTH_ACCESS_TOKEN_FILE. */
   tokenFile: string;
   /** Every variable that points gcloud and the suite at this sandbox. */
@@ -135,6 +153,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stopHooks: (() => void | Promise<void>)[] = [];
   const requests: RequestLogEntry[] = [];
   const extraEnv: Record<string, string> = {};
+  const iam = new IamEngine({
+    project,
+    ...(options.checkout ? { checkout: options.checkout } : {}),
+    ...(seed.iamPolicy ? { seed: seed.iamPolicy as IamPolicySeed } : {}),
+  });
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -189,13 +212,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
   };
 
+  ctx.services.set('iam', iam);
   for (const mod of await discoverModules()) await mod.register(ctx);
 
   const admin = tokens.issue({ subject: `sandbox-admin@${project.projectId}.iam.gserviceaccount.com`, kind: 'sandbox', ttlSeconds: 24 * 3600 });
   const runnerToken = tokens.issue({ subject: 'github-runner', kind: 'github-runner', ttlSeconds: 24 * 3600 });
+  const ciServiceAccount = `mlabs-ci@${project.projectId}.iam.gserviceaccount.com`;
+  const ci = tokens.issue({ subject: ciServiceAccount, kind: 'iamcredentials', ttlSeconds: 24 * 3600, claims: { serviceAccount: ciServiceAccount } });
   const tmp = mkdtempSync(join(tmpdir(), 'mlabs-sandbox-'));
   const tokenFile = join(tmp, 'access-token');
-  writeFileSync(tokenFile, `${admin.token}\n`, { mode: 0o600 });
+  writeFileSync(tokenFile, `${options.caller === 'admin' ? admin.token : ci.token}\n`, { mode: 0o600 });
 
   let seq = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -242,11 +268,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           if (!info) throw errors.unauthenticated();
           sreq.token = info;
         }
+        const refusal = await iam.check(route, sreq, sreq.token ?? tokens.verify(bearerOf(req.headers.authorization)));
         const call = { api: route.api, method: route.name, httpMethod: method, path: u.pathname };
         const delay = faults.latencyFor(call);
         if (delay > 0) await sleep(delay);
         const injected = faults.errorFor(call);
-        if (injected && route.faultReply) reply = route.faultReply(injected);
+        if (refusal) reply = refusal;
+        else if (injected && route.faultReply) reply = route.faultReply(injected);
         else if (injected) throw faultError(injected.status, injected.message, route.api, project.projectNumber);
         else reply = await route.handler(sreq);
       } catch (err) {
@@ -281,6 +309,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     url,
     port,
     accessToken: admin.token,
+    ciToken: ci.token,
+    ciServiceAccount,
+    iam,
     tokenFile,
     env,
     project,

@@ -43,6 +43,8 @@ export interface RouteSpec {
   name: string;
   /** Whether a sandbox-issued bearer token is required (default true). */
   auth?: boolean;
+  /** The route's key in scripts/sandbox/iam/rpcs.ts (default `api.name`; contract routes `api.Service.Rpc`). */
+  iamKey?: string;
   handler: RouteHandler;
   /**
    * How this API answers an injected `error` fault. Default: Google's error body. APIs that are
@@ -109,8 +111,8 @@ export class Router {
   }
 
   /** All registered routes (for the README / debugging). */
-  list(): { method: string; path: string; api: string; name: string }[] {
-    return this.routes.map((r) => ({ method: r.method, path: String(r.path), api: r.api, name: r.name }));
+  list(): { method: string; path: string; api: string; name: string; iamKey?: string; auth?: boolean }[] {
+    return this.routes.map((r) => ({ method: r.method, path: String(r.path), api: r.api, name: r.name, ...(r.iamKey ? { iamKey: r.iamKey } : {}), ...(r.auth === false ? { auth: false } : {}) }));
   }
 
   match(method: string, path: string): { route: RouteSpec; params: Record<string, string> } | 'method-not-allowed' | undefined {

@@ -17,6 +17,7 @@ export function sandboxVars(project: { projectId: string; projectNumber: string;
     ? `projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/providers/${pool.providers?.[0]?.providerId ?? 'github-actions'}`
     : `projects/${project.projectNumber}/locations/global/workloadIdentityPools/github/providers/github-actions`;
   const ci = seed.iam?.serviceAccounts?.find((s) => s.email.startsWith('mlabs-ci@'))?.email ?? `mlabs-ci@${project.projectId}.iam.gserviceaccount.com`;
+  const nodes = seed.iam?.serviceAccounts?.find((s) => s.email.startsWith('mlabs-nodes@'))?.email ?? `mlabs-nodes@${project.projectId}.iam.gserviceaccount.com`;
   return {
     // terraform/bootstrap output repository_variables
     MLABS_WIF_PROVIDER: provider,
@@ -33,6 +34,8 @@ export function sandboxVars(project: { projectId: string; projectNumber: string;
     MLABS_QUOTA_CONTACT_EMAIL: 'gpu-admins@example.com',
     // The label of the machine that runs the control jobs (routing, login check, platform, cost-cleanup).
     MLABS_CONTROL_RUNNER: 'wsl2',
+    // terraform/bootstrap output repository_variables (modules/iam's node service account)
+    MLABS_NODE_SERVICE_ACCOUNT: nodes,
   };
 }
 

@@ -32,13 +32,14 @@ locals {
   # Every repository variable bootstrap knows. The cluster, the snapshot bucket and the runner
   # image come from envs/dev's outputs after platform-create (docs/platform.md).
   known_variables = {
-    MLABS_WIF_PROVIDER       = google_iam_workload_identity_pool_provider.github.name
-    MLABS_CI_SERVICE_ACCOUNT = google_service_account.ci.email
-    MLABS_TFSTATE_BUCKET     = google_storage_bucket.tfstate.name
-    MLABS_PROJECT_ID         = var.project_id
-    MLABS_REGION             = var.region
-    MLABS_CONTROL_RUNNER     = var.control_runner
-    MLABS_ZONES              = join(",", var.zones)
+    MLABS_WIF_PROVIDER         = google_iam_workload_identity_pool_provider.github.name
+    MLABS_CI_SERVICE_ACCOUNT   = google_service_account.ci.email
+    MLABS_TFSTATE_BUCKET       = google_storage_bucket.tfstate.name
+    MLABS_PROJECT_ID           = var.project_id
+    MLABS_REGION               = var.region
+    MLABS_CONTROL_RUNNER       = var.control_runner
+    MLABS_ZONES                = join(",", var.zones)
+    MLABS_NODE_SERVICE_ACCOUNT = module.iam.node_service_account_email
   }
   # The ones with a value: GitHub refuses a variable with an empty value, and an unset MLABS_ZONES
   # means every zone of the region.

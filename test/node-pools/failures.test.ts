@@ -149,3 +149,20 @@ test('a mutation refused with CLUSTER_ALREADY_HAS_OPERATION waits for that opera
   assert.equal(seen.filter((q) => q.rpc === 'CreateNodePool' && q.status === 200).length, 1);
   assert.equal(pools(sb).find((p) => p.name === 'gpu-lock')?.status, 'RUNNING');
 });
+
+test('without service_account the pool would run as the Compute default account: refused, naming actAs, the input and the Terraform line', async () => {
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-nosa', zones: 'us-central1-a', service_account: '' });
+  assert.notEqual(r.exitCode, 0);
+  const text = errorText(r);
+  assert.match(text, /Required "iam\.serviceAccounts\.actAs" permission\(s\) for "projects\/-\/serviceAccounts\/123456789012-compute@developer\.gserviceaccount\.com"/);
+  assert.match(text, /roles\/iam\.serviceAccountUser grants iam\.serviceAccounts\.actAs\. terraform\/modules\/iam\/main\.tf:\d+ grants roles\/iam\.serviceAccountUser/);
+  assert.equal(pools(sb).filter((p) => p.name === 'gpu-nosa').length, 0, 'nothing was created');
+});
+
+test('a service_account that is not an email is refused before any request', async () => {
+  const before = sb.requests.length;
+  const r = await run('node-pool-expand', env, { ...L4, pool: 'gpu-badsa', service_account: 'mlabs-nodes' });
+  assert.notEqual(r.exitCode, 0);
+  assert.match(errorText(r), /Input "service_account" is "mlabs-nodes": expected a service account email/);
+  assert.equal(sb.requests.length, before);
+});

@@ -19,8 +19,13 @@ export async function sandbox(): Promise<{ sb: Sandbox; env: Record<string, stri
   return { sb, env };
 }
 
+/** The platform's node service account (terraform/modules/iam): the one account CI may run pools as. */
+export const NODE_SA = 'mlabs-nodes@mlabs-demo.iam.gserviceaccount.com';
+
+/** Run a node-pool action as the workflows do (as the CI account; expand and restore with service_account). */
 export function run(name: string, env: Record<string, string>, inputs: Record<string, string | number | boolean>): Promise<ActionRun> {
-  return runAction(name, { env, inputs: { location: LOCATION, cluster: CLUSTER, ...inputs } });
+  const sa: Record<string, string> = name === 'node-pool-expand' || name === 'node-pool-restore' ? { service_account: NODE_SA } : {};
+  return runAction(name, { env, inputs: { location: LOCATION, cluster: CLUSTER, ...sa, ...inputs } });
 }
 
 /** `gcloud container node-pools describe POOL --format=json` against the sandbox; undefined when absent. */

@@ -21,7 +21,7 @@ let config: string;
 beforeAll(async () => {
   // CI has gcloud: its absence is a failure, not a skip.
   assert.ok(gcloudPresent(), 'gcloud is not on PATH: install the Google Cloud CLI (google-cloud-cli) to run the sandbox round-trips');
-  sb = await startSandbox({ operationMs: 0 });
+  sb = await startSandbox({ operationMs: 0, caller: 'admin' }); // the sandbox's own round-trips, as the project's owner (test/sandbox/iam.test.ts: as CI)
   config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
 });
 afterAll(async () => {

@@ -19,7 +19,7 @@ const ALLOWED_ROLES: Record<string, string> = {
   'roles/iam.workloadIdentityUser': 'the repository principalSet impersonates the CI service account (wif-login)',
   'roles/storage.objectAdmin': 'CI reads, writes and locks Terraform state in the state bucket only',
   'roles/container.clusterAdmin': 'platform-create/-destroy manage the cluster; node-pool actions and cost-cleanup manage GPU pools',
-  'roles/container.viewer': 'cost-cleanup reads pods and their GPU requests',
+  'roles/container.developer': "train-private-first's burst creates its ConfigMap and Job and reads their logs; cost-cleanup reads pods",
   'roles/artifactregistry.admin': 'Terraform manages repositories and cleanup policies; image-merge pushes; image-prune deletes',
   'roles/storage.admin': 'Terraform manages the snapshot bucket; node-pool-snapshot/-restore write and read snapshots',
   'roles/storage.objectViewer': 'model-serve: serving nodes read the promoted models, on the models bucket only',

@@ -72,7 +72,7 @@ test('CLOUDSDK_AUTH_ACCESS_TOKEN_FILE still wins', async () => {
   resetAccessTokenCache();
   const t = await getGoogleToken();
   assert.equal(t.source, 'token-file');
-  assert.equal(t.accessToken, sb.accessToken);
+  assert.equal(t.accessToken, sb.ciToken, "the token file holds the CI account's token");
 });
 
 test('a service account key file is refused with the keyless fix; a missing file says why', async () => {

@@ -5,6 +5,7 @@
  * refused at once. Every attempt is recorded; after a total failure nothing is left behind.
  */
 import { retryBaseMs } from '../config.js';
+import { permissionError } from '../google/iam-denial.js';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError } from '../http.js';
 import { info, warning } from '../runner.js';
@@ -122,7 +123,7 @@ export async function createWithFailover(ref: ClusterRef, definition: NodePool, 
         outcome = classify(err.message, err.reason);
         if (outcome === 'failed' || err.httpStatus === 409) {
           record({ outcome: 'failed', message });
-          throw new FailoverError(`Creating node pool ${body.name}${zone ? ` in ${zone}` : ''} was refused: ${err.message}`, attempts);
+          throw new FailoverError(`Creating node pool ${body.name}${zone ? ` in ${zone}` : ''} was refused: ${err.message}`, attempts, permissionError(err)?.fix);
         }
       } else {
         throw err;

@@ -27,3 +27,16 @@ export function readCommon(opts: { pool?: boolean } = {}): CommonInputs {
 export function readBucket(required: boolean): string {
   return readString('bucket', { required, pattern: BUCKET_PATTERN, accepted: 'a Cloud Storage bucket name (no gs://)' });
 }
+
+/** A service account email: NAME@PROJECT.iam.gserviceaccount.com, or a Google-managed one. */
+export const SERVICE_ACCOUNT_PATTERN = /^[a-z0-9][a-z0-9-]{4,61}[a-z0-9]@[a-z0-9-]+(\.[a-z0-9-]+)*\.gserviceaccount\.com$/;
+
+/** `service_account`: the account the pool's nodes run as; empty = the action's fallback. */
+export function readServiceAccount(): string | undefined {
+  return (
+    readString('service_account', {
+      pattern: SERVICE_ACCOUNT_PATTERN,
+      accepted: 'a service account email such as mlabs-nodes@PROJECT.iam.gserviceaccount.com (terraform/bootstrap prints it as MLABS_NODE_SERVICE_ACCOUNT)',
+    }) || undefined
+  );
+}

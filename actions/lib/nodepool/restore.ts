@@ -17,6 +17,8 @@ export interface RestoreOptions {
   zones: ZonesInput;
   replace: boolean;
   deadline: number;
+  /** The account the restored nodes run as, instead of the snapshot's. */
+  serviceAccount?: string;
 }
 
 export interface RestoreResult {
@@ -37,6 +39,10 @@ export async function restoreNodePool(ref: ClusterRef, cluster: Cluster, snap: S
   const notes: string[] = [];
   const s = snap.snapshot;
   const definition = structuredClone(s.nodePool);
+  if (opts.serviceAccount && definition.config?.serviceAccount !== opts.serviceAccount) {
+    if (definition.config?.serviceAccount) notes.push(`The snapshot's nodes ran as ${definition.config.serviceAccount}; the restored pool runs as ${opts.serviceAccount} (input service_account).`);
+    definition.config = { ...definition.config, serviceAccount: opts.serviceAccount };
+  }
   if (s.cluster !== ref.cluster || s.location !== ref.location || s.project !== ref.project) {
     notes.push(`The snapshot was taken from ${s.project}/${s.location}/${s.cluster}; restoring into ${ref.project}/${ref.location}/${ref.cluster}.`);
   }

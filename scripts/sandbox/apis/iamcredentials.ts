@@ -7,6 +7,7 @@
 // impersonate any account. Lifetimes up to 3600 s, or 43200 s with the lifetime-extension policy.
 import type { ApiModule, SandboxContext } from '../context.js';
 import type { TokenInfo } from '../tokens.js';
+import { membersOf } from '../iam/engine.js';
 import { newSigningKey, signJwt } from './_jwt.js';
 import { defaultIam, type IamSeed, type ServiceAccountSeed } from './_wif.js';
 
@@ -17,15 +18,6 @@ export interface IamCredentialsService {
   jwks(): { keys: object[] };
   /** IAM members the caller's token stands for. */
   membersOf(token: TokenInfo): string[];
-}
-
-function membersOf(token: TokenInfo): string[] {
-  if (token.kind === 'sts') {
-    const c = token.claims as { principal?: string; principalSets?: string[] };
-    return [c.principal ?? token.subject, ...(c.principalSets ?? [])];
-  }
-  if (token.subject.endsWith('.gserviceaccount.com')) return [`serviceAccount:${token.subject}`];
-  return [`user:${token.subject}`];
 }
 
 function googleTime(ms: number): string {

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxContext } from '../context.js';
-import { allowGoogleIdentities } from './auth.js';
+import { allowGoogleIdentities, type ExternalAuthorizer } from './auth.js';
 import { KubeCluster, type ProxyAnswer } from './cluster.js';
+import { gkeIamAuthorizer, type IamEngine } from '../iam/engine.js';
 import type { Delays } from './controllers.js';
 import { makePki, type Pki } from './pki.js';
 import { installOperator } from './operators.js';
@@ -128,9 +129,9 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     ].join('\n');
   };
 
-  async function open(name: string, displayName: string, flavor: 'gke' | 'minikube', arch = 'amd64'): Promise<ClusterHandle> {
-    // GKE: IAM decides first (see the iam module, which replaces this allow-all with its check), then RBAC.
-    const authorize = flavor === 'gke' ? allowGoogleIdentities : undefined;
+  async function open(name: string, displayName: string, flavor: 'gke' | 'minikube', arch = 'amd64', iamAuthorize?: ExternalAuthorizer): Promise<ClusterHandle> {
+    // GKE: IAM decides first (the iam module's check when the sandbox has one), then RBAC.
+    const authorize = flavor === 'gke' ? (iamAuthorize ?? allowGoogleIdentities) : undefined;
     const cluster = new KubeCluster({ name: displayName, pki, tokens: ctx.tokens, faults: ctx.faults, delays: options.delays, flavor, ...(authorize ? { authorize } : {}),
       version: flavor === 'gke' ? { gitVersion: GKE_VERSION, goVersion: 'go1.23.6 X:boringcrypto', platform: 'linux/amd64' } : { platform: `linux/${arch}` } });
     await cluster.start();
@@ -153,7 +154,10 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     const key = gkeKey(c);
     let h = byKey.get(key);
     if (!h) {
-      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`, 'gke');
+      // GKE authorizes a Google identity through IAM (RBAC in the cluster is the second path).
+      const iam = ctx.services.get('iam') as IamEngine | undefined;
+      if (iam) await iam.currentPolicy();
+      h = await open(String(c.name), `gke_${ctx.project.projectId}_${String(c.location)}_${String(c.name)}`, 'gke', 'amd64', iam ? gkeIamAuthorizer(iam, key) : undefined);
       byKey.set(key, h);
     }
     c.endpoint = `127.0.0.1:${h.cluster.port}`;
