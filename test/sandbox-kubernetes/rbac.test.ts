@@ -120,6 +120,16 @@ describe('RBAC on the sandbox dgx cluster', () => {
     assert.match(no.stderr, /users "jane" is forbidden: User "system:serviceaccount:ml:runner" cannot impersonate resource "users" in API group "" at the cluster scope/);
   });
 
+  it('SubjectAccessReview answers for another user; only cluster-admin may ask', async () => {
+    const sar = (verb: string) => `apiVersion: authorization.k8s.io/v1\nkind: SubjectAccessReview\nspec:\n  user: system:serviceaccount:ml:runner\n  groups: [system:serviceaccounts, system:serviceaccounts:ml, system:authenticated]\n  resourceAttributes: {namespace: ml, verb: ${verb}, resource: configmaps}\n`;
+    const yes = await k.kubectl(['create', '-f', '-', '-o', 'jsonpath={.status.allowed}'], sar('list'));
+    assert.equal(yes.stdout, 'true', yes.stderr);
+    const no = await k.kubectl(['create', '-f', '-', '-o', 'jsonpath={.status.allowed}'], sar('delete'));
+    assert.equal(no.stdout, 'false', no.stderr);
+    const asked = await asRunner(['create', '-f', '-'], sar('list'));
+    assert.match(asked.stderr, /subjectaccessreviews\.authorization\.k8s\.io is forbidden: User "system:serviceaccount:ml:runner" cannot create resource "subjectaccessreviews" in API group "authorization\.k8s\.io" at the cluster scope/);
+  });
+
   it('a token stops working when its ServiceAccount is deleted, and is not valid on another cluster', async () => {
     const sa = await k.kubectl(['create', 'serviceaccount', 'brief', '-n', 'ml']);
     assert.equal(sa.code, 0, sa.stderr);

@@ -633,8 +633,19 @@ export class KubeCluster {
     const spec = (body.spec ?? {}) as Json;
     const out = (status: Json, code = 201): void => this.send(res, code, { kind: t.kind, apiVersion: apiVersionOf(t), metadata: { creationTimestamp: null }, spec, status });
     switch (t.resource) {
+      case 'subjectaccessreviews':
+      case 'localsubjectaccessreviews':
       case 'selfsubjectaccessreviews': {
         const ra = spec.resourceAttributes as Json | undefined;
+        if (t.resource !== 'selfsubjectaccessreviews') {
+          // SubjectAccessReview asks about another user (spec.user, spec.groups); the Local one within its namespace.
+          if (!spec.user && !((spec.groups as unknown[] | undefined) ?? []).length)
+            throw new KubeError(422, 'Invalid', `${t.kind}.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified`, { group: 'authorization.k8s.io', kind: t.kind, causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: "": at least one of user or group must be specified', field: 'spec.user' }] });
+          if (t.resource === 'localsubjectaccessreviews' && ra && ra.namespace !== undefined && ra.namespace !== namespace)
+            throw new KubeError(400, 'BadRequest', `spec.resourceAttributes.namespace must match namespace: ${namespace}`);
+          if (t.resource === 'localsubjectaccessreviews' && ra) ra.namespace = namespace;
+          user = { username: String(spec.user ?? ''), groups: ((spec.groups as string[] | undefined) ?? []).map(String), ...(spec.uid ? { uid: String(spec.uid) } : {}) };
+        }
         const nra = spec.nonResourceAttributes as Json | undefined;
         if ((ra === undefined) === (nra === undefined))
           throw new KubeError(422, 'Invalid', `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified`, { group: 'authorization.k8s.io', kind: 'SelfSubjectAccessReview', causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified', field: 'spec.resourceAttributes' }] });
