@@ -63,6 +63,7 @@ export function nextStepsBody(i: CreateInputs, platformVars: Variable[]): string
     '',
     '## To do',
     '- [ ] Add the secret `MLABS_RUNNER_READ_TOKEN` (a token with Administration: read and Actions: read) so routing can see the self-hosted runners.',
+    '- [ ] Add the secrets `MLABS_MINIO_ACCESS_KEY` and `MLABS_MINIO_SECRET_KEY` (the dgx stack\'s MinIO) so `promote` can read the registered model; secrets are never copied from the platform.',
     `- [ ] ${i.trust === 'pull-request' ? `Merge the Workload Identity pull request on \`${i.platform}\` and apply terraform/bootstrap.` : i.trust === 'iam' ? 'Workload Identity login was granted through the IAM API: add this repository to terraform/bootstrap/repositories.auto.tfvars.json on the platform too, or the next apply takes it away.' : 'Ask the platform owners to admit this repository to Workload Identity login.'}`,
     '- [ ] Build the trainer image (Dockerfile) and set `MLABS_TRAIN_IMAGE` if it is not the default.',
     '- [ ] Put the training data under `data/` on the private machines (never in git) and open `notebooks/finetune.ipynb`.',
