@@ -52,7 +52,7 @@ describe('the RPC permission table', () => {
 
   test('every permission in the table is one a predefined role of the data file grants', () => {
     const probe = Object.values(RPC_PERMISSIONS).flatMap((e) => ('checks' in e ? e.checks.map((c) => c.permission) : []));
-    const roles = ['roles/container.admin', 'roles/compute.admin', 'roles/storage.admin', 'roles/artifactregistry.admin', 'roles/cloudquotas.admin', 'roles/serviceusage.serviceUsageAdmin', 'roles/browser', 'roles/iam.serviceAccountUser', 'roles/iam.serviceAccountViewer', 'roles/iam.workloadIdentityPoolViewer'];
+    const roles = ['roles/container.admin', 'roles/compute.admin', 'roles/storage.admin', 'roles/artifactregistry.admin', 'roles/cloudquotas.admin', 'roles/serviceusage.serviceUsageAdmin', 'roles/browser', 'roles/iam.serviceAccountUser', 'roles/iam.serviceAccountViewer', 'roles/iam.workloadIdentityPoolViewer', 'roles/iam.serviceAccountAdmin', 'roles/iam.workloadIdentityPoolAdmin'];
     const unknown = [...new Set(probe)].filter((p) => !roles.some((r) => roleGrants(r, p)));
     assert.deepEqual(unknown, []);
   });

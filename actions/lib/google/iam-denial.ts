@@ -38,7 +38,9 @@ export function deniedPermission(err: unknown): Denial | undefined {
  * checks this against the sandbox's copy of Google's roles). Reads get the narrower role.
  */
 export function roleFor(permission: string): string {
-  if (permission.startsWith('iam.googleapis.com/workloadIdentityPool')) return 'roles/iam.workloadIdentityPoolViewer';
+  if (permission.startsWith('iam.googleapis.com/workloadIdentityPool')) {
+    return /\.(get|list)$/.test(permission) ? 'roles/iam.workloadIdentityPoolViewer' : 'roles/iam.workloadIdentityPoolAdmin';
+  }
   const [service = '', resource = '', verb = ''] = permission.split('.');
   const read = /^(get|list|getStatus|getLogs|getScale)$/.test(verb);
   switch (service) {
@@ -47,7 +49,7 @@ export function roleFor(permission: string): string {
     case 'iam':
       if (verb === 'actAs') return 'roles/iam.serviceAccountUser';
       if (verb === 'getAccessToken' || verb === 'getOpenIdToken') return 'roles/iam.workloadIdentityUser';
-      return 'roles/iam.serviceAccountViewer';
+      return read || verb === 'getIamPolicy' ? 'roles/iam.serviceAccountViewer' : 'roles/iam.serviceAccountAdmin';
     case 'compute':
       return read ? 'roles/compute.viewer' : 'roles/compute.storageAdmin';
     case 'storage':

@@ -18,6 +18,7 @@ const ROLES = [
   'cloudquotas.admin', 'cloudquotas.viewer',
   'serviceusage.serviceUsageConsumer', 'serviceusage.serviceUsageViewer', 'serviceusage.serviceUsageAdmin',
   'iam.serviceAccountUser', 'iam.workloadIdentityUser', 'iam.serviceAccountTokenCreator', 'iam.serviceAccountViewer', 'iam.workloadIdentityPoolViewer',
+  'iam.serviceAccountAdmin', 'iam.workloadIdentityPoolAdmin',
   'browser', 'resourcemanager.projectIamAdmin', 'billing.viewer',
   'logging.logWriter', 'monitoring.metricWriter', 'monitoring.viewer', 'stackdriver.resourceMetadata.writer',
 ];

@@ -302,12 +302,15 @@ export { rolesGranting, OWNER };
  * GKE's first authorizer: a Google identity's request is allowed when its IAM permissions on the
  * cluster grant the Kubernetes verb (container.jobs.create, container.pods.getLogs, ...); otherwise
  * no opinion, with GKE's sentence naming the permission, and RBAC in the cluster decides.
- * Service-account tokens of the cluster itself go straight to RBAC. The policy must be loaded
+ * Service-account tokens of the cluster itself (kind kubernetes-sa) go straight to RBAC. The policy must be loaded
  * (await engine.currentPolicy()) before the cluster serves requests.
  */
 export function gkeIamAuthorizer(engine: IamEngine, cluster: string): ExternalAuthorizer {
   return (_user, attrs, token) => {
-    if (!token || token.kind === 'kubernetes' || !attrs.resourceRequest) return 'no-opinion';
+    if (!token || token.kind === 'kubernetes-sa') return 'no-opinion';
+    // The sandbox's own credentials (its admin token, the kubeconfig's admin token) act as the project owner.
+    if (token.kind === 'sandbox' || token.kind === 'kubernetes') return 'allow';
+    if (!attrs.resourceRequest) return 'no-opinion';
     const a: KubeAttributes = {
       verb: attrs.verb,
       apiGroup: attrs.apiGroup,

@@ -38,6 +38,7 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'container.ClusterManager.ListClusters': one('container.clusters.list'),
   'container.ClusterManager.GetCluster': one('container.clusters.get'),
   'container.ClusterManager.CreateCluster': one('container.clusters.create'),
+  'container.ClusterManager.SetLabels': one('container.clusters.update'),
   'container.ClusterManager.UpdateCluster': one('container.clusters.update'),
   'container.ClusterManager.DeleteCluster': one('container.clusters.delete'),
   'container.ClusterManager.ListNodePools': one('container.clusters.get'),
@@ -148,13 +149,19 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
 
   // ---- Resource Manager, Service Usage, IAM reads ------------------------------------------------
   'cloudresourcemanager.projects.get': one('resourcemanager.projects.get', 'projects/{projectId}'),
-  'serviceusage.ServiceUsage.ListServices': one('serviceusage.services.list'),
-  'serviceusage.ServiceUsage.GetService': one('serviceusage.services.get'),
-  'serviceusage.services.list': one('serviceusage.services.list'),
-  'serviceusage.services.get': one('serviceusage.services.get'),
-  'iam.serviceAccounts.list': one('iam.serviceAccounts.list'),
-  'iam.serviceAccounts.get': one('iam.serviceAccounts.get'),
-  'iam.workloadIdentityPools.list': one('iam.googleapis.com/workloadIdentityPools.list'),
+  'serviceusage.ListServices': one('serviceusage.services.list', 'projects/{project}'),
+  'serviceusage.GetService': one('serviceusage.services.get', 'projects/{project}'),
+  'iam.ListServiceAccounts': one('iam.serviceAccounts.list', 'projects/{project}'),
+  'iam.GetServiceAccount': one('iam.serviceAccounts.get', 'projects/-/serviceAccounts/{account}'),
+  'iam.GetIamPolicy': one('iam.serviceAccounts.getIamPolicy', 'projects/-/serviceAccounts/{account}'),
+  'iam.ListWorkloadIdentityPools': one('iam.googleapis.com/workloadIdentityPools.list', 'projects/{project}'),
+  'iam.GetWorkloadIdentityPool': one('iam.googleapis.com/workloadIdentityPools.get', 'projects/{project}'),
+  'iam.ListWorkloadIdentityPoolProviders': one('iam.googleapis.com/workloadIdentityPoolProviders.list', 'projects/{project}'),
+  // The project factory's trust: iam (project-create / project-archive).
+  'artifactregistry.ListLocations': one('artifactregistry.locations.list', 'projects/{project}'),
+  'iam.GetWorkloadIdentityPoolProvider': one('iam.googleapis.com/workloadIdentityPoolProviders.get'),
+  'iam.UpdateWorkloadIdentityPoolProvider': one('iam.googleapis.com/workloadIdentityPoolProviders.update'),
+  'iam.SetIamPolicy': one('iam.serviceAccounts.setIamPolicy', 'projects/-/serviceAccounts/{account}'),
 
   // ---- Not authorized by IAM here ----------------------------------------------------------------
   // The Cloud Billing Catalog (public prices) needs any credential, no permission.
@@ -169,6 +176,12 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'github-oidc.jwks': { none: 'GitHub, not a Google API' },
   'github-oidc.openid-configuration': { none: 'GitHub, not a Google API' },
   'github.*': { none: 'GitHub, not a Google API (its own token permissions, apis/github-rest.ts)' },
+  'mlflow.*': { none: 'the local MLflow on the dgx machine, not a Google API' },
+  's3.*': { none: 'the local MinIO (S3 API, SigV4), not a Google API' },
+  // Artifact Registry's Docker hosts: the bearer is the access token itself (user oauth2accesstoken).
+  // Gap: the sandbox does not check artifactregistry.repositories.downloadArtifacts / uploadArtifacts /
+  // deleteArtifacts on these paths; the REST paths (image-prune's deletes) are checked above.
+  'docker-registry.*': { none: 'Docker Registry HTTP API v2 of Artifact Registry: repository permissions not modelled (see above)' },
 };
 
 /** The entry for a route, or undefined when the table lacks it. */
