@@ -42,16 +42,3 @@ export function apiUrl(api: GoogleApi, path: string): string {
 export function storageUploadBase(): string {
   return apiBase('storage').replace(/storage\/v1\/$/, 'upload/storage/v1/');
 }
-
-/**
- * Where a registry host is served: `MLABS_DOCKER_REGISTRY_OVERRIDES` (`HOST=127.0.0.1:PORT,...`, what
- * the sandbox exports for Artifact Registry's `LOCATION-docker.pkg.dev` hosts) maps a host to another
- * address; otherwise the host itself.
- */
-export function registryAddress(host: string): string {
-  for (const pair of (process.env.MLABS_DOCKER_REGISTRY_OVERRIDES ?? '').split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0 && pair.slice(0, eq).trim() === host) return pair.slice(eq + 1).trim();
-  }
-  return host;
-}

@@ -4,7 +4,6 @@
  * As Docker does, a registry on 127.0.0.0/8 is spoken to over plain HTTP;
  * every other registry only over HTTPS.
  */
-import { registryAddress } from '../endpoints.js';
 import { ActionError } from '../errors.js';
 
 export interface RepositoryRef {
@@ -27,6 +26,19 @@ export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** A registry username: it goes into Basic auth, where a colon ends it; visible ASCII only. */
 export const REGISTRY_USER = /^[\x21-\x39\x3b-\x7e]{1,256}$/;
+
+/**
+ * Where a registry host is served: `MLABS_DOCKER_REGISTRY_OVERRIDES` (`HOST=127.0.0.1:PORT,...`, what
+ * the sandbox exports for Artifact Registry's `LOCATION-docker.pkg.dev` hosts) maps a host to another
+ * address; otherwise the host itself.
+ */
+export function registryAddress(host: string): string {
+  for (const pair of (process.env.MLABS_DOCKER_REGISTRY_OVERRIDES ?? '').split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === host) return pair.slice(eq + 1).trim();
+  }
+  return host;
+}
 
 /** True for an IPv4 address in 127.0.0.0/8 (with or without a port). */
 export function isLoopbackHost(host: string): boolean {
