@@ -7,6 +7,7 @@
  *   BENCH_RUNS pairs per row (default 20).
  * - waiter: the operation waiter's schedule over operation lengths 0.2 s to 10 min (scripts/bench/operation-waiter.ts).
  * - cleanup: cost-cleanup against a sandbox seeded at scale (scripts/bench/cost-cleanup.ts).
+ * - train: train-job's delay from the training container's end to the action's exit (scripts/bench/train-exit.ts).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,11 @@ try {
     printWaiterRows(await benchOperationWaiter());
   }
 
+  if (runs('train')) {
+    const { benchTrainExit, printExitRows } = await import('./bench/train-exit.js');
+    console.log('\ntrain-job: from the training container\'s end to the action\'s exit (sweep of run lengths 0.3-5 s):');
+    printExitRows(await benchTrainExit());
+  }
   if (runs('cleanup')) {
     const { benchCostCleanup, printCleanupBench } = await import('./bench/cost-cleanup.js');
     console.log('\ncost-cleanup at scale (its bundle against the sandbox):');

@@ -301,6 +301,7 @@ const CLUSTER_CHANGES: [string, string][] = [
   ['gke-gpu-destroy.yml', 'destroy'],
   ['gke-gpu-restore.yml', 'restore'],
   ['train-private-first.yml', 'train-cloud'],
+  ['train-multinode.yml', 'train'],
   ['cost-cleanup.yml', 'cleanup'],
 ];
 

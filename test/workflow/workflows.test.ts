@@ -335,3 +335,44 @@ describe('build-mlabs-runner and prune-mlabs-runner against the sandbox registry
     assert.deepEqual([...final.keys()], [...after.keys()].filter((d) => !deleted.includes(d)), 'exactly the versions the rule named are gone');
   });
 });
+
+describe('train-multinode', () => {
+  const inputs = { nodes: '2', image: 'ghcr.io/mlabs/trainer:1', command: '["torchrun", "--nnodes=$(NNODES)", "--node-rank=$(NODE_RANK)", "train.py"]' };
+  const stepOf = (r: WorkflowRunResult, name: string): WorkflowRunResult['jobs'][number]['steps'][number] | undefined => r.jobs[0]?.steps.find((s) => s.name === name);
+
+  test('without JobSet on the cluster the training step refuses with the install command before creating anything; the pool is still deleted', async () => {
+    const c = kubernetesOf(sb).get('mlabs')?.cluster;
+    const crds = c?.type('apiextensions.k8s.io', 'customresourcedefinitions');
+    const installed = crds && c?.store.get(crds, '', 'jobsets.jobset.x-k8s.io');
+    if (c && crds && installed) c.purge(crds, installed);
+    const pools = await poolNames();
+    const r = await workflow('train-multinode.yml', { inputs });
+    assert.equal(r.conclusion, 'failure', explain(r));
+    assert.match(stepOf(r, 'Train on N nodes (JobSet)')?.log ?? '', /JobSet is not installed on the cluster .*nothing was created\.\nFix: Install it once: kubectl apply --server-side -f https:\/\/github\.com\/kubernetes-sigs\/jobset/);
+    assert.equal(stepOf(r, 'Delete the burst pool (always, so it never outlives the job)')?.outcome, 'success', explain(r));
+    assert.deepEqual(await poolNames(), pools);
+  });
+
+  test('a 2-node JobSet runs on a 2-node burst pool, both ranks log into the step, and the pool is deleted in the always() step', async () => {
+    kubernetesOf(sb).installOperator('mlabs', 'jobset');
+    const pools = await poolNames();
+    const id = sb.faults.add({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'app.kubernetes.io/managed-by=mlabs-train-job' }, afterMs: 500, log: ['allreduce ok'] });
+    let r: WorkflowRunResult;
+    try {
+      r = await workflow('train-multinode.yml', { inputs });
+    } finally {
+      sb.faults.remove(id);
+    }
+    assert.equal(r.conclusion, 'success', explain(r));
+    assert.equal(r.jobs[0]?.concurrency, 'mlabs-platform-mlabs-demo');
+    const train = stepOf(r, 'Train on N nodes (JobSet)')?.log ?? '';
+    assert.match(train, /\[rank 0\] \$ torchrun --nnodes=\$\(NNODES\) --node-rank=\$\(NODE_RANK\) train\.py --model/);
+    assert.match(train, /\[rank 0\] allreduce ok/);
+    assert.match(train, /\[rank 1\] allreduce ok/);
+    assert.match(train, /on GKE \(nvidia-l4, pool ddp-\d+-1\): ghcr\.io\/mlabs\/trainer:1, 2 node\(s\) × 1 GPU/);
+    assert.equal(stepOf(r, 'Create the burst pool of N nodes')?.outcome, 'success');
+    assert.deepEqual(await poolNames(), pools, 'no burst pool is left behind');
+    const c = kubernetesOf(sb).get('mlabs')?.cluster;
+    assert.deepEqual(c?.store.list(c.type('jobset.x-k8s.io', 'jobsets'), 'default'), []);
+  });
+});

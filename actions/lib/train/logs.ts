@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kubernetes/client.js';
 import { debug } from '../runner.js';
 import { describeError } from '../errors.js';
-import { sleep } from '../time.js';
 
 const KEEP = 50;
+
+/** A pause that never keeps the process alive (the action exits as soon as its work is done). */
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 interface Stream {
   prefix: string;
@@ -87,7 +89,7 @@ export class LogFollower {
           this.print(`${s.prefix}${text}`);
         }, this.abort.signal);
         // The server ends a follow stream when the container ends; a cut connection ends it too.
-        if (s.finished || this.abort.signal.aborted) return;
+        if (s.finished || this.abort.signal.aborted || (await this.ended(pod))) return;
       } catch (err) {
         // 400 "waiting to start" until the container runs; a pod that is gone ends the stream.
         const status = (err as { httpStatus?: number }).httpStatus;
@@ -95,14 +97,25 @@ export class LogFollower {
         debug(`logs of ${pod}: ${describeError(err)}`);
         if (s.finished && status !== undefined) return;
       }
-      await sleep(Math.min(250 * (attempt + 1), 2000));
+      await pause(Math.min(250 * (attempt + 1), 2000));
+    }
+  }
+
+  /** Whether the pod's container has ended (or the pod is gone): then a stream that ended was the last. */
+  private async ended(pod: string): Promise<boolean> {
+    try {
+      const p = await this.kube.get({ apiVersion: 'v1', kind: 'Pod', namespace: this.namespace }, pod);
+      const cs = ((p?.status?.containerStatuses as Record<string, unknown>[] | undefined) ?? []).find((c) => c.name === this.container);
+      return !p || (cs?.state as Record<string, unknown> | undefined)?.terminated !== undefined;
+    } catch {
+      return false;
     }
   }
 
   /** Wait (at most `ms`) for the streams of ended containers to deliver their last lines. */
   async drain(ms: number): Promise<void> {
     for (const s of this.streams.values()) s.finished = true;
-    await Promise.race([Promise.all([...this.streams.values()].map((s) => s.done)), sleep(ms)]);
+    await Promise.race([Promise.all([...this.streams.values()].map((s) => s.done)), pause(ms)]);
   }
 
   stop(): void {
