@@ -56,7 +56,11 @@ export const INPUTS_FROM_VARS: Record<string, string> = {
   service_account: 'MLABS_CI_SERVICE_ACCOUNT',
 };
 
-export function sandboxDefaults(sb: Pick<Sandbox, 'project' | 'dump'>): { vars: Record<string, string>; secrets: Record<string, string> } {
+export function sandboxDefaults(sb: Pick<Sandbox, 'project' | 'dump'> & { env?: Record<string, string> }): { vars: Record<string, string>; secrets: Record<string, string> } {
   const seed = sb.dump() as GithubSeed;
-  return { vars: sandboxVars(sb.project, seed), secrets: sandboxSecrets(seed) };
+  const env = sb.env ?? {};
+  // The DGX's local MLflow and MinIO: the sandbox's stand-ins, when it runs them.
+  const local: Record<string, string> = env.MLFLOW_TRACKING_URI && env.AWS_ENDPOINT_URL ? { MLABS_MLFLOW_URI: env.MLFLOW_TRACKING_URI, MLABS_MINIO_ENDPOINT: env.AWS_ENDPOINT_URL } : {};
+  const minio: Record<string, string> = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { MLABS_MINIO_ACCESS_KEY: env.AWS_ACCESS_KEY_ID, MLABS_MINIO_SECRET_KEY: env.AWS_SECRET_ACCESS_KEY } : {};
+  return { vars: { ...sandboxVars(sb.project, seed), ...local }, secrets: { ...sandboxSecrets(seed), ...minio } };
 }

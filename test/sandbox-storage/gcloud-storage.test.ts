@@ -31,7 +31,7 @@ const storageCalls = (): string[] => sb.requests.filter((r) => r.api === 'storag
 
 test('gcloud storage ls lists the seeded buckets', async () => {
   const out = await gc.ok(['storage', 'ls']);
-  assert.deepEqual(out.trim().split('\n').sort(), [`gs://${SNAPS}/`, `gs://${STATE}/`]);
+  assert.deepEqual(out.trim().split('\n').sort(), ['gs://mlabs-demo-models/', `gs://${SNAPS}/`, `gs://${STATE}/`]);
 });
 
 test('gcloud storage cp up, ls, cat, cp down, rm: the bytes survive the round trip', async () => {

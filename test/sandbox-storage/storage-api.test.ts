@@ -204,7 +204,7 @@ test('buckets: insert, 409 on a second insert, list; state dumps and seeds again
   assert.equal(twice.status, 409);
   assert.equal((twice.json.error as { errors: { reason: string }[] }).errors[0]?.reason, 'conflict');
   const list = await raw('GET', `/storage/v1/b?project=${sb.project.projectId}`);
-  assert.deepEqual((list.json.items as { name: string }[]).map((b) => b.name), ['mlabs-demo-nodepool-snapshots', 'mlabs-demo-scratch', 'mlabs-demo-tfstate']);
+  assert.deepEqual((list.json.items as { name: string }[]).map((b) => b.name), ['mlabs-demo-models', 'mlabs-demo-nodepool-snapshots', 'mlabs-demo-scratch', 'mlabs-demo-tfstate']);
 
   await raw('POST', `/upload/storage/v1/b/mlabs-demo-scratch/o?uploadType=media&name=keep.txt`, { body: 'kept' });
   const dump = sb.dump();

@@ -30,6 +30,11 @@ test('the CLI starts the sandbox on a free port and prints every variable', asyn
     for (const k of ['CLOUDSDK_AUTH_ACCESS_TOKEN_FILE', 'CLOUDSDK_CORE_PROJECT', 'GITHUB_API_URL', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN']) {
       assert.ok(env[k], k);
     }
+    // The MinIO stand-in and MLflow, for `aws --endpoint-url "$AWS_ENDPOINT_URL" s3 ls` and MLflow's REST calls.
+    for (const k of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION', 'MLFLOW_TRACKING_URI']) assert.ok(env[k], k);
+    const mlflow = await fetch(`${env.MLFLOW_TRACKING_URI}/api/2.0/mlflow/registered-models/get?name=tiny-chat`);
+    assert.equal(mlflow.status, 200);
+    assert.equal((await fetch(`${env.AWS_ENDPOINT_URL}/mlflow/`)).status, 403, 'S3 refuses an unsigned request');
     const kubeconfigs = new Map([...out.matchAll(/^# kubeconfig for (GKE cluster|machine) (\S+) \((https:\/\/127\.0\.0\.1:\d+)\): (\S+)$/gm)].map((m) => [m[2] as string, { kind: m[1], server: m[3], path: m[4] as string }]));
     assert.deepEqual([...kubeconfigs.keys()].sort(), ['agx', 'dgx', 'mlabs']);
     assert.equal(kubeconfigs.get('mlabs')?.kind, 'GKE cluster');
