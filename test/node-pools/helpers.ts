@@ -24,7 +24,7 @@ export const NODE_SA = 'mlabs-nodes@mlabs-demo.iam.gserviceaccount.com';
 
 /** Run a node-pool action as the workflows do (as the CI account; expand and restore with service_account). */
 export function run(name: string, env: Record<string, string>, inputs: Record<string, string | number | boolean>): Promise<ActionRun> {
-  const sa = name === 'node-pool-expand' || name === 'node-pool-restore' ? { service_account: NODE_SA } : {};
+  const sa: Record<string, string> = name === 'node-pool-expand' || name === 'node-pool-restore' ? { service_account: NODE_SA } : {};
   return runAction(name, { env, inputs: { location: LOCATION, cluster: CLUSTER, ...sa, ...inputs } });
 }
 
