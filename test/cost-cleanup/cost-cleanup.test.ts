@@ -118,7 +118,7 @@ test('enforce: removes exactly the findings, each snapshot written before its de
 
     // The idle pool comes back from the snapshot it left.
     const restore = await runAction('node-pool-restore', {
-      inputs: { location: 'us-central1', cluster: 'mlabs', pool: 'gpu-idle', bucket: BUCKET, snapshot: removedPool?.snapshotUri ?? '', zones: '', timeout: '5m' },
+      inputs: { location: 'us-central1', cluster: 'mlabs', pool: 'gpu-idle', bucket: BUCKET, snapshot: removedPool?.snapshotUri ?? '', zones: '', timeout: '5m', service_account: 'mlabs-nodes@mlabs-demo.iam.gserviceaccount.com' },
       env: fx.env,
     });
     assert.equal(restore.exitCode, 0, restore.main.log);

@@ -155,7 +155,7 @@ test('without service_account the pool would run as the Compute default account:
   assert.notEqual(r.exitCode, 0);
   const text = errorText(r);
   assert.match(text, /Required "iam\.serviceAccounts\.actAs" permission\(s\) for "projects\/-\/serviceAccounts\/123456789012-compute@developer\.gserviceaccount\.com"/);
-  assert.match(text, /roles\/iam\.serviceAccountUser grants iam\.serviceAccounts\.actAs\. terraform\/modules\/iam\/main\.tf:\d+ grants roles\/iam\.serviceAccountUser/);
+  assert.match(text, /Set the input service_account to the platform's node account \(the repository variable MLABS_NODE_SERVICE_ACCOUNT[^)]*\)\. terraform\/modules\/iam\/main\.tf:\d+ grants roles\/iam\.serviceAccountUser/);
   assert.equal(pools(sb).filter((p) => p.name === 'gpu-nosa').length, 0, 'nothing was created');
 });
 
