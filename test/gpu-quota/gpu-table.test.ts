@@ -17,6 +17,7 @@ import {
 } from '../../actions/lib/gpu.js';
 import { decide, overallState, preferenceIdFor, targetsFor, type QuotaReading, type QuotaResult } from '../../actions/lib/gpu-quota.js';
 import type { QuotaPreference } from '../../actions/lib/google/quotas.js';
+import { SHAPES_FILE } from '../../scripts/sandbox/apis/compute.js';
 import { DEFAULT_SEED_FILE } from '../../scripts/sandbox/index.js';
 
 const type = (name: string): GpuType => {
@@ -61,7 +62,6 @@ test('quota names: per-family ids for older families, GPUS-PER-GPU-FAMILY for ne
 test('the table names quotas and accelerators exactly as the sandbox seed does', () => {
   const seed = JSON.parse(readFileSync(DEFAULT_SEED_FILE, 'utf8')) as {
     quotas: { entries: { quotaId: string; metric: string; region?: string; gpuFamily?: string }[] };
-    compute: { acceleratorTypes: Record<string, unknown> };
   };
   for (const e of seed.quotas.entries.filter((x) => x.metric.endsWith('_GPUS') && x.region)) {
     const t = gpuTypeByMetric(e.metric);
@@ -70,7 +70,13 @@ test('the table names quotas and accelerators exactly as the sandbox seed does',
     assert.equal(ref.quotaId, e.quotaId, e.metric);
     assert.equal(ref.dimensions.gpu_family, e.gpuFamily, e.metric);
   }
-  for (const name of Object.keys(seed.compute.acceleratorTypes)) assert.ok(findGpuType(name), `table knows ${name}`);
+  // The sandbox's accelerator catalog (data/compute-shapes.json) is exactly the table.
+  const catalog = JSON.parse(readFileSync(SHAPES_FILE, 'utf8')) as { acceleratorTypes: Record<string, { metric: string; preemptibleMetric: string }> };
+  assert.deepEqual(Object.keys(catalog.acceleratorTypes).sort(), GPU_TYPES.map((t) => t.name).sort());
+  for (const [name, a] of Object.entries(catalog.acceleratorTypes)) {
+    assert.equal(findGpuType(name)?.metric, a.metric, name);
+    assert.equal(findGpuType(name)?.preemptibleMetric, a.preemptibleMetric, name);
+  }
 });
 
 test('default machine types and cost estimates', () => {
