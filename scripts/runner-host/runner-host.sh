@@ -294,6 +294,8 @@ write_env() {
     printf 'MLABS_MACHINE=%s\n' "$machine"
     printf 'RUNNER_EXTRA_LABELS=%s\n' "$extra_labels"
     printf 'RUNNER_TOOL_CACHE=/opt/hostedtoolcache\n'
+    # What the service runs, for runner-health to compare with the team's current digest.
+    printf 'MLABS_RUNNER_IMAGE_REF=%s\n' "$image"
     [ "$API" = https://api.github.com ] || printf 'GITHUB_API_URL=%s\n' "$API"
   } >"$tmp/env"
   put "$env_file" "$tmp/env" 0600
