@@ -161,6 +161,8 @@ const TABLES: Record<string, ActionTable> = {
       confirm: free('compared with the components only when purge is true'),
       timeout: DURATION,
       kubeconfig: free('a path: a wrong one fails when kubectl reads it'),
+      ssh_host: text('dgx.lab.internal'),
+      ssh_user: text('alice'),
     },
   },
   'node-pool-destroy': {
@@ -307,6 +309,7 @@ const TABLES: Record<string, ActionTable> = {
       cloud_accelerator: enumOf('nvidia-l4'),
       cloud_gpus: { kind: INT, extra: ['3', '5', '16'] },
       cloud_runner_label: text('wsl2'),
+      org_runners: enumOf('auto'),
       machines: { kind: 'json' },
       github_token: SECRET,
       repository: text('mlabs/platform', false),

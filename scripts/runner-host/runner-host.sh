@@ -67,8 +67,10 @@ fi
 if [ "$cmd" = setup ]; then
   # By digest: the service runs exactly the image that was built and checked, and runner-upgrade
   # moves it on by changing this one line.
-  printf '%s' "$image" | grep -Eq '^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$' ||
-    die "--image is '$image': expected a reference by digest, REGISTRY/PATH/mlabs-runner@sha256:<64 hex>, e.g. the build-mlabs-runner summary's digest, or ghcr.io/mlabs/mlabs-runner@sha256:... for the first runner."
+  # The first runner of a team that has no registry yet runs an image built on the machine itself:
+  # its local image id (docker build --iidfile), sha256:<64 hex>, is a digest too.
+  printf '%s\n' "$image" | grep -Eq '^([a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@)?sha256:[0-9a-f]{64}$' ||
+    die "--image is '$image': expected a reference by digest, REGISTRY/PATH/mlabs-runner@sha256:<64 hex> (the build-mlabs-runner summary's digest), or the sha256:<64 hex> image id of a local build (docker build --iidfile) for the first runner."
   [ -z "$extra_labels" ] || printf '%s\n' "$extra_labels" | grep -Eq '^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$' ||
     die "--labels is '$extra_labels': expected comma-separated labels of letters, digits, '.', '_' or '-'."
 fi
@@ -294,6 +296,8 @@ write_env() {
     printf 'MLABS_MACHINE=%s\n' "$machine"
     printf 'RUNNER_EXTRA_LABELS=%s\n' "$extra_labels"
     printf 'RUNNER_TOOL_CACHE=/opt/hostedtoolcache\n'
+    # What the service runs, for runner-health to compare with the team's current digest.
+    printf 'MLABS_RUNNER_IMAGE_REF=%s\n' "$image"
     [ "$API" = https://api.github.com ] || printf 'GITHUB_API_URL=%s\n' "$API"
   } >"$tmp/env"
   put "$env_file" "$tmp/env" 0600

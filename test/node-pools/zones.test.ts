@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'vitest';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
 import type { NodePool } from '../../actions/lib/google/container.js';
-import { BUCKET, describe, errorText, run, sandbox } from './helpers.js';
+import { BUCKET, describe, errorText, gke, run, sandbox } from './helpers.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
@@ -74,4 +74,22 @@ test('zones: auto moves the pool only when the recorded zones lack capacity, and
   assert.equal(auto.exitCode, 0, errorText(auto));
   assert.equal(auto.outputs.outcome, 'moved');
   assert.match(auto.summary, /matches the snapshot except its zones/);
+});
+
+test('any region: a cluster in europe-west4 (made through the GKE API) gets a GPU pool in one of its own zones with zones: auto, and a restore brings it back there', async () => {
+  await gke(sb, 'POST', 'projects/mlabs-demo/locations/europe-west4/clusters', { cluster: { name: 'mlabs-eu', initialNodeCount: 1 } });
+  for (let i = 0; i < 200 && (await gke(sb, 'GET', 'projects/mlabs-demo/locations/europe-west4/clusters/mlabs-eu')).status !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 25));
+  const eu = { location: 'europe-west4', cluster: 'mlabs-eu' };
+  const made = await run('node-pool-expand', env, { ...eu, pool: 'gpu-eu', accelerator_type: 'nvidia-l4', accelerator_count: 1, node_count: 1, zones: 'auto' });
+  assert.equal(made.exitCode, 0, errorText(made));
+  assert.match(made.outputs.zones ?? '', /^europe-west4-[abc]$/);
+  assert.match(made.main.stdout, /zones: auto -> europe-west4-/);
+  const gone = await run('node-pool-destroy', env, { ...eu, pool: 'gpu-eu', bucket: BUCKET });
+  assert.equal(gone.exitCode, 0, errorText(gone));
+  const back = await run('node-pool-restore', env, { ...eu, pool: 'gpu-eu', bucket: BUCKET });
+  assert.equal(back.exitCode, 0, errorText(back));
+  assert.equal(back.outputs.zones, made.outputs.zones);
+  const wrong = await run('node-pool-expand', env, { ...eu, pool: 'gpu-x', accelerator_type: 'nvidia-l4', accelerator_count: 1, node_count: 1, zones: 'us-central1-a' });
+  assert.equal(wrong.exitCode, 1);
+  assert.match(errorText(wrong), /zone us-central1-a is not in the cluster's region europe-west4/);
 });

@@ -193,6 +193,20 @@ describe('set-up', () => {
   });
 });
 
+describe('check alone', () => {
+  test('reports and changes nothing, with or without what is missing', async () => {
+    const m = machine('dgx');
+    const ok = await run(m, ['check', '--machine', 'dgx']);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /every check passed on this dgx machine/);
+    const bad = await run(m, ['check', '--machine', 'dgx'], { MLABS_STANDIN_NO_GPU: '1' });
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /missing: a working NVIDIA driver/);
+    assert.deepEqual(written(m), {});
+    assert.deepEqual([...argsOf(ok, 'systemctl'), ...argsOf(bad, 'systemctl')], [['is-system-running'], ['is-system-running']]);
+  });
+});
+
 describe('each missing prerequisite: its message, and nothing changed', () => {
   const cases: { name: string; kind: 'wsl2' | 'dgx' | 'agx'; without?: string[]; env?: Record<string, string>; prepare?: (m: Machine) => void; says: RegExp }[] = [
     { name: 'no Docker', kind: 'dgx', without: ['docker'], says: /missing: Docker \(the docker command is not on PATH\)\n.*fix: install Docker Engine/ },
@@ -233,15 +247,21 @@ describe('each missing prerequisite: its message, and nothing changed', () => {
     const none = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', IMAGE]);
     assert.equal(none.code, 64);
     assert.match(none.out, /no token: give --token-file FILE/);
+    const good = readFileSync(m.tokenFile, 'utf8');
     writeFileSync(m.tokenFile, 'github_pat_11WRONG000000000000000000\n');
     const wrong = await run(m, setupArgs(m, 'dgx'));
     assert.equal(wrong.code, 64);
     assert.match(wrong.out, /GitHub refused the token \(401 Bad credentials\)/);
     assert.ok(!wrong.out.includes('github_pat_11WRONG'));
     assert.deepEqual(written(m), {});
+    writeFileSync(m.tokenFile, good);
     const tag = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', 'ghcr.io/mlabs/mlabs-runner:latest', '--token-file', m.tokenFile]);
     assert.equal(tag.code, 64);
     assert.match(tag.out, /--image is 'ghcr\.io\/mlabs\/mlabs-runner:latest': expected a reference by digest/);
+    // The first runner: a local build's image id is accepted.
+    const local = await run(m, ['setup', '--machine', 'dgx', '--scope', 'mlabs/platform', '--image', `sha256:${'d'.repeat(64)}`, '--token-file', m.tokenFile]);
+    assert.equal(local.code, 0, local.out);
+    assert.match(readFileSync(unitPath(m, 'dgx'), 'utf8'), new RegExp(` sha256:${'d'.repeat(64)}\n`));
   });
 });
 
