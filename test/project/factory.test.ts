@@ -37,6 +37,13 @@ beforeEach(() => {
   seedVariables(gh.state, PLATFORM, { MLABS_PROJECT_ID: 'mlabs-demo', MLABS_REGION: 'us-central1', MLABS_CLUSTER: 'mlabs', MLABS_WIF_PROVIDER: PROVIDER, MLABS_CI_SERVICE_ACCOUNT: CI });
 });
 
+/** What a team that chose trust: iam grants the CI account on top of the Terraform's roles. */
+async function grantTrustAdmin(): Promise<void> {
+  const policy = await sb.iam.currentPolicy();
+  const member = `serviceAccount:${CI}`;
+  sb.iam.setPolicy({ project: [...policy.project, { role: 'roles/iam.workloadIdentityPoolAdmin', members: [member] }, { role: 'roles/iam.serviceAccountAdmin', members: [member] }], resources: policy.resources });
+}
+
 const repo = (full: string): FullRepo | undefined => gh.state.repos.find((r) => `${r.owner}/${r.name}` === full) as FullRepo | undefined;
 const commits = (full: string): number => Object.keys(repo(full)?.git?.commits ?? {}).length;
 
@@ -168,10 +175,19 @@ describe('project-create', () => {
     assert.equal(repo('mlabs/nope'), undefined);
   });
 
+  test('trust iam as the CI account the Terraform makes is refused naming the permission and the role; nothing changes', async () => {
+    const run = await create({ repository: 'mlabs/edge-vision', trust: 'iam' });
+    assert.equal(run.exitCode, 1);
+    assert.match(run.main.log, /iam\.googleapis\.com\/workloadIdentityPoolProviders\.get/);
+    assert.match(run.main.log, /roles\/iam\.workloadIdentityPool(Viewer|Admin)/);
+    assert.equal((sb.state.workloadIdentity as WorkloadIdentitySeed).pools[0]?.providers[0]?.attributeCondition, 'assertion.repository == "mlabs/platform"');
+  });
+
   test('trust iam widens the provider to exactly the new repository, and its workflows can then log in', async () => {
     const oidc = sb.ctx.services.get('github-oidc') as GithubOidcService;
     oidc.setClaims({ repository: 'mlabs/edge-vision', repository_owner: 'mlabs' });
     const login = () => runAction('wif-login', { inputs: { workload_identity_provider: PROVIDER, service_account: CI }, env: { ...sb.env, MLABS_RETRY_BASE_MS: '1' }, post: false });
+    await grantTrustAdmin();
     try {
       const refused = await login();
       assert.equal(refused.exitCode, 1, 'the provider does not admit the repository yet');
@@ -197,13 +213,15 @@ describe('project-create', () => {
       assert.equal((await login()).exitCode, 1);
     } finally {
       oidc.setClaims({ repository: 'mlabs/platform', repository_owner: 'mlabs' });
+      sb.iam.setPolicy(undefined);
     }
   });
 
   test('trust iam refuses a provider condition it did not write, and changes nothing', async () => {
     const provider = (sb.state.workloadIdentity as WorkloadIdentitySeed).pools[0]?.providers[0];
     if (provider) provider.attributeCondition = 'assertion.repository_owner == "mlabs"';
-    const run = await create({ repository: 'mlabs/wide', trust: 'iam' });
+    await grantTrustAdmin();
+    const run = await create({ repository: 'mlabs/wide', trust: 'iam' }).finally(() => sb.iam.setPolicy(undefined));
     assert.equal(run.exitCode, 1);
     assert.match(run.main.log, /not one this action edits/);
     assert.equal(provider?.attributeCondition, 'assertion.repository_owner == "mlabs"');

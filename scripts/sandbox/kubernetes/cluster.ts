@@ -268,6 +268,7 @@ export class KubeCluster {
     this.validate(t, obj);
     if (t.resource === 'pods') this.checkQuota(obj);
     if (opts.dryRun) return obj;
+    if (t.resource === 'customresourcedefinitions') obj.status = crdStatus(obj);
     this.setManagers(obj, recordUpdate(undefined, obj, manager, [], this.schemaOf(t), apiVersionOf(t)));
     const stored = this.store.put(t, obj);
     if (t.resource === 'customresourcedefinitions') this.syncCrds();
@@ -1289,4 +1290,21 @@ export function matchFieldSelector(selector: string, obj: Json): boolean {
     const v = cur === undefined || cur === null ? '' : String(cur);
     return m[2] === '!=' ? v !== m[3] : v === m[3];
   });
+}
+
+/**
+ * What the apiextensions controllers write into a new CRD's status at once here (asynchronously on a
+ * real server): its names accepted, Established, and the storage version, so `kubectl wait
+ * --for=condition=Established` returns instead of timing out.
+ */
+function crdStatus(crd: Json): Json {
+  const spec = (crd.spec ?? {}) as Json;
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const storage = ((spec.versions as Json[] | undefined) ?? []).find((v) => v.storage === true)?.name;
+  const condition = (type: string, reason: string, message: string): Json => ({ type, status: 'True', lastTransitionTime: now, reason, message });
+  return {
+    conditions: [condition('NamesAccepted', 'NoConflicts', 'no conflicts found'), condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted')],
+    acceptedNames: spec.names ?? {},
+    storedVersions: storage ? [storage] : [],
+  };
 }
