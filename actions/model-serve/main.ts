@@ -7,6 +7,7 @@ import { parseGcsPrefix } from '../lib/model/promote.js';
 import { deploy, status, undeploy, type ServeSpec } from '../lib/model/serve.js';
 import { BUCKET_PATTERN, NAME_PATTERN, readCommon } from '../lib/nodepool/inputs.js';
 import { setOutput } from '../lib/runner.js';
+import { readServiceAccount } from '../lib/nodepool/inputs.js';
 import { Summary } from '../lib/summary.js';
 
 const VERBS = ['deploy', 'status', 'undeploy'] as const;
@@ -30,6 +31,7 @@ function readInputs() {
   const serviceType = readEnum('service_type', SERVICE_TYPES);
   const pool = readString('pool', { pattern: NAME_PATTERN, accepted: 'a node pool name' }) || `serve-${name}`.slice(0, 40).replace(/-+$/, '');
   const createPool = readBool('create_pool');
+  const serviceAccount = readServiceAccount();
   const bucketInput = readString('snapshot_bucket', { pattern: BUCKET_PATTERN, accepted: 'a Cloud Storage bucket name (no gs://)' });
   const { ref, deadline } = readCommon({ pool: false });
   const spec: ServeSpec = {
@@ -46,6 +48,7 @@ function readInputs() {
     serviceType,
     pool,
     createPool,
+    ...(serviceAccount ? { serviceAccount } : {}),
     snapshotBucket: bucketInput || `${ref.project}-nodepool-snapshots`,
     deadline,
   };

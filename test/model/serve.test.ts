@@ -31,7 +31,7 @@ test('serve-deploy reaches Ready and lists the model; retire refuses while serve
   assert.equal(promoted.exitCode, 0, promoted.main.log);
   const uri = promoted.outputs.uri as string;
 
-  const up = await serve({ verb: 'deploy', model_uri: uri, create_pool: 'true' });
+  const up = await serve({ verb: 'deploy', model_uri: uri, create_pool: 'true', service_account: 'mlabs-nodes@mlabs-demo.iam.gserviceaccount.com' });
   assert.equal(up.exitCode, 0, up.main.log);
   assert.equal(up.outputs.endpoint, 'http://tiny-chat.serving.svc.cluster.local:8000/v1');
   assert.equal(up.outputs.model, 'tiny-chat');

@@ -120,7 +120,7 @@ describe('Kubernetes client against the sandbox', () => {
     assert.match(readFileSync(join(dir, 'gke.kubeconfig'), 'utf8'), /command: gke-gcloud-auth-plugin/);
     for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value); // the plugin runs with the action's environment
     const gke = await KubeClient.fromKubeconfig(join(dir, 'gke.kubeconfig'));
-    assert.equal(await gke.config.token?.(), sb.accessToken);
+    assert.equal(await gke.config.token?.(), sb.ciToken, 'gke-gcloud-auth-plugin hands over the token gcloud holds: the CI account');
     assert.equal(gke.config.server, kubernetesOf(sb).get('mlabs')?.server);
     const nodes = await gke.list(Node, { labelSelector: 'cloud.google.com/gke-nodepool=system' });
     assert.ok(nodes.length > 0);

@@ -24,7 +24,8 @@ beforeAll(async () => {
     present = false;
   }
   assert.ok(present, 'gcloud is not on PATH: install the Google Cloud CLI (google-cloud-cli) to run the sandbox round-trips');
-  sb = await startSandbox({ operationMs: 0 });
+  // gcloud as the project's owner: these tests prove the shapes GKE and Compute accept or refuse, not IAM (test/sandbox/iam.test.ts does).
+  sb = await startSandbox({ operationMs: 0, caller: 'admin' });
   config = mkdtempSync(join(tmpdir(), 'gcloud-config-'));
   work = mkdtempSync(join(tmpdir(), 'shapes-'));
 });

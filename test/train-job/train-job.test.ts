@@ -34,7 +34,9 @@ describe('one node on the private machine', () => {
     assert.equal(r.outputs.gpu, 'NVIDIA-GB10');
     assert.equal(r.outputs.estimated_cost_usd, '0');
     assert.ok(Number(r.outputs.duration_seconds) > 0, r.outputs.duration_seconds);
-    assert.match(r.main.log, /\$ python train\.py --config configs\/lora\.yaml\nepoch 1\/2 loss=0\.91\nepoch 2\/2 loss=0\.55\nsaved \/out\/adapter\n/);
+    // As the Actions log shows it without debug logging: the ::debug:: lines of the polls between the trainer's lines are hidden.
+    const shown = r.main.log.replace(/^::debug::.*\n/gm, '');
+    assert.match(shown, /\$ python train\.py --config configs\/lora\.yaml\nepoch 1\/2 loss=0\.91\nepoch 2\/2 loss=0\.55\nsaved \/out\/adapter\n/);
     // the env values are only in the Secret, which the Job owns
     assert.ok(seen.job && seen.secret, 'the Job and its Secret existed while it ran');
     assert.doesNotMatch(JSON.stringify(seen.job), /hf_secretvalue123/);
@@ -90,7 +92,8 @@ describe('one node on the GKE burst pool', () => {
     assert.equal(r.outputs.gpu, 'nvidia-l4');
     const hours = Number(r.outputs.gpu_hours);
     assert.ok(hours > 0);
-    assert.equal(Number(r.outputs.estimated_cost_usd), Math.round(hours * 0.71 * 10_000) / 10_000);
+    // Both outputs are rounded to 4 decimals from the same unrounded hours: they agree to within one step.
+    assert.ok(Math.abs(Number(r.outputs.estimated_cost_usd) - hours * 0.71) <= 0.00015, `${r.outputs.estimated_cost_usd} for ${hours} GPU-hours at $0.71`);
     assert.match(r.main.log, /ddp world size 2/);
     assert.match(r.summary, /GKE burst pool burst-l4 \(nvidia-l4\)/);
     assert.deepEqual(jobs(f.gke.cluster), []);
@@ -115,7 +118,8 @@ describe('cancellation and re-runs', () => {
     const end = await p.done;
     assert.equal(end.code, 1, end.log);
     assert.equal(end.outputs.outcome, 'cancelled');
-    assert.match(end.log, /Received SIGINT: stopping and deleting Job default\/cancel-me/);
+    // Both signals are pending at once, and Node may hand either over first: the first one stops the run.
+    assert.match(end.log, /Received SIG(INT|TERM): stopping and deleting Job default\/cancel-me/);
     assert.deepEqual(jobs(c), []);
     await until(() => !pods(c).some((x) => String((x.metadata as Json).name).startsWith('cancel-me-')), 'the pod to go');
     const post = await p.post();

@@ -6,7 +6,7 @@
  * verify every object (MD5 against the source's ETag, MD5 and CRC32C against what GCS computed),
  * write manifest.json last, and tag the version `mlabs.promoted` with the URI.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { ActionError, describeError } from '../errors.js';
 import { ApiError, RETRYABLE_STATUS } from '../http.js';
 import { info, warning } from '../runner.js';
@@ -111,8 +111,8 @@ async function resolve(o: PromoteOptions): Promise<Resolved> {
 
 /** The S3 ETag of bytes as they stream: plain MD5, or MD5-of-part-MD5s for a multipart object. */
 class EtagCheck {
-  private readonly whole = createHash('md5');
-  private part: Hash = createHash('md5');
+  private readonly whole = process.getBuiltinModule('node:crypto').createHash('md5');
+  private part: Hash = process.getBuiltinModule('node:crypto').createHash('md5');
   private inPart = 0;
   private readonly partDigests: Buffer[] = [];
   constructor(
@@ -131,7 +131,7 @@ class EtagCheck {
       at += take;
       if (this.inPart === this.partSize) {
         this.partDigests.push(this.part.digest());
-        this.part = createHash('md5');
+        this.part = process.getBuiltinModule('node:crypto').createHash('md5');
         this.inPart = 0;
       }
     }
@@ -149,7 +149,7 @@ class EtagCheck {
     const md5 = this.whole.digest();
     if (!this.partSize) return [md5.toString('base64'), md5.toString('hex')];
     if (this.inPart > 0) this.partDigests.push(this.part.digest());
-    const etag = `${createHash('md5').update(Buffer.concat(this.partDigests)).digest('hex')}-${this.parts ?? this.partDigests.length}`;
+    const etag = `${process.getBuiltinModule('node:crypto').createHash('md5').update(Buffer.concat(this.partDigests)).digest('hex')}-${this.parts ?? this.partDigests.length}`;
     return [md5.toString('base64'), etag];
   }
 }
@@ -176,7 +176,7 @@ async function copyOne(o: PromoteOptions, r: Resolved, dest: { bucket: string; p
     size: obj.size,
     ...(singleMd5 ? { md5Hash: singleMd5 } : {}),
   });
-  const sha = createHash('sha256');
+  const sha = process.getBuiltinModule('node:crypto').createHash('sha256');
   const etag = new EtagCheck(partSize, parts);
   const crc = new Crc32c();
   let hashed = 0;
@@ -315,7 +315,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const manifestName = `${dest.prefix}${MANIFEST}`;
   let manifestWritten = false;
   const current = todo.length ? undefined : oldManifest;
-  if (!current || current.md5Hash !== createHash('md5').update(manifestText).digest('base64')) {
+  if (!current || current.md5Hash !== process.getBuiltinModule('node:crypto').createHash('md5').update(manifestText).digest('base64')) {
     await gcs.upload(dest.bucket, manifestName, manifestText, { contentType: 'application/json', ...(current ? { ifGenerationMatch: current.generation } : {}) });
     manifestWritten = true;
   }

@@ -5,7 +5,6 @@
  * Endpoint and credentials come from the variables every S3 client reads: AWS_ENDPOINT_URL,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (default us-east-1).
  */
-import { createHash, createHmac } from 'node:crypto';
 import { ActionError } from '../errors.js';
 import { ApiError, defaultRetry, withRetries } from '../http.js';
 import { debug } from '../runner.js';
@@ -36,7 +35,7 @@ export function sigv4Encode(s: string, keepSlash = false): string {
     .join('');
 }
 
-const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+const sha256Hex = (data: string | Uint8Array): string => process.getBuiltinModule('node:crypto').createHash('sha256').update(data).digest('hex');
 
 /** The headers that sign a request (Authorization, x-amz-date, x-amz-content-sha256), added to `headers`. */
 export function signV4(cfg: S3Config, input: SignInput): Record<string, string> {
@@ -62,9 +61,9 @@ export function signV4(cfg: S3Config, input: SignInput): Record<string, string> 
   const canonicalRequest = [input.method, canonicalUri, canonicalQuery, canonicalHeaders, signedHeaders, input.payloadHash].join('\n');
   const scope = `${date}/${cfg.region}/s3/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-  let key: Buffer = createHmac('sha256', `AWS4${cfg.secretAccessKey}`).update(date).digest();
-  for (const part of [cfg.region, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+  let key: Buffer = process.getBuiltinModule('node:crypto').createHmac('sha256', `AWS4${cfg.secretAccessKey}`).update(date).digest();
+  for (const part of [cfg.region, 's3', 'aws4_request']) key = process.getBuiltinModule('node:crypto').createHmac('sha256', key).update(part).digest();
+  const signature = process.getBuiltinModule('node:crypto').createHmac('sha256', key).update(stringToSign).digest('hex');
   delete headers.host;
   return { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${cfg.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}` };
 }

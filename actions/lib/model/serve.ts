@@ -43,6 +43,8 @@ export interface ServeSpec {
   serviceType: 'cluster-ip' | 'internal-lb';
   pool: string;
   createPool: boolean;
+  /** The service account the pool's nodes run as (create_pool); unset = GKE's default, the Compute Engine default account. */
+  serviceAccount?: string;
   snapshotBucket: string;
   deadline: number;
 }
@@ -139,6 +141,7 @@ function poolSpec(s: ServeSpec): GpuPoolSpec {
     taints: [],
     labels: { 'mlabs-serving': s.name },
     driver: 'default',
+    ...(s.serviceAccount ? { serviceAccount: s.serviceAccount } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
  * checks that must refuse before anything is created (the engine's operator is installed) or that
  * fill in from the cluster (the local stack's MLflow).
  */
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, InputError, describeError } from '../errors.js';
 import type { KubeClient } from '../kubernetes/client.js';
 import { setSecret } from '../runner.js';
 
@@ -16,7 +16,7 @@ export function parseArgList(input: string, raw: string): string[] {
     try {
       v = JSON.parse(text);
     } catch (err) {
-      throw new InputError(input, raw, `starts with [ but is not a JSON array of strings (${(err as Error).message}).`, 'Write one item per line instead, or fix the JSON.');
+      throw new InputError(input, raw, `starts with [ but is not a JSON array of strings (${describeError(err)}).`, 'Write one item per line instead, or fix the JSON.');
     }
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new InputError(input, raw, 'expected a JSON array of strings, e.g. ["python", "train.py"].');
     return v;

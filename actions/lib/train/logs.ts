@@ -4,7 +4,6 @@
  * prefixed with the pod's rank when there is more than one. The last lines of each pod are kept for
  * the failure report. Workflow commands in the trainer's output are not obeyed (stop-commands).
  */
-import { randomBytes } from 'node:crypto';
 
 import type { KubeClient } from '../kubernetes/client.js';
 import { debug } from '../runner.js';
@@ -26,7 +25,7 @@ interface Stream {
 export class LogFollower {
   private readonly streams = new Map<string, Stream>();
   private readonly abort = new AbortController();
-  private readonly token = `mlabs-${randomBytes(8).toString('hex')}`;
+  private readonly token = `mlabs-${process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex')}`;
   private paused = false;
 
   constructor(

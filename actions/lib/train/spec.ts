@@ -5,7 +5,6 @@
  * `env` lines go into a Secret the Job owns (read by `envFrom`), never into the manifest text.
  * The Job is created suspended, so its Secret exists before any pod starts (and Kueue can admit it).
  */
-import { createHash } from 'node:crypto';
 
 import type { KubeObject } from '../kubernetes/client.js';
 
@@ -52,8 +51,8 @@ export const refs = {
 
 /** A hash of what the workload runs (not of who submitted it): an existing Job with the same hash is this workload. */
 export function specHash(w: Workload): string {
-  const what = { ...w, run: undefined, env: w.env.map(([k, v]) => [k, createHash('sha256').update(v).digest('hex')]) };
-  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+  const what = { ...w, run: undefined, env: w.env.map(([k, v]) => [k, process.getBuiltinModule('node:crypto').createHash('sha256').update(v).digest('hex')]) };
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
 export function labels(w: Workload): Record<string, string> {

@@ -73,7 +73,8 @@ export function reconcileJobSets(host: JobSetHost): void {
         const jl: Record<string, string> = {
           [`${K}/jobset-name`]: name, [`${K}/jobset-uid`]: String(m.uid), [`${K}/replicatedjob-name`]: rname, [`${K}/replicatedjob-replicas`]: String(replicas),
           [`${K}/global-replicas`]: String(globalReplicas), [`${K}/job-index`]: String(i), [`${K}/job-global-index`]: String(global),
-          [`${K}/job-key`]: createHash('sha256').update(`${ns}/${jobName}`).digest('hex'),
+          // JobSet's job-key is the SHA-1 of namespace/name (40 hex characters: a label value may hold at most 63).
+          [`${K}/job-key`]: createHash('sha1').update(`${ns}/${jobName}`).digest('hex'),
         };
         if (existing) {
           const want = spec.suspend === true;
