@@ -329,10 +329,22 @@ const TABLE = (() => {
   return t;
 })();
 
+/** CRC32C fed in pieces (a streamed upload), read as GCS reports it. */
+export class Crc32c {
+  private crc = 0xffffffff;
+  update(data: Uint8Array): this {
+    let c = this.crc;
+    for (let i = 0; i < data.length; i++) c = (TABLE[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
+    this.crc = c;
+    return this;
+  }
+  base64(): string {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE((this.crc ^ 0xffffffff) >>> 0);
+    return b.toString('base64');
+  }
+}
+
 export function crc32cBase64(data: Uint8Array): string {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
-  return b.toString('base64');
+  return new Crc32c().update(data).base64();
 }

@@ -178,7 +178,7 @@ async function copyOne(o: PromoteOptions, r: Resolved, dest: { bucket: string; p
   });
   const sha = process.getBuiltinModule('node:crypto').createHash('sha256');
   const etag = new EtagCheck(partSize, parts);
-  const crc = new Crc32c();
+  const crc = new gcs.Crc32c();
   let hashed = 0;
   let offset = 0;
   let resumed = 0;
@@ -335,27 +335,3 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   };
 }
 
-/** CRC32C, streamed, as GCS reports it (base64 of the big-endian value). */
-class Crc32c {
-  private static table = (() => {
-    const t = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-      t[n] = c >>> 0;
-    }
-    return t;
-  })();
-  private crc = 0xffffffff;
-  update(data: Uint8Array): void {
-    let c = this.crc;
-    const t = Crc32c.table;
-    for (let i = 0; i < data.length; i++) c = (t[(c ^ (data[i] as number)) & 0xff] as number) ^ (c >>> 8);
-    this.crc = c;
-  }
-  base64(): string {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE((this.crc ^ 0xffffffff) >>> 0);
-    return b.toString('base64');
-  }
-}
