@@ -315,7 +315,8 @@ export async function queryUpload(session: string, total?: number): Promise<Uplo
 /** Cancel a session (nothing of it remains). */
 export async function cancelUpload(session: string): Promise<void> {
   const token = await getAccessToken();
-  await fetch(session, { method: 'DELETE', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
+  // Best effort, once: GCS answers a cancelled session with 499, which the transport reports as an error.
+  await request(session, { method: 'DELETE', token, retry: false, timeoutMs: 30_000 }).then((r) => r.arrayBuffer()).catch(() => undefined);
 }
 
 // CRC32C (Castagnoli), as GCS reports it: base64 of the big-endian 32-bit value.

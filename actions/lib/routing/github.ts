@@ -5,11 +5,10 @@
  * naming the permission the token lacks.
  */
 import { ActionError } from '../errors.js';
+import { GITHUB_HEADERS, githubApiBase, githubMessage, nextLink } from '../github/rest.js';
 import { ApiError, request, type RetryPolicy } from '../http.js';
 
-export function githubApiBase(): string {
-  return (process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
-}
+export { githubApiBase };
 
 export interface RunnerState {
   id: number;
@@ -49,28 +48,17 @@ export interface GithubClientOptions {
   excludeRunId?: number;
 }
 
-const HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
-
-function nextLink(link: string | null): string | undefined {
-  return link ? /<([^>]+)>;\s*rel="next"/.exec(link)?.[1] : undefined;
-}
-
 /** GET every page (Link rel="next") of a list and concatenate `field`, up to `max` items. */
 async function listPages<T>(url: string, field: string, opts: GithubClientOptions, max = Infinity): Promise<T[]> {
   const out: T[] = [];
   let next: string | undefined = `${url}${url.includes('?') ? '&' : '?'}per_page=100`;
   while (next && out.length < max) {
-    const res = await request(next, { token: opts.token, headers: HEADERS, ...(opts.retry ? { retry: opts.retry } : {}) });
+    const res = await request(next, { token: opts.token, headers: { ...GITHUB_HEADERS }, ...(opts.retry ? { retry: opts.retry } : {}) });
     const page = (await res.json()) as Record<string, unknown>;
     out.push(...((page[field] as T[] | undefined) ?? []));
     next = nextLink(res.headers.get('link'));
   }
   return out.slice(0, max);
-}
-
-function githubMessage(err: ApiError): string {
-  const body = err.body as { message?: unknown } | undefined;
-  return body && typeof body === 'object' && typeof body.message === 'string' ? body.message : err.message;
 }
 
 /** What went wrong, and which permission fixes it, for a failed GitHub call. */
