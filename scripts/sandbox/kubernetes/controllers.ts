@@ -9,6 +9,7 @@ import { formatQuantity, parseQuantity } from './quantity.js';
 import { meta, type Json } from './store.js';
 import { reconcileJobs } from './controllers-batch.js';
 import { reconcileJobSets } from './controllers-jobset.js';
+import { reconcileRay } from './controllers-ray.js';
 import { runKubelet, type PodClock } from './kubelet.js';
 
 export interface Delays {
@@ -70,6 +71,7 @@ export class Controllers {
       this.replicaSets();
       this.statefulSets();
       this.daemonSets();
+      this.ray();
       this.jobSets();
       this.jobs();
       this.scheduler();
@@ -323,6 +325,10 @@ export class Controllers {
 
   private jobSets(): void {
     reconcileJobSets(this);
+  }
+
+  private ray(): void {
+    reconcileRay(this);
   }
 
   // ---- scheduler and kubelet ----------------------------------------------------------------------

@@ -58,7 +58,7 @@ export interface KubernetesService {
   dropWatchesAfter(cluster: string, ms: number): void;
   /** That Job's pods end Failed (a RegExp matches job names not known in advance); the returned function lifts the fault. */
   failJob(cluster: string, namespace: string, job: string | RegExp): () => void;
-  /** Install an operator's CustomResourceDefinitions (`jobset`); its controller acts from then on. */
+  /** Install an operator's CustomResourceDefinitions (`jobset`, `kuberay`); its controller acts from then on. */
   installOperator(cluster: string, operator: string): void;
 }
 
