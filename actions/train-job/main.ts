@@ -70,6 +70,9 @@ function readInputs() {
   const ttl = readOptionalInt('ttl_seconds_after_finished', { min: 0, max: 30 * 24 * 3600 });
   const queue = readString('queue', { pattern: DNS_LABEL, accepted: 'a LocalQueue name: lowercase letters, digits, hyphens' });
   const engine = readEnum('engine', ['batch', 'ray'] as const);
+  if (engine === 'ray' && !command.length) {
+    throw new InputError('command', '', 'engine ray runs command and args as the RayJob\'s entrypoint (a RayJob does not run the image\'s own entrypoint), so command cannot be empty.', 'Set command, e.g. ["python", "train.py"].');
+  }
   const mlflowUri = readString('mlflow_tracking_uri', { pattern: /^(https?|file):\/\/[\x21-\x7e]+$|^databricks$/, accepted: 'an MLflow tracking URI such as http://mlflow.mlflow.svc.cluster.local:5000' });
   // The action waits a little past the Job's own deadline, so Kubernetes' DeadlineExceeded is what it reports.
   setDeadline(Date.now() + (timeoutSeconds + scheduleTimeoutSeconds + 120) * 1000);
@@ -78,6 +81,7 @@ function readInputs() {
     target, runnerLabel, accelerator: accelerator?.name ?? '', pool, image, command, args, env, gpus, nodes, cpu, memory, namespace, name,
     timeoutSeconds, ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}), queue,
     run: `${repo}/${runId}/${attempt}`,
+    ...(engine === 'ray' ? { engine } : {}),
   };
   const access: Access = cluster ? { gke: { project, location, cluster } } : { kubeconfig };
   return { w, access, engine, cleanup, scheduleTimeoutMs: scheduleTimeoutSeconds * 1000, mlflowUri, experiment: repo.split('/')[1] || process.env.GITHUB_WORKFLOW || 'training' };
@@ -113,7 +117,7 @@ await runAction({
       throw new ActionError(`Namespace ${w.namespace} does not exist on ${kube.config.server}; nothing was created.`, { fix: `Create it (kubectl create namespace ${w.namespace}) or set the namespace input.` });
     }
     w.mlflow = await mlflowFor(kube, mlflowUri, w.target, experiment, w.name);
-    info(`Submitting ${describeJob(w)} on ${w.target === 'cloud' ? `GKE (${w.accelerator}${w.pool ? `, pool ${w.pool}` : ''})` : `the private machine ${w.runnerLabel || kube.config.context}`}: ${w.image}, ${w.nodes} node(s) × ${w.gpus} GPU.`);
+    info(`Submitting ${describeJob(w)} on ${w.target === 'cloud' ? `GKE (${w.accelerator}${w.pool ? `, pool ${w.pool}` : ''})` : `the private machine ${w.runnerLabel || kube.config.context}`}: ${w.image}, ${w.engine === 'ray' ? `a Ray head and ${w.nodes} worker(s)` : `${w.nodes} node(s)`} × ${w.gpus} GPU.`);
 
     let result: RunResult;
     try {
@@ -122,7 +126,7 @@ await runAction({
         pollMs: pollMs(),
         signal: cancel.signal,
         onCreated: () => {
-          saveState('job', JSON.stringify({ namespace: w.namespace, name: w.name, nodes: w.nodes, access }));
+          saveState('job', JSON.stringify({ namespace: w.namespace, name: w.name, nodes: w.nodes, ...(w.engine ? { engine: w.engine } : {}), access }));
         },
       });
     } catch (err) {
@@ -134,7 +138,7 @@ await runAction({
     if (!keep) {
       try {
         await removeWorkload(kube, w);
-        cleanupNote = 'the Job, its pods and its Secret were deleted';
+        cleanupNote = w.engine === 'ray' ? 'the RayJob, its RayCluster, submitter Job, pods and Secret were deleted' : 'the Job, its pods and its Secret were deleted';
       } catch (err) {
         cleanupNote = `deleting failed (${describeError(err)}); the post step tries again`;
         warning(`Could not delete ${describeJob(w)}: ${describeError(err)}`);
@@ -161,7 +165,7 @@ await runAction({
   post: async () => {
     const raw = getState('job');
     if (!raw || getState('done') === 'true') return;
-    const saved = JSON.parse(raw) as { namespace: string; name: string; nodes?: number; access: Access };
+    const saved = JSON.parse(raw) as { namespace: string; name: string; nodes?: number; engine?: 'ray'; access: Access };
     const kube = await connect(saved.access);
     const gone = await removeWorkload(kube, { ...saved, nodes: saved.nodes ?? 1 });
     const what = describeJob({ ...saved, nodes: saved.nodes ?? 1 });

@@ -66,8 +66,8 @@ export async function engineCheck(kube: KubeClient, want: { nodes: number; engin
       });
     }
   }
-  if (want.engine === 'ray' || want.queue) {
-    throw new ActionError(`${want.engine === 'ray' ? 'RayJob workloads' : 'Kueue admission (queue)'} is not supported by this version of train-job; nothing was created.`, { fix: want.engine === 'ray' ? 'Use engine: batch (a Job, or a JobSet for more than one node).' : 'Leave queue empty.' });
+  if (want.queue) {
+    throw new ActionError('Kueue admission (queue) is not supported by this version of train-job; nothing was created.', { fix: 'Leave queue empty.' });
   }
 }
 

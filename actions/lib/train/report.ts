@@ -49,11 +49,11 @@ export function writeSummary(w: Workload, r: RunResult, f: Figures, cleanupNote:
   const s = new Summary()
     .heading(`train-job ${w.name}: ${r.outcome}`)
     .table(['', ''], [
-      ['Job', `${w.namespace}/${w.name}${r.adopted ? ' (adopted: it already existed with this workload)' : ''}`],
+      [w.engine === 'ray' ? 'RayJob' : 'Job', `${w.namespace}/${w.name}${r.adopted ? ' (adopted: it already existed with this workload)' : ''}`],
       ['where', `${where}${r.node ? `, node ${r.node}` : ''}${r.gpu ? `, GPU ${r.gpu}` : ''}`],
       ['image', w.image],
       ['outcome', `${r.outcome}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''}${r.reason ? `: ${r.reason}` : ''}`],
-      ['GPU hours', `${f.gpuHours} (${w.nodes} node${w.nodes > 1 ? 's' : ''} × ${w.gpus} GPU)`],
+      ['GPU hours', `${f.gpuHours} (${w.nodes} ${w.engine === 'ray' ? 'Ray worker' : 'node'}${w.nodes > 1 ? 's' : ''} × ${w.gpus} GPU)`],
       ['estimated cost', w.target === 'cloud' ? `$${f.costUsd.toFixed(2)} at $${f.rate.toFixed(2)}/GPU-hour${r.spot ? ' Spot' : ''} (suite price table, not billing)` : '$0 (private machine)'],
       ...(w.mlflow ? [['MLflow', `experiment ${w.mlflow.experiment}, run ${w.mlflow.runName} at ${w.mlflow.trackingUri}`]] : []),
       ['cleanup', cleanupNote],

@@ -10,7 +10,7 @@ import type { KubeClient, KubeObject } from '../kubernetes/client.js';
 import { info, warning } from '../runner.js';
 import { sleep } from '../time.js';
 import { LogFollower } from './logs.js';
-import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, jobManifest, jobSetManifest, MANAGED_BY, refs, RUN_ANNOTATION, secretManifest, specHash, workloadRef, type Workload } from './spec.js';
+import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, MANAGED_BY, NAME_LABEL, RAY_HEAD, RAY_SUBMITTER, refs, RUN_ANNOTATION, secretManifest, specHash, workloadManifest, workloadRef, type Workload } from './spec.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -48,7 +48,7 @@ const conds = (o: KubeObject | undefined): Json[] => ((o?.status?.conditions as 
 const isTrue = (o: KubeObject | undefined, type: string): Json | undefined => conds(o).find((c) => c.type === type && c.status === 'True');
 const at = (ts: unknown): number | undefined => (typeof ts === 'string' && ts ? Date.parse(ts) : undefined);
 
-export const describeJob = (w: Pick<Workload, 'nodes' | 'namespace' | 'name'>): string => `${workloadRef(w).kind} ${w.namespace}/${w.name}`;
+export const describeJob = (w: Pick<Workload, 'nodes' | 'namespace' | 'name' | 'engine'>): string => `${workloadRef(w).kind} ${w.namespace}/${w.name}`;
 
 /** An existing Job of this name: the same workload is adopted; anything else is refused before changing anything. */
 async function existing(kube: KubeClient, w: Workload, hash: string): Promise<KubeObject | undefined> {
@@ -67,7 +67,7 @@ async function existing(kube: KubeClient, w: Workload, hash: string): Promise<Ku
 
 /** Create the Job (suspended), its Secret, then start it; a failure midway removes what was made. */
 async function create(kube: KubeClient, w: Workload, hash: string, opts: RunOptions): Promise<KubeObject> {
-  const job = await kube.apply(w.nodes > 1 ? jobSetManifest(w, hash) : jobManifest(w, hash), { fieldManager: FIELD_MANAGER });
+  const job = await kube.apply(workloadManifest(w, hash), { fieldManager: FIELD_MANAGER });
   opts.onCreated();
   try {
     if (w.env.length) await kube.apply(secretManifest(w, job), { fieldManager: FIELD_MANAGER });
@@ -81,8 +81,11 @@ async function create(kube: KubeClient, w: Workload, hash: string, opts: RunOpti
   return job;
 }
 
-/** Delete the Job (or JobSet) with its pods; the env Secret goes with it (owned), and is deleted here too. */
-export async function removeWorkload(kube: KubeClient, w: Pick<Workload, 'namespace' | 'name' | 'nodes'>): Promise<boolean> {
+/**
+ * Delete the Job (JobSet, RayJob) with its pods; the env Secret goes with it (owned), and is deleted here
+ * too. A RayJob's RayCluster and submitter Job are its own: they go with it.
+ */
+export async function removeWorkload(kube: KubeClient, w: Pick<Workload, 'namespace' | 'name' | 'nodes' | 'engine'>): Promise<boolean> {
   const gone = await kube.delete({ ...workloadRef(w), namespace: w.namespace }, w.name, { propagationPolicy: 'Background' });
   await kube.delete({ ...refs.secret, namespace: w.namespace }, w.name);
   return gone;
@@ -96,13 +99,13 @@ function waiting(pod: KubeObject): Json | undefined {
   return undefined;
 }
 
-function terminated(pod: KubeObject): Json | undefined {
-  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === CONTAINER);
+function terminated(pod: KubeObject, container = CONTAINER): Json | undefined {
+  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === container);
   return ((cs?.state as Json | undefined)?.terminated as Json | undefined);
 }
 
-function started(pod: KubeObject): boolean {
-  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === CONTAINER);
+function started(pod: KubeObject, container = CONTAINER): boolean {
+  const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === container);
   const st = (cs?.state ?? {}) as Json;
   return st.running !== undefined || st.terminated !== undefined;
 }
@@ -120,6 +123,7 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
     job = await create(kube, w, hash, opts);
     timeline.created = Date.now();
   }
+  if (w.engine === 'ray') return followRayJob(kube, w, opts, job, timeline, adopted);
   const uid = String(job.metadata.uid);
   const follower = new LogFollower(kube, w.namespace, CONTAINER);
   const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...extra });
@@ -142,18 +146,8 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
           follower.follow(name, multi && idx !== undefined ? `[rank ${idx}] ` : '');
         }
         if (terminated(p) !== undefined) follower.finished(name);
-        const bad = waiting(p);
-        if (bad) {
-          return result('failed', `pod ${name} cannot pull image "${String(bad.image)}": ${String(bad.reason)}${bad.message ? ` (${String(bad.message)})` : ''}`);
-        }
-        const sched = conds(p).find((c) => c.type === 'PodScheduled');
-        if (sched?.status === 'False' && sched.reason === 'Unschedulable') {
-          const since = unschedulableSince.get(name) ?? Date.now();
-          unschedulableSince.set(name, since);
-          if (Date.now() - since >= opts.scheduleTimeoutMs) {
-            return result('failed', `pod ${name} stayed unschedulable for ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${String(sched.message ?? '')}`);
-          }
-        } else unschedulableSince.delete(name);
+        const trouble = podTrouble(p, unschedulableSince, opts);
+        if (trouble) return result('failed', trouble);
       }
       if (isTrue(cur, multi ? 'Completed' : 'Complete')) {
         timeline.finished = Date.now();
@@ -177,19 +171,96 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
   }
 }
 
+/** Why a pod stops the run: its image cannot be pulled, or it stayed unschedulable past schedule_timeout. */
+function podTrouble(p: KubeObject, unschedulableSince: Map<string, number>, opts: RunOptions): string | undefined {
+  const name = p.metadata.name;
+  const bad = waiting(p);
+  if (bad) return `pod ${name} cannot pull image "${String(bad.image)}": ${String(bad.reason)}${bad.message ? ` (${String(bad.message)})` : ''}`;
+  const sched = conds(p).find((c) => c.type === 'PodScheduled');
+  if (sched?.status === 'False' && sched.reason === 'Unschedulable') {
+    const since = unschedulableSince.get(name) ?? Date.now();
+    unschedulableSince.set(name, since);
+    if (Date.now() - since >= opts.scheduleTimeoutMs) return `pod ${name} stayed unschedulable for ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${String(sched.message ?? '')}`;
+  } else unschedulableSince.delete(name);
+  return undefined;
+}
+
+/** The node's GPU (GKE accelerator, or the NVIDIA product label) and whether it is Spot. */
+async function nodeFacts(kube: KubeClient, nodeName: string): Promise<{ gpu: string; spot: boolean }> {
+  if (!nodeName) return { gpu: '', spot: false };
+  const node = await kube.get({ apiVersion: 'v1', kind: 'Node' }, nodeName).catch(() => undefined);
+  const l = node?.metadata.labels ?? {};
+  return { gpu: l['cloud.google.com/gke-accelerator'] ?? l['nvidia.com/gpu.product'] ?? '', spot: l['cloud.google.com/gke-spot'] === 'true' };
+}
+
 /** The exit code, node and GPU of the finished workload, after its last log lines arrived. */
 async function finish(kube: KubeClient, follower: LogFollower, r: RunResult, pods: KubeObject[]): Promise<RunResult> {
   await follower.drain(3000);
   const ended = pods.map((p) => ({ p, t: terminated(p) })).filter((x) => x.t !== undefined);
   const failedOne = ended.find((x) => Number(x.t?.exitCode) !== 0) ?? ended[0];
   const nodeName = String((failedOne?.p ?? pods[0])?.spec?.nodeName ?? '');
-  let gpu = '';
-  let spot = false;
-  if (nodeName) {
-    const node = await kube.get({ apiVersion: 'v1', kind: 'Node' }, nodeName).catch(() => undefined);
-    const l = node?.metadata.labels ?? {};
-    gpu = l['cloud.google.com/gke-accelerator'] ?? l['nvidia.com/gpu.product'] ?? '';
-    spot = l['cloud.google.com/gke-spot'] === 'true';
+  return { ...r, exitCode: failedOne ? Number(failedOne.t?.exitCode) : undefined, node: nodeName, ...(await nodeFacts(kube, nodeName)), tail: follower.tail() };
+}
+
+/**
+ * Follow a RayJob to its end (KubeRay's status.jobDeploymentStatus Complete or Failed): the submitter
+ * pod's log (`ray job submit` follows the driver's output) streams into the step log, the head's with a
+ * `[ray-head] ` prefix; any Ray or submitter pod that cannot pull its image or stays unschedulable ends
+ * it. The exit code is the submitter's; node and GPU are the first worker's.
+ */
+async function followRayJob(kube: KubeClient, w: Workload, opts: RunOptions, job: KubeObject, timeline: Timeline, adopted: boolean): Promise<RunResult> {
+  const uid = String(job.metadata.uid);
+  const follower = new LogFollower(kube, w.namespace, RAY_SUBMITTER);
+  const headLog = new LogFollower(kube, w.namespace, RAY_HEAD);
+  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...extra });
+  const unschedulableSince = new Map<string, number>();
+  let submitters: KubeObject[] = [];
+  let workers: KubeObject[] = [];
+  const end = async (r: RunResult): Promise<RunResult> => {
+    timeline.finished = Date.now();
+    await follower.drain(3000);
+    headLog.stop();
+    const last = submitters.map((p) => terminated(p, RAY_SUBMITTER)).filter((t) => t !== undefined).pop();
+    const nodeName = String(workers[0]?.spec?.nodeName ?? '');
+    return { ...r, exitCode: last ? Number(last.exitCode) : undefined, node: nodeName, ...(await nodeFacts(kube, nodeName)), tail: follower.tail() };
+  };
+  try {
+    for (;;) {
+      if (opts.signal.aborted) return result('cancelled', 'the workflow run was cancelled');
+      const cur = await kube.get({ ...refs.rayjob, namespace: w.namespace }, w.name);
+      if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
+      if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
+      const st = (cur.status ?? {}) as Json;
+      const cluster = String(st.rayClusterName ?? '');
+      const rayPods = cluster ? await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: `ray.io/cluster=${cluster}` }) : [];
+      const subs = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: `batch.kubernetes.io/job-name=${w.name},${NAME_LABEL}=${w.name}` });
+      submitters = subs.length ? subs : submitters;
+      const ws = rayPods.filter((p) => p.metadata.labels?.['ray.io/node-type'] === 'worker');
+      workers = ws.length ? ws : workers;
+      for (const p of [...rayPods, ...subs]) {
+        const trouble = podTrouble(p, unschedulableSince, opts);
+        if (trouble) return result('failed', trouble);
+      }
+      for (const p of rayPods) if (p.metadata.labels?.['ray.io/node-type'] === 'head' && started(p, RAY_HEAD)) headLog.follow(p.metadata.name, '[ray-head] ');
+      for (const p of subs) {
+        if (started(p, RAY_SUBMITTER)) {
+          timeline.running ??= Date.now();
+          follower.follow(p.metadata.name);
+        }
+        if (terminated(p, RAY_SUBMITTER) !== undefined) follower.finished(p.metadata.name);
+      }
+      const jobStatus = String(st.jobStatus ?? '');
+      if (st.jobDeploymentStatus === 'Complete') {
+        return await end(jobStatus === 'SUCCEEDED' ? result('succeeded', '') : result('failed', `the Ray job ended ${jobStatus}${st.message ? `: ${String(st.message)}` : ''}`));
+      }
+      if (st.jobDeploymentStatus === 'Failed') {
+        const reason = String(st.reason ?? '');
+        return await end(result(reason === 'DeadlineExceeded' ? 'timed-out' : 'failed', `${reason || 'Failed'}: ${String(st.message ?? `the Ray job ended ${jobStatus}`)}`));
+      }
+      await sleep(opts.pollMs);
+    }
+  } finally {
+    follower.stop();
+    headLog.stop();
   }
-  return { ...r, exitCode: failedOne ? Number(failedOne.t?.exitCode) : undefined, node: nodeName, gpu, spot, tail: follower.tail() };
 }

@@ -40,11 +40,14 @@ export interface Workload {
   mlflow?: { trackingUri: string; experiment: string; runName: string };
   /** Who submitted: owner/repo/run/attempt. */
   run: string;
+  /** `ray`: a KubeRay RayJob (set only then, so the batch workloads' spec hash stays what it was). */
+  engine?: 'ray';
 }
 
 export const refs = {
   job: { apiVersion: 'batch/v1', kind: 'Job' },
   jobset: { apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet' },
+  rayjob: { apiVersion: 'ray.io/v1', kind: 'RayJob' },
   pod: { apiVersion: 'v1', kind: 'Pod' },
   secret: { apiVersion: 'v1', kind: 'Secret' },
 } as const;
@@ -69,21 +72,47 @@ export function masterAddr(w: Workload): string {
   return `${w.name}-${REPLICATED_JOB}-0-0.${w.name}`;
 }
 
-/** The workload's own kind: a Job for one node, a JobSet for more. */
-export function workloadRef(w: Pick<Workload, 'nodes'>): { apiVersion: string; kind: string } {
+/** The workload's own kind: a RayJob for engine ray; else a Job for one node, a JobSet for more. */
+export function workloadRef(w: Pick<Workload, 'nodes' | 'engine'>): { apiVersion: string; kind: string } {
+  if (w.engine === 'ray') return refs.rayjob;
   return w.nodes > 1 ? refs.jobset : refs.job;
 }
 
-/** The pod template both engines use. */
-export function podSpec(w: Workload): Record<string, unknown> {
+/** The manifest of the workload's kind; created suspended. */
+export function workloadManifest(w: Workload, hash: string): KubeObject {
+  if (w.engine === 'ray') return rayJobManifest(w, hash);
+  return w.nodes > 1 ? jobSetManifest(w, hash) : jobManifest(w, hash);
+}
+
+/** What the trainer's container asks for: GPUs, cpu and memory. */
+function resources(w: Workload, gpus: number): Record<string, unknown> {
   const limits: Record<string, string> = {};
   const requests: Record<string, string> = {};
-  if (w.gpus > 0) limits['nvidia.com/gpu'] = String(w.gpus);
+  if (gpus > 0) limits['nvidia.com/gpu'] = String(gpus);
   if (w.cpu) requests.cpu = w.cpu;
   if (w.memory) {
     requests.memory = w.memory;
     limits.memory = w.memory;
   }
+  return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+/** MLflow's variables, when the run logs to MLflow. */
+function mlflowEnv(w: Workload): Record<string, unknown>[] {
+  return w.mlflow ? [{ name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri }, { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment }, { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName }] : [];
+}
+
+const GPU_TOLERATION = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };
+
+/** The cloud route's placement: the burst pool's accelerator (and pool), and the GPU taint tolerated. */
+function placement(w: Workload): Record<string, unknown> {
+  return w.target === 'cloud'
+    ? { nodeSelector: { 'cloud.google.com/gke-accelerator': w.accelerator, ...(w.pool ? { 'cloud.google.com/gke-nodepool': w.pool } : {}) }, tolerations: [GPU_TOLERATION] }
+    : {};
+}
+
+/** The pod template both batch engines use. */
+export function podSpec(w: Workload): Record<string, unknown> {
   const env: Record<string, unknown>[] = [];
   if (w.nodes > 1) {
     env.push(
@@ -93,9 +122,7 @@ export function podSpec(w: Workload): Record<string, unknown> {
       { name: 'NODE_RANK', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } },
     );
   }
-  if (w.mlflow) {
-    env.push({ name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri }, { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment }, { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName });
-  }
+  env.push(...mlflowEnv(w));
   const container: Record<string, unknown> = {
     name: CONTAINER,
     image: w.image,
@@ -103,19 +130,9 @@ export function podSpec(w: Workload): Record<string, unknown> {
     ...(w.args.length ? { args: w.args } : {}),
     ...(env.length ? { env } : {}),
     ...(w.env.length ? { envFrom: [{ secretRef: { name: w.name } }] } : {}),
-    resources: { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) },
+    resources: resources(w, w.gpus),
   };
-  const cloud = w.target === 'cloud';
-  return {
-    restartPolicy: 'Never',
-    ...(cloud
-      ? {
-          nodeSelector: { 'cloud.google.com/gke-accelerator': w.accelerator, ...(w.pool ? { 'cloud.google.com/gke-nodepool': w.pool } : {}) },
-          tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
-        }
-      : {}),
-    containers: [container],
-  };
+  return { restartPolicy: 'Never', ...placement(w), containers: [container] };
 }
 
 /** The Job spec both engines run: no retries, the deadline, fail on the first failed trainer. */
@@ -165,6 +182,73 @@ export function jobSetManifest(w: Workload, hash: string): KubeObject {
         replicas: 1,
         template: { metadata: { labels: labels(w) }, spec: { ...jobSpec(w), completionMode: 'Indexed', completions: w.nodes, parallelism: w.nodes } },
       }],
+    },
+  };
+}
+
+/** The Ray head's, the Ray workers' and KubeRay's submitter's containers. */
+export const RAY_HEAD = 'ray-head';
+export const RAY_WORKER = 'ray-worker';
+export const RAY_SUBMITTER = 'ray-job-submitter';
+/** The one worker group of a RayJob's cluster. */
+export const RAY_GROUP = 'workers';
+
+/** One word for a POSIX shell: single-quoted, a `'` inside written `'\''` (nothing in it is expanded). */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The RayJob's entrypoint: command and args, each single-quoted. KubeRay splits the entrypoint by shell
+ * rules (google/shlex) into `ray job submit -- <words>`, and Ray runs it through a shell on the head,
+ * so every item reaches the trainer as itself, nothing expanded ($VAR, $(...), globs, `;`).
+ */
+export function rayEntrypoint(w: Pick<Workload, 'command' | 'args'>): string {
+  return [...w.command, ...w.args].map(shellQuote).join(' ');
+}
+
+/**
+ * The RayJob of engine ray (ray.io/v1, KubeRay v1.2.2); created suspended. Its RayCluster has one head
+ * (no GPUs for Ray: `num-gpus: 0`, the driver runs there) and one worker group of `nodes` workers with
+ * `gpus` GPUs each; head and workers read the env Secret and, on the cloud route, run on the burst pool.
+ * The submitter Job (KubeRay's `ray job submit`, K8sJobMode) runs once (backoffLimit 0) and carries the
+ * workload's labels; the cluster is deleted when the job ends (shutdownAfterJobFinishes, after
+ * ttlSecondsAfterFinished); activeDeadlineSeconds is the timeout.
+ */
+export function rayJobManifest(w: Workload, hash: string): KubeObject {
+  const env = mlflowEnv(w);
+  const container = (name: string, gpus: number): Record<string, unknown> => ({
+    name,
+    image: w.image,
+    ...(env.length ? { env } : {}),
+    ...(w.env.length ? { envFrom: [{ secretRef: { name: w.name } }] } : {}),
+    resources: resources(w, gpus),
+  });
+  const template = (name: string, gpus: number): Record<string, unknown> => ({ metadata: { labels: labels(w) }, spec: { ...placement(w), containers: [container(name, gpus)] } });
+  return {
+    apiVersion: refs.rayjob.apiVersion,
+    kind: 'RayJob',
+    metadata: { name: w.name, namespace: w.namespace, labels: labels(w), annotations: { [RUN_ANNOTATION]: w.run, [HASH_ANNOTATION]: hash } },
+    spec: {
+      suspend: true,
+      entrypoint: rayEntrypoint(w),
+      submissionMode: 'K8sJobMode',
+      shutdownAfterJobFinishes: true,
+      ttlSecondsAfterFinished: w.ttlSecondsAfterFinished ?? 0,
+      activeDeadlineSeconds: w.timeoutSeconds,
+      submitterConfig: { backoffLimit: 0 },
+      submitterPodTemplate: {
+        metadata: { labels: labels(w) },
+        spec: {
+          restartPolicy: 'Never',
+          ...(w.target === 'cloud' ? { tolerations: [GPU_TOLERATION] } : {}),
+          containers: [{ name: RAY_SUBMITTER, image: w.image, resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '500m', memory: '200Mi' } } }],
+        },
+      },
+      rayClusterSpec: {
+        headGroupSpec: { rayStartParams: { 'num-gpus': '0' }, template: template(RAY_HEAD, 0) },
+        workerGroupSpecs: [{ groupName: RAY_GROUP, replicas: w.nodes, minReplicas: w.nodes, maxReplicas: w.nodes, rayStartParams: {}, template: template(RAY_WORKER, w.gpus) }],
+      },
     },
   };
 }
