@@ -99,13 +99,14 @@ const rayJob = (name: string, entrypoint: string, extra = ''): string =>
 
 describe('RayJob (K8sJobMode)', () => {
   it('makes its RayCluster, then the submitter Job running ray job submit; SUCCEEDED and Complete; the cluster goes, the submitter Job stays', async () => {
-    fault({ kind: 'podExit', match: { namespace: 'ray', labelSelector: 'job-name=hello' }, afterMs: 400, log: ['epoch 1 loss=0.4', 'done'] });
+    fault({ kind: 'podExit', match: { namespace: 'ray', labelSelector: 'job-name=hello' }, afterMs: 1500, log: ['epoch 1 loss=0.4', 'done'] });
     await apply(rayJob('hello', "python train.py --name 'two words'"));
     const cluster = await until(['rayjob/hello'], '{.status.rayClusterName}', (v) => v !== '');
     assert.match(cluster, /^hello-raycluster-[a-z0-9]{5}$/);
     assert.equal(await jsonpath(['rayjob/hello'], '{.metadata.finalizers[0]}'), 'ray.io/rayjob-stop-job');
-    const seen = await k.kubectl(['get', 'rayjobs,rayclusters', '-n', 'ray', '-o', 'name']);
-    assert.match(seen.stdout, new RegExp(`rayjob.ray.io/hello\\nraycluster.ray.io/${cluster}`));
+    await until(['rayclusters', '-l', 'ray.io/originated-from-cr-name=hello'], '{.items[*].metadata.name}', (v) => v === cluster);
+    const seen = (await k.kubectl(['get', 'rayjobs,rayclusters', '-n', 'ray', '-o', 'name'])).stdout.split('\n');
+    assert.ok(seen.includes('rayjob.ray.io/hello') && seen.includes(`raycluster.ray.io/${cluster}`), seen.join(' '));
     await until(['rayjob/hello'], '{.status.jobDeploymentStatus}', (v) => v === 'Complete');
     assert.equal(await jsonpath(['rayjob/hello'], '{.status.jobStatus}'), 'SUCCEEDED');
     assert.match(await jsonpath(['rayjob/hello'], '{.status.startTime} {.status.endTime}'), /^\d{4}-\S+Z \d{4}-\S+Z$/);

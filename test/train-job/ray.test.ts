@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, test, onTestFinished } from 'vitest';
 import { shlexSplit } from '../../scripts/sandbox/kubernetes/controllers-ray.js';
 import { kubernetesOf, type KubeCluster } from '../../scripts/sandbox/kubernetes/index.js';
 import type { Json } from '../../scripts/sandbox/kubernetes/store.js';
-import { BURST_POOL, fault, jobs, pods, secrets, start, train, until, type Fixture } from './helpers.js';
+import { BURST_POOL, fault, jobs, pods, secrets, spawnTrain, start, train, until, type Fixture } from './helpers.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -91,6 +91,33 @@ describe('engine ray: a KubeRay RayJob', () => {
     assert.doesNotMatch(errors(r), /\[ray-head\]/, 'the tail is the submitter\'s');
     assert.match(r.summary, /Last log lines/);
     await until(() => mine(f.gke.cluster, 'ray-fail').length === 0, `nothing of ray-fail left (${mine(f.gke.cluster, 'ray-fail').join(' ')})`);
+  });
+
+  test('cancelled while the entrypoint runs: the RayJob is deleted with its cluster; killed outright, the post step deletes it', async () => {
+    rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'batch.kubernetes.io/job-name=ray-cancel' }, afterMs: 600_000 });
+    rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'batch.kubernetes.io/job-name=ray-killed' }, afterMs: 600_000 });
+    const c = f.gke.cluster;
+    const submitting = (name: string) => (): boolean => pods(c).some((x) => ((x.metadata as Json).labels as Json)['batch.kubernetes.io/job-name'] === name && (x.status as Json | undefined)?.phase === 'Running');
+    const p = spawnTrain(f, { ...ray, name: 'ray-cancel' });
+    await until(submitting('ray-cancel'), 'the submitter to run');
+    process.kill(p.pid, 'SIGINT');
+    process.kill(p.pid, 'SIGTERM');
+    const end = await p.done;
+    assert.equal(end.code, 1, end.log);
+    assert.equal(end.outputs.outcome, 'cancelled');
+    assert.match(end.log, /Received SIG(INT|TERM): stopping and deleting RayJob default\/ray-cancel/);
+    await until(() => mine(c, 'ray-cancel').length === 0, `nothing of ray-cancel left (${mine(c, 'ray-cancel').join(' ')})`);
+    assert.equal((await p.post()).exitCode, 0);
+
+    const k = spawnTrain(f, { ...ray, name: 'ray-killed', env: 'A=1' });
+    await until(submitting('ray-killed'), 'the submitter to run');
+    process.kill(k.pid, 'SIGKILL');
+    await k.done;
+    assert.deepEqual(names(c, 'ray.io', 'rayjobs').filter((n) => n === 'ray-killed'), ['ray-killed']);
+    const post = await k.post();
+    assert.equal(post.exitCode, 0, post.log);
+    assert.match(post.log, /Deleted RayJob default\/ray-killed/);
+    await until(() => mine(c, 'ray-killed').length === 0, `nothing of ray-killed left (${mine(c, 'ray-killed').join(' ')})`);
   });
 
   test('on a cluster without KubeRay it is refused with the install command before anything is created', async () => {
