@@ -78,6 +78,7 @@ describe('the RPC permission table', () => {
     assert.equal(kubePermission({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log' }), 'container.pods.getLogs');
     assert.equal(kubePermission({ verb: 'patch', apiGroup: 'apps', resource: 'deployments', subresource: 'scale' }), 'container.deployments.updateScale');
     assert.equal(kubePermission({ verb: 'create', apiGroup: 'jobset.x-k8s.io', resource: 'jobsets' }), 'container.thirdPartyObjects.create');
+    assert.equal(kubePermission({ verb: 'patch', apiGroup: 'ray.io', resource: 'rayjobs' }), 'container.thirdPartyObjects.update');
   });
 });
 
