@@ -3,7 +3,8 @@
  * same workload (same spec hash) or refuse one that is not; otherwise create the Job suspended, its
  * env Secret owned by it, then let it run (unless a Kueue queue admits it). While it runs: the pods'
  * logs stream into the step log, and it ends within a poll of the Job's Complete or Failed condition,
- * of a pod that cannot pull its image, or of a pod unschedulable past `schedule_timeout`.
+ * of a pod that cannot pull its image, or of a pod unschedulable past `schedule_timeout`. A RayJob
+ * (engine ray) is followed by KubeRay's jobDeploymentStatus instead (`followRayJob`).
  */
 import { ActionError, describeError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kubernetes/client.js';

@@ -4,6 +4,7 @@
  * it asks for, and on the cloud route the burst pool's nodeSelector and the GPU toleration; the
  * `env` lines go into a Secret the Job owns (read by `envFrom`), never into the manifest text.
  * The Job is created suspended, so its Secret exists before any pod starts (and Kueue can admit it).
+ * More than one node is a JobSet; engine ray is a KubeRay RayJob (`rayJobManifest`), suspended likewise.
  */
 
 import type { KubeObject } from '../kubernetes/client.js';
