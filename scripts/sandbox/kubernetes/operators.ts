@@ -1,7 +1,7 @@
 // The operators a cluster may run for training workloads: their CustomResourceDefinitions, as
 // `kubectl apply -f` of the operator's release manifest would create them (names, scope, served
 // versions, the status subresource; the schemas keep unknown fields, so the API server does not check
-// the operators' own fields). The controllers (controllers-jobset.ts, controllers-ray.ts) act once the CRD exists.
+// the operators' own fields). The controllers (controllers-jobset.ts) act once the CRD exists.
 import type { KubeCluster } from './cluster.js';
 import type { Json } from './store.js';
 
@@ -19,7 +19,7 @@ function crd(group: string, kind: string, plural: string, version: string, short
   };
 }
 
-/** What each operator's release installs (kubernetes-sigs/jobset v0.7.2; ray-project/kuberay v1.2.2's CRDs, also installed by its helm chart). */
+/** What each operator's release installs (kubernetes-sigs/jobset v0.7.2). */
 export const OPERATOR_CRDS: Record<string, Json[]> = {
   jobset: [crd('jobset.x-k8s.io', 'JobSet', 'jobsets', 'v1alpha2')],
   kuberay: [crd('ray.io', 'RayCluster', 'rayclusters', 'v1'), crd('ray.io', 'RayJob', 'rayjobs', 'v1')],
