@@ -8,6 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { InputError } from '../../actions/lib/errors.js';
+import { parseLocalModel } from '../../actions/lib/model/serve-local.js';
 import { runAction, type ActionRun } from '../harness.js';
 import { explain, NGC_KEY, startStack, type StackFixture } from '../local-stack/helpers.js';
 
@@ -43,9 +45,9 @@ describe('local serving with Ollama on dgx', () => {
     assert.match(up.main.stdout, /ollama llama3.2:3b: success/);
     assert.match(up.summary, /ssh -N -L 11434:192\.168\.49\.2:31434 dgx\.lab\.internal/);
     assert.match(up.summary, /curl http:\/\/127\.0\.0\.1:11434\/v1\/models/);
-    assert.deepEqual(f.kube.ollamaModels('dgx', 'ollama', 'ollama'), ['llama3.2:3b']);
+    assert.ok(f.kube.ollamaModels('dgx', 'ollama', 'ollama').includes('llama3.2:3b'));
     // A real client sees the same through the service proxy.
-    assert.deepEqual(ids(await f.kubectl(['get', '--raw', '/api/v1/namespaces/ollama/services/ollama:11434/proxy/v1/models'])), ['llama3.2:3b']);
+    assert.ok(ids(await f.kubectl(['get', '--raw', '/api/v1/namespaces/ollama/services/ollama:11434/proxy/v1/models'])).includes('llama3.2:3b'));
 
     const st = await serve({ verb: 'status', runtime: 'ollama' });
     assert.equal(st.exitCode, 0, explain(st));
@@ -55,12 +57,12 @@ describe('local serving with Ollama on dgx', () => {
     const wrong = await serve({ verb: 'undeploy', runtime: 'ollama', purge: 'true', confirm: 'llama3.2' });
     assert.equal(wrong.exitCode, 1);
     assert.match(errorOf(wrong), /^Input "confirm" is "llama3.2": purge deletes the files of llama3.2:3b that deploy pulled; confirm must repeat the model name exactly. Nothing was deleted./);
-    assert.deepEqual(f.kube.ollamaModels('dgx', 'ollama', 'ollama'), ['llama3.2:3b']);
+    assert.ok(f.kube.ollamaModels('dgx', 'ollama', 'ollama').includes('llama3.2:3b'));
 
     const down = await serve({ verb: 'undeploy', runtime: 'ollama', purge: 'true', confirm: 'llama3.2:3b' });
     assert.equal(down.exitCode, 0, explain(down));
     assert.match(down.summary, /model llama3.2:3b \(deleted from Ollama\)/);
-    assert.deepEqual(f.kube.ollamaModels('dgx', 'ollama', 'ollama'), []);
+    assert.ok(!f.kube.ollamaModels('dgx', 'ollama', 'ollama').includes('llama3.2:3b'));
     assert.deepEqual(f.objects(), before, 'nothing deploy made is left, and the Ollama component is as it was');
   });
 
@@ -74,6 +76,16 @@ describe('local serving with Ollama on dgx', () => {
     assert.equal(down.exitCode, 0, explain(down));
     assert.match(down.summary, /model qwen2.5:0.5b: it was on the machine before this deploy/);
     assert.ok(f.kube.ollamaModels('dgx', 'ollama', 'ollama').includes('qwen2.5:0.5b'));
+  });
+
+  it('undeploy without purge removes the serving record and keeps the pulled model\'s files', { timeout: 120_000 }, async () => {
+    const up = await serve({ verb: 'deploy', runtime: 'ollama', local_model: 'phi3:mini', name: 'kept' });
+    assert.equal(up.exitCode, 0, explain(up));
+    const down = await serve({ verb: 'undeploy', runtime: 'ollama', name: 'kept' });
+    assert.equal(down.exitCode, 0, explain(down));
+    assert.match(down.summary, /model phi3:mini: its files stay on the Ollama volume \(set purge: true and confirm: phi3:mini to delete them\)/);
+    assert.ok(f.kube.ollamaModels('dgx', 'ollama', 'ollama').includes('phi3:mini'));
+    assert.equal(await f.kubectl(['get', 'configmap', 'model-serve-kept', '-n', 'ollama', '--ignore-not-found', '-o', 'name']), '');
   });
 
   it('NIM without the NGC key is refused by name before anything changes', async () => {
@@ -157,5 +169,25 @@ describe('local serving with NIM on dgx', () => {
     const down = await serve({ verb: 'undeploy', runtime: 'nim', namespace: 'serving', purge: 'true', confirm: 'meta/llama-3.1-8b-instruct:1.3.3' });
     assert.equal(down.exitCode, 0, explain(down));
     assert.deepEqual(f.objects(), before);
+  });
+});
+
+describe('local_model', () => {
+  it('takes Ollama names (tag defaulted to latest) and Hugging Face GGUF repositories; NIM takes org/model:tag', () => {
+    assert.equal(parseLocalModel('local_model', 'ollama', 'llama3.2:3b'), 'llama3.2:3b');
+    assert.equal(parseLocalModel('local_model', 'ollama', 'nomic-embed-text'), 'nomic-embed-text:latest');
+    assert.equal(parseLocalModel('local_model', 'ollama', 'hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M'), 'hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M');
+    assert.equal(parseLocalModel('local_model', 'nim', 'meta/llama-3.1-8b-instruct:1.3.3'), 'meta/llama-3.1-8b-instruct:1.3.3');
+  });
+
+  it('refuses by name what Ollama cannot pull', () => {
+    for (const [value, why] of [
+      ['gs://mlabs-demo-models/chat/2/', /served on GKE with vLLM \(target: cloud\)/],
+      ['https://example.com/model.gguf', /Ollama pulls by model name, not by URL/],
+      ['/models/chat.Q4_K_M.gguf', /a GGUF file is not pulled by Ollama's \/api\/pull/],
+    ] as const) {
+      assert.throws(() => parseLocalModel('local_model', 'ollama', value), (e: unknown) => e instanceof InputError && e.input === 'local_model' && why.test(e.message));
+    }
+    assert.throws(() => parseLocalModel('local_model', 'nim', 'meta/llama-3.1-8b-instruct'), /for runtime nim, the NIM image under nvcr.io\/nim as org\/model:tag/);
   });
 });
