@@ -165,6 +165,11 @@ describe('local serving with NIM on dgx', () => {
     assert.deepEqual(ids(await f.kubectl(['get', '--raw', '/api/v1/namespaces/serving/services/chat:8000/proxy/v1/models'])), ['meta/llama-3.1-8b-instruct']);
     assert.match(up.summary, /ssh -N -L 8000:127\.0\.0\.1:8000 dgx\.lab\.internal {2}# after, on the machine: kubectl -n serving port-forward svc\/chat 8000:8000/);
     assert.deepEqual(up.leaks(NGC_KEY), []);
+    assert.match(up.summary, /Deployment\/chat \(created\)/);
+
+    const again = await serve({ verb: 'deploy', runtime: 'nim', local_model: 'meta/llama-3.1-8b-instruct:1.3.3', ngc_api_key: NGC_KEY, namespace: 'serving' });
+    assert.equal(again.exitCode, 0, explain(again));
+    assert.match(again.summary, /\| Changed \| nothing \|/, 're-running deploy changes nothing');
 
     const down = await serve({ verb: 'undeploy', runtime: 'nim', namespace: 'serving', purge: 'true', confirm: 'meta/llama-3.1-8b-instruct:1.3.3' });
     assert.equal(down.exitCode, 0, explain(down));

@@ -20,7 +20,7 @@
 import { ActionError, InputError } from '../errors.js';
 import { healthOf } from '../local-stack/health.js';
 import type { KubeObject, Kubectl } from '../local-stack/kubectl.js';
-import { assess, type ComponentSpec, componentSpecs, nimImage, imageRef, type NodeFacts, supportTable } from '../local-stack/matrix.js';
+import { assess, componentSpecs, nimImage, imageRef, type NodeFacts, supportTable } from '../local-stack/matrix.js';
 import { pullModels } from '../local-stack/models.js';
 import { readNode, Refusal } from '../local-stack/node.js';
 import { type Forward, resultBase, type SshTarget, sshLine } from '../local-stack/results.js';
@@ -138,8 +138,8 @@ function modelIds(body: string, key: 'data' | 'models'): string[] {
 }
 
 /** Refuse, with the support table, a runtime the node cannot run (before anything changes). */
-function refuseUnsupported(runtime: LocalRuntime, node: NodeFacts, specs: Record<'ollama' | 'nim', ComponentSpec>, fitToo: boolean): void {
-  const a = assess([runtime], node, specs as ReturnType<typeof componentSpecs>);
+function refuseUnsupported(runtime: LocalRuntime, node: NodeFacts, specs: ReturnType<typeof componentSpecs>, fitToo: boolean): void {
+  const a = assess([runtime], node, specs);
   const v = a.verdicts[0];
   if (v && !v.supported) {
     throw new Refusal(`Refused before anything was changed: runtime ${runtime} cannot run on ${node.name}: ${v.reason ?? ''}.`, supportTable(a, node),
@@ -349,8 +349,7 @@ async function nimDeploy(k: Kubectl, s: LocalServeSpec, node: NodeFacts): Promis
     changed.push(`Namespace/${s.namespace}`);
   }
   const objects = nimObjects(s, createdNamespace);
-  const lines = await k.apply(objects.map((o) => JSON.stringify(o)).join('\n'), `Applying the NIM serving ${s.namespace}/${s.name}`);
-  changed.push(...lines.filter((l) => !/unchanged/.test(l)));
+  changed.push(...(await k.applyChanges(objects.map((o) => JSON.stringify(o)).join('\n'), `Applying the NIM serving ${s.namespace}/${s.name}`)));
   const specs = componentSpecs(s.model);
   await waitForRollout(k, { ...specs.nim, name: 'nim', namespace: s.namespace }, s.deadline);
   const health = await healthOf(k, { ...specs.nim, namespace: s.namespace, health: [{ service: s.name, port: NIM_PORT, path: '/v1/health/ready' }] }, s.deadline);
