@@ -229,6 +229,15 @@ const TABLES: Record<string, ActionTable> = {
     inputs: {
       service_account: text('mlabs-nodes@mlabs-sweep.iam.gserviceaccount.com'),
       verb: enumOf('deploy'),
+      target: enumOf('cloud'),
+      runtime: enumOf('ollama'),
+      local_model: { kind: text('llama3.2:3b'), extra: ['gs://mlabs-sweep-models/m/1/', 'https://example.com/m.gguf', '/models/m.gguf', 'Llama 3'] },
+      ngc_api_key: SECRET,
+      kubeconfig: free('a path: a wrong one fails when kubectl reads it'),
+      ssh_host: text('dgx.lab.internal'),
+      ssh_user: text('alice'),
+      purge: { kind: BOOL, extra: ['true'] },
+      confirm: free('compared with the served model only on an undeploy with purge'),
       model_uri: { kind: text('gs://mlabs-sweep-models/m/1/', false), extra: ['gs://mlabs-sweep-models'] },
       name: text('tiny-chat'),
       namespace: text('serving'),
@@ -429,6 +438,10 @@ const COMBINATIONS: { action: string; inputs: Record<string, string>; input: str
   { action: 'train-job', inputs: { target: 'cloud', cloud_accelerator: 'nvidia-l4', cloud_gpus: '3' }, input: 'cloud_gpus', message: /a nvidia-l4 node carries 1, 2, 4 or 8 GPUs/ },
   { action: 'train-job', inputs: { target: 'cloud' }, input: 'cloud_accelerator', message: /is empty: this input is required/ },
   { action: 'train-job', inputs: { cluster: 'mlabs' }, input: 'location', message: /is empty: this input is required/ },
+  { action: 'model-serve', inputs: { target: 'local', runtime: 'nim', local_model: 'meta/llama-3.1-8b-instruct:1.3.3', model_uri: '' }, input: 'ngc_api_key', message: /is empty: this secret is required for runtime nim/ },
+  { action: 'model-serve', inputs: { target: 'local', runtime: 'nim', local_model: 'meta/llama-3.1-8b-instruct', model_uri: '' }, input: 'local_model', message: /for runtime nim, the NIM image under nvcr.io\/nim as org\/model:tag/ },
+  { action: 'model-serve', inputs: { target: 'local', local_model: 'llama3.2:3b' }, input: 'model_uri', message: /applies to target: cloud/ },
+  { action: 'model-serve', inputs: { target: 'local', model_uri: '', local_model: '' }, input: 'local_model', message: /deploy with runtime ollama needs an Ollama model name/ },
   { action: 'gpu-capacity', inputs: { spot: 'Yes' }, input: 'spot', message: /^Input "spot" is "Yes": expected true or false/ },
 ];
 

@@ -8,17 +8,13 @@ import { COMPONENTS, type Component, componentSpecs, defaultComponents } from '.
 import { ensureMinikube } from '../lib/local-stack/minikube.js';
 import { Kubectl } from '../lib/local-stack/kubectl.js';
 import { type ComponentResult, deploy, readNode, Refusal, status, undeploy } from '../lib/local-stack/stack.js';
-import { type SshTarget, sshDestination, tunnelLines } from '../lib/local-stack/results.js';
+import { SSH_HOST_PATTERN as HOST, SSH_USER_PATTERN as USER, type SshTarget, sshDestination, tunnelLines } from '../lib/local-stack/results.js';
 import { sshHost } from '../lib/config.js';
 import { info, setOutput } from '../lib/runner.js';
 import { Summary } from '../lib/summary.js';
 
 const NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
-/** A DNS name or address a workstation can reach the machine by. */
-const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-/** A POSIX login name. */
-const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 function report(title: string, results: ComponentResult[], ssh: SshTarget & { given: boolean }, extra: string[] = []): void {
   const all = tunnelLines(results, ssh);

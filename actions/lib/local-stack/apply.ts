@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { kfpMirror, localStackManifests } from '../config.js';
 import { ActionError } from '../errors.js';
 import { installNemo } from './helm.js';
-import { desiredPart, keyOf, type Kubectl } from './kubectl.js';
+import type { Kubectl } from './kubectl.js';
 import { stackLabels } from './labels.js';
 import { type ComponentSpec, KFP, type NodeFacts } from './matrix.js';
 import { ensureSecrets } from './secrets.js';
@@ -62,12 +62,6 @@ async function ensureNamespace(k: Kubectl, spec: ComponentSpec): Promise<void> {
 }
 
 
-async function applyManifest(k: Kubectl, manifest: string, what: string): Promise<string[]> {
-  const before = new Map((await k.current(manifest)).map((o) => [keyOf(o), desiredPart(o)]));
-  await k.apply(manifest, what);
-  const after = await k.current(manifest);
-  return after.filter((o) => before.get(keyOf(o)) !== desiredPart(o)).map((o) => `${o.kind}/${o.metadata.name}${before.has(keyOf(o)) ? ' (changed)' : ' (created)'}`);
-}
 
 export async function applyComponent(k: Kubectl, spec: ComponentSpec, node: NodeFacts, opts: StackOptions): Promise<string[]> {
   const changed: string[] = [];
@@ -77,20 +71,20 @@ export async function applyComponent(k: Kubectl, spec: ComponentSpec, node: Node
   if (spec.install === 'kustomize') {
     const dir = overlay(spec, spec.images[node.platform], base, join(opts.tempDir, 'overlays', spec.name));
     const manifest = await k.must(['kustomize', dir], `${spec.name}: kubectl kustomize`);
-    changed.push(...(await applyManifest(k, manifest, `${spec.name}: kubectl apply --server-side`)));
+    changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side`)));
   } else if (spec.install === 'helm') {
     const manifest = await k.must(['kustomize', base], `${spec.name}: kubectl kustomize`);
-    changed.push(...(await applyManifest(k, manifest, `${spec.name}: kubectl apply --server-side`)));
+    changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side`)));
     const r = await installNemo(opts.kubeconfig, opts.ngcKey, opts.tempDir, Math.ceil(opts.timeoutMs / 1000));
     if (r.action !== 'unchanged') changed.push(`helm release nemo (${r.action})`);
   } else {
     const manifest = await k.must(['kustomize', base], `${spec.name}: kubectl kustomize`);
-    changed.push(...(await applyManifest(k, manifest, `${spec.name}: kubectl apply --server-side`)));
+    changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side`)));
     const mirror = kfpMirror();
     for (const [i, src] of KFP.sources.entries()) {
       const from = mirror ? join(mirror, i === 0 ? 'cluster-scoped-resources' : 'env/platform-agnostic') : src;
       const tree = await k.must(['kustomize', from], `kfp: kubectl kustomize ${from}`);
-      changed.push(...(await applyManifest(k, tree, `kfp: kubectl apply --server-side (${from})`)));
+      changed.push(...(await k.applyChanges(tree, `kfp: kubectl apply --server-side (${from})`)));
       if (i === 0) await k.run(['wait', '--for', 'condition=established', '--timeout=60s', 'crd', '--all'], { log: true });
     }
   }

@@ -65,6 +65,14 @@ export class Kubectl {
     return parsed.kind === 'List' || Array.isArray(parsed.items) ? (parsed.items ?? []) : [parsed];
   }
 
+  /** Server-side apply of a manifest; returns `Kind/name (created|changed)` for what the apply changed. */
+  async applyChanges(manifest: string, what: string): Promise<string[]> {
+    const before = new Map((await this.current(manifest)).map((o) => [keyOf(o), desiredPart(o)]));
+    await this.apply(manifest, what);
+    const after = await this.current(manifest);
+    return after.filter((o) => before.get(keyOf(o)) !== desiredPart(o)).map((o) => `${o.kind}/${o.metadata.name}${before.has(keyOf(o)) ? ' (changed)' : ' (created)'}`);
+  }
+
   /** Server-side apply with the suite's field manager; returns kubectl's lines. */
   async apply(manifest: string, what: string): Promise<string[]> {
     const out = await this.must(['apply', '--server-side', '--field-manager=mlabs-actions', '-f', '-'], what, { input: manifest });

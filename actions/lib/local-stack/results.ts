@@ -30,6 +30,11 @@ export interface ComponentResult {
   error?: string;
 }
 
+/** A DNS name or address a workstation can reach the machine by (input ssh_host). */
+export const SSH_HOST_PATTERN = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** A POSIX login name (input ssh_user). */
+export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
 /** The user and host a workstation reaches the machine by (inputs ssh_user/ssh_host). */
 export interface SshTarget {
   host: string;

@@ -1,6 +1,7 @@
 // One sandbox Kubernetes cluster: an HTTPS API server on its own loopback port, generic storage,
 // discovery and OpenAPI as kubectl needs them, the verbs, watch, logs and the service proxy.
 // The simulated controllers live in controllers.ts.
+import { isOllamaPod, nimAnswer, ollamaAnswer, type OllamaModel } from './model-servers.js';
 import { vllmAnswer } from './vllm.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -98,6 +99,8 @@ export class KubeCluster {
   readonly managers = new Map<string, ManagerEntry[]>();
   /** Per service (`ns/name`) proxy answers by path; a function gets the path and answers (or undefined = default). */
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
+  /** Per Ollama service (`ns/name`) the models pulled into it (what its volume would hold). */
+  readonly ollamaModels = new Map<string, Map<string, OllamaModel>>();
   /** Cluster-level faults: images whose pull fails, watch streams that drop after ms, jobs that fail. */
   readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string | RegExp>() };
   readonly controllers: Controllers;
@@ -758,7 +761,7 @@ export class KubeCluster {
     const warnings: string[] = [];
     const warnHeader = (): Record<string, string> => (warnings.length ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {});
     if (sub === 'log' && t.resource === 'pods' && method === 'GET') return this.podLog(res, namespace, name as string, q);
-    if (sub === 'proxy' && t.resource === 'services') return this.serviceProxy(res, namespace, name as string, target.rest, method);
+    if (sub === 'proxy' && t.resource === 'services') return this.serviceProxy(res, namespace, name as string, target.rest, method, body);
     if ((t.verbs?.length === 1 && t.verbs[0] === 'create') || (sub === 'token' && t.resource === 'serviceaccounts')) {
       if (method !== 'POST' || !user) throw new KubeError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       const input = this.parseBody(req, body);
@@ -1085,7 +1088,7 @@ export class KubeCluster {
     }
   }
 
-  private serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string): void {
+  private serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string, body: Buffer): void {
     const [name, port] = nameAndPort.split(':') as [string, string | undefined];
     const svc = this.store.get(this.type('', 'services'), namespace, name);
     if (!svc) throw notFound({ group: '', resource: 'services' }, name);
@@ -1101,6 +1104,13 @@ export class KubeCluster {
     const configured = this.proxyAnswers.get(`${namespace}/${name}`);
     let answer = typeof configured === 'function' ? configured(path) : configured?.[path];
     answer ??= vllmAnswer(ready, path, method);
+    answer ??= nimAnswer(ready, path, method);
+    if (!answer && isOllamaPod(ready)) {
+      const key = `${namespace}/${name}`;
+      let models = this.ollamaModels.get(key);
+      if (!models) this.ollamaModels.set(key, (models = new Map()));
+      answer = ollamaAnswer(models, path, method, body);
+    }
     answer ??= method === 'GET' ? COMPONENT_HEALTH[path] : undefined;
     if (!answer) answer = { status: 404, body: '404 page not found\n', contentType: 'text/plain; charset=utf-8' };
     res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'text/plain; charset=utf-8' });

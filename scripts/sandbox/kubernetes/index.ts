@@ -52,6 +52,8 @@ export interface KubernetesService {
   kubeconfig(name: string): string;
   /** Answer a service's proxied paths (e.g. MLflow `/health`) for tests and demos. */
   setProxyAnswer(cluster: string, namespace: string, service: string, answers: Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)): void;
+  /** The models an Ollama service holds (pulled through its /api/pull), by their full name:tag. */
+  ollamaModels(cluster: string, namespace: string, service: string): string[];
   /** Faults: image pulls that fail, a node that goes NotReady, watch streams that drop, jobs that fail. */
   failImagePulls(cluster: string, pattern: RegExp): void;
   setNodeReady(cluster: string, node: string, ready: boolean): void;
@@ -264,6 +266,9 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     kubeconfig,
     setProxyAnswer(cluster, namespace, svcName, answers) {
       must(cluster).proxyAnswers.set(`${namespace}/${svcName}`, answers);
+    },
+    ollamaModels(cluster, namespace, svcName) {
+      return [...(must(cluster).ollamaModels.get(`${namespace}/${svcName}`)?.keys() ?? [])].sort();
     },
     failImagePulls(cluster, pattern) {
       must(cluster).clusterFaults.imagePull.push(pattern);
