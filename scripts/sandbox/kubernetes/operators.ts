@@ -22,6 +22,7 @@ function crd(group: string, kind: string, plural: string, version: string, short
 /** What each operator's release installs (kubernetes-sigs/jobset v0.7.2). */
 export const OPERATOR_CRDS: Record<string, Json[]> = {
   jobset: [crd('jobset.x-k8s.io', 'JobSet', 'jobsets', 'v1alpha2')],
+  kuberay: [crd('ray.io', 'RayCluster', 'rayclusters', 'v1'), crd('ray.io', 'RayJob', 'rayjobs', 'v1')],
 };
 
 /** Install an operator's CRDs into a sandbox cluster (idempotent). */
