@@ -45,7 +45,8 @@ export function parseArgs(argv: string[], specs: FlagSpec[]): Parsed {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') return { flags, positionals, rest: argv.slice(i + 1) };
-    if (!arg.startsWith('-') || arg === '-') {
+    // `-1` is a (negative) number for the value checks to refuse, not a flag.
+    if (!arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
       positionals.push(arg);
       continue;
     }

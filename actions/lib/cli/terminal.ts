@@ -1,8 +1,10 @@
 /**
  * The library speaks the runner's protocol (runner.ts: `::debug::`, `::warning::`, `::add-mask::`,
  * `::stop-commands::`); at a terminal the mlabs command renders it instead: debug lines only with
- * --verbose (on stderr), warnings and errors on stderr as `warning: ...`, masks and groups dropped, and
- * between `::stop-commands::TOKEN` and `::TOKEN::` (a trainer's log) every line as it is.
+ * --verbose (on stderr), warnings and errors on stderr as `warning: ...`, masks, groups, outputs and
+ * state dropped. At a terminal nothing obeys a command, so the train-job log follower's
+ * `::stop-commands::TOKEN` ... `::TOKEN::` (which keeps the runner from obeying a trainer's output) is
+ * dropped too, and the library's debug lines between a trainer's lines stay hidden.
  */
 const COMMAND = /^::([A-Za-z0-9_-]+)(?: ([^:\n]*))?::([^\n]*)\r?\n$/;
 
@@ -13,16 +15,12 @@ export function renderRunnerProtocol(opts: { verbose: boolean }): void {
   const original = process.stdout.write.bind(process.stdout) as (...a: unknown[]) => boolean;
   const out = (s: string): boolean => original(s);
   const err = (s: string): boolean => process.stderr.write(s);
-  let stopToken: string | undefined;
+  let stopToken = '';
   const write = (chunk: unknown, ...rest: unknown[]): boolean => {
     const m = typeof chunk === 'string' ? COMMAND.exec(chunk) : null;
     if (!m) return original(chunk, ...rest);
     const [, command, , message = ''] = m;
-    if (stopToken) {
-      if (command === stopToken && message === '') stopToken = undefined;
-      else out(chunk as string);
-      return true;
-    }
+    if (stopToken && command === stopToken && message === '') return true;
     switch (command) {
       case 'stop-commands':
         stopToken = message;
