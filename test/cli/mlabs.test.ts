@@ -108,7 +108,7 @@ describe('a job from submit to cancel', () => {
   });
 
   test('a name that is not there exits 1 naming it and the jobs that are', async () => {
-    const r = await mlabs('jobs', 'status', 'nope', '-n', 'default');
+    const r = await mlabs('jobs', 'status', 'nope', '-n', 'default', '--context', 'dgx');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: No training job nope in namespace default on dgx \(https:\/\/127\.0\.0\.1:\d+\)\. (There are none|Jobs there: .*)\.\nFix: Check the name \(mlabs jobs list\)/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
