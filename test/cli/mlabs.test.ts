@@ -123,8 +123,20 @@ describe('a job from submit to cancel', () => {
     assert.match(r.stdout, /^\[rank 1\] rendezvous ok$/m);
     assert.match(r.stdout, /JobSet default\/ddp: succeeded/);
     assert.doesNotMatch(r.stdout, /^::/m, 'no runner commands at the terminal');
-    const listed = await mlabs('jobs', 'list');
+    const [listed, logs, followed] = await Promise.all([mlabs('jobs', 'list'), mlabs('jobs', 'logs', 'ddp'), mlabs('jobs', 'logs', 'ddp', '-f')]);
     assert.match(listed.stdout, /^ddp\s+jobset\s+Succeeded\s+2\s+0\s+\d+s$/m);
+    for (const r of [logs, followed]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^\[rank 0\] \$ torchrun train\.py\n(.*\n)*\[rank 0\] rendezvous ok$/m);
+      assert.match(r.stdout, /^\[rank 1\] rendezvous ok$/m);
+    }
+    assert.match(followed.stderr, /^ddp: Succeeded$/m);
+    assert.ok(c().store.get(c().type('', 'services'), 'default', 'ddp'), 'the JobSet has its headless Service');
+    const cancel = await mlabs('jobs', 'cancel', 'ddp');
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /Deleted JobSet ddp and its pods, Service ddp in default\./);
+    assert.equal(c().store.get(c().type('jobset.x-k8s.io', 'jobsets'), 'default', 'ddp'), undefined);
+    assert.equal(c().store.get(c().type('', 'services'), 'default', 'ddp'), undefined);
   });
 });
 

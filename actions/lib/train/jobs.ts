@@ -222,15 +222,17 @@ export async function cancelTrainingJob(kube: KubeClient, j: TrainingJob): Promi
     return gone;
   }
   const hadSecret = (await kube.get({ ...refs.secret, namespace: j.namespace }, j.name)) !== undefined;
+  // A JobSet's headless Service (its controller makes and owns it) goes with it; deleted here so nothing is left at once.
+  const service = { apiVersion: 'v1', kind: 'Service', namespace: j.namespace };
+  const svc = j.engine === 'jobset' ? await kube.get(service, j.name) : undefined;
+  const ownService = ((svc?.metadata.ownerReferences as Json[] | undefined) ?? []).some((r) => r.uid === j.obj.metadata.uid);
   if (await removeWorkload(kube, { namespace: j.namespace, name: j.name, nodes: j.engine === 'jobset' ? Math.max(2, j.nodes) : 1 })) gone.push(`${KINDS[j.engine].kind} ${j.name} and its pods`);
   if (hadSecret) gone.push(`Secret ${j.name}`);
-  if (j.engine === 'jobset') {
-    // The JobSet's controller owns its headless Service; deleting it here leaves nothing behind at once.
-    const svc = await kube.get({ apiVersion: 'v1', kind: 'Service', namespace: j.namespace }, j.name);
-    const ours = ((svc?.metadata.ownerReferences as Json[] | undefined) ?? []).some((r) => r.uid === j.obj.metadata.uid);
-    if (svc && ours && (await kube.delete({ apiVersion: 'v1', kind: 'Service', namespace: j.namespace }, j.name).catch((err: unknown) => {
-      throw new ActionError(`Deleted ${j.name} but not its Service: ${describeError(err)}`, { cause: err });
-    }))) gone.push(`Service ${j.name}`);
+  if (ownService) {
+    await kube.delete(service, j.name).catch((err: unknown) => {
+      throw new ActionError(`Deleted ${KINDS[j.engine].kind} ${j.name} but not its Service: ${describeError(err)}`, { cause: err, fix: `kubectl delete service ${j.name} -n ${j.namespace}` });
+    });
+    gone.push(`Service ${j.name}`);
   }
   return gone;
 }
