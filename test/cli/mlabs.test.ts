@@ -125,6 +125,7 @@ describe('a job from submit to cancel', () => {
     assert.doesNotMatch(r.stdout, /^::/m, 'no runner commands at the terminal');
     const [listed, logs, followed] = await Promise.all([mlabs('jobs', 'list'), mlabs('jobs', 'logs', 'ddp'), mlabs('jobs', 'logs', 'ddp', '-f')]);
     assert.match(listed.stdout, /^ddp\s+jobset\s+Succeeded\s+2\s+0\s+\d+s$/m);
+    assert.doesNotMatch(listed.stdout, /^ddp-node/m, 'the JobSet\'s own Job is part of it, not a row');
     for (const r of [logs, followed]) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^\[rank 0\] \$ torchrun train\.py\n(.*\n)*\[rank 0\] rendezvous ok$/m);
@@ -137,6 +138,18 @@ describe('a job from submit to cancel', () => {
     assert.match(cancel.stdout, /Deleted JobSet ddp and its pods, Service ddp in default\./);
     assert.equal(c().store.get(c().type('jobset.x-k8s.io', 'jobsets'), 'default', 'ddp'), undefined);
     assert.equal(c().store.get(c().type('', 'services'), 'default', 'ddp'), undefined);
+  });
+
+  test('submit --follow of a trainer that fails exits 1 with its reason and exit code; status says so', async () => {
+    const id = sb.faults.add({ kind: 'podExit', match: { namespace: 'default', labelSelector: 'mlabs.dev/train-job=crash' }, afterMs: 200, exitCode: 3, log: ['RuntimeError: CUDA error: out of memory'] });
+    onTestFinished(() => sb.faults.remove(id));
+    const r = await mlabs('jobs', 'submit', '--image', 'ghcr.io/mlabs/trainer:1.4', '--name', 'crash', '--gpus', '0', '--follow');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^RuntimeError: CUDA error: out of memory$/m);
+    assert.match(r.stderr, /^error: The training Job default\/crash failed: PodFailurePolicy: .* \(exit code 3\)\.\nFix: Its logs: mlabs jobs logs crash; remove it: mlabs jobs cancel crash\.$/m);
+    const status = await mlabs('jobs', 'status', 'crash');
+    assert.match(status.stdout, /^status\s+Failed: PodFailurePolicy: /m);
+    assert.match(status.stdout, /^exit code\s+3$/m);
   });
 });
 
