@@ -93,7 +93,11 @@ function interruptible(): { signal: AbortSignal; done: () => void } {
   const stop = (): void => ctl.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  return { signal: ctl.signal, done: () => (process.off('SIGINT', stop), process.off('SIGTERM', stop), undefined) };
+  const done = (): void => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  return { signal: ctl.signal, done };
 }
 
 /** `--env KEY=VALUE` flags: values are masked and go to the Job's Secret, never repeated in a message. */
