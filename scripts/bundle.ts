@@ -8,7 +8,7 @@
  * the output is the same as with ncc's own type-check, which cost a whole TypeScript program per bundle;
  * `npm run build` type-checks the actions once first, and `npm run lint` checks everything.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,51 @@ export async function staleFiles(actionDir: string): Promise<string[]> {
       const name = relative(dist, join(entry.parentPath, entry.name));
       if (!fresh.has(name)) problems.push(`${name} in dist/ is not produced by the build`);
     }
+  }
+  return problems;
+}
+
+/**
+ * The mlabs command (`cli/mlabs.ts`) is bundled as an action is, into `cli/dist/`: its entry is
+ * `mlabs.cjs`, with the shebang a `bin` needs, beside the chunks ncc splits off (what loads on first
+ * use) and the package.json that makes Node read those as CommonJS. It is the package's `bin`, so
+ * `npm install -g` and `npx mlabs` run it with Node alone (no tsx).
+ */
+export const CLI_ENTRY = join(ROOT, 'cli', 'mlabs.ts');
+export const CLI_DIST = join(ROOT, 'cli', 'dist');
+
+export async function bundleCli(entry = CLI_ENTRY): Promise<Map<string, Buffer>> {
+  const files = await bundle(entry);
+  const code = (files.get('index.js') as Buffer).toString('utf8').replace(/^#!.*\n/, '');
+  files.delete('index.js');
+  files.set('mlabs.cjs', Buffer.from(`#!/usr/bin/env node\n${code}`));
+  return files;
+}
+
+export async function buildCli(): Promise<Map<string, Buffer>> {
+  const files = await bundleCli();
+  rmSync(CLI_DIST, { recursive: true, force: true });
+  for (const [name, data] of files) {
+    mkdirSync(dirname(join(CLI_DIST, name)), { recursive: true });
+    writeFileSync(join(CLI_DIST, name), data);
+  }
+  chmodSync(join(CLI_DIST, 'mlabs.cjs'), 0o755);
+  return files;
+}
+
+/** Differences between a fresh build of the mlabs command and the committed cli/dist/: empty when they agree. */
+export async function staleCli(): Promise<string[]> {
+  const fresh = await bundleCli();
+  const problems: string[] = [];
+  for (const [name, data] of fresh) {
+    const path = join(CLI_DIST, name);
+    if (!existsSync(path)) problems.push(`cli/dist/${name} is missing`);
+    else if (!readFileSync(path).equals(data)) problems.push(`cli/dist/${name} differs from a fresh build`);
+  }
+  for (const entry of existsSync(CLI_DIST) ? readdirSync(CLI_DIST, { withFileTypes: true, recursive: true }) : []) {
+    if (!entry.isFile()) continue;
+    const name = relative(CLI_DIST, join(entry.parentPath, entry.name));
+    if (!fresh.has(name)) problems.push(`cli/dist/${name} is not produced by the build`);
   }
   return problems;
 }

@@ -3,12 +3,16 @@ import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, buildAction, listActions, staleFiles } from '../scripts/bundle.js';
+import { ROOT, buildAction, listActions, staleCli, staleFiles } from '../scripts/bundle.js';
 
 test('every committed dist/ equals a fresh build (run `npm run build` and commit dist/ when this fails)', async () => {
   for (const name of listActions()) {
     assert.deepEqual(await staleFiles(join(ROOT, 'actions', name)), [], `actions/${name}/dist is stale`);
   }
+});
+
+test('the committed mlabs command (cli/dist/) equals a fresh build (run `npm run build -- cli` and commit cli/dist/ when this fails)', async () => {
+  assert.deepEqual(await staleCli(), [], 'cli/dist is stale');
 });
 
 test('the stale-bundle guard fails when a source changes and the bundle does not', async () => {

@@ -12,14 +12,12 @@ import { PROJECT_ID_ACCEPTED, PROJECT_ID_PATTERN, readProjectId } from '../lib/g
 import { LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { getState, info, saveState, warning } from '../lib/runner.js';
 import { setDeadline } from '../lib/time.js';
-import { engineCheck, mlflowFor, parseArgList, parseEnvLines } from '../lib/train/inputs.js';
+import { CPU, CPU_ACCEPTED, DNS_LABEL, engineCheck, IMAGE, IMAGE_ACCEPTED, JOB_NAME, JOB_NAME_ACCEPTED, MEMORY, MEMORY_ACCEPTED, mlflowFor, NAMESPACE_ACCEPTED, parseArgList, parseEnvLines } from '../lib/train/inputs.js';
 import { figures, writeOutputs, writeSummary } from '../lib/train/report.js';
 import { describeJob, removeWorkload, runTraining, type RunResult } from '../lib/train/run.js';
 import { NAME_LABEL as MANAGED_BY_NAME, workloadRef, type Workload } from '../lib/train/spec.js';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** How the post step reaches the cluster again. */
 interface Access {
@@ -45,7 +43,7 @@ function readInputs() {
   const projectInput = readString('project_id', { pattern: PROJECT_ID_PATTERN, accepted: PROJECT_ID_ACCEPTED });
   const project = cluster ? readProjectId() : projectInput;
   const kubeconfig = kubeconfigPath();
-  const image = readString('image', { required: true, pattern: IMAGE, accepted: 'an image reference such as nvcr.io/nvidia/pytorch:25.01-py3 (lowercase repository, optional :tag and @sha256:digest)' });
+  const image = readString('image', { required: true, pattern: IMAGE, accepted: IMAGE_ACCEPTED });
   const command = parseArgList('command', inputValue('command'));
   const args = parseArgList('args', inputValue('args'));
   const env = parseEnvLines('env', inputValue('env'));
@@ -55,14 +53,14 @@ function readInputs() {
     throw new InputError(gpusRaw === undefined ? 'cloud_gpus' : 'gpus', String(gpus), `a ${accelerator.name} node carries ${orList(gpusPerNodeOptions(accelerator))} GPUs.`);
   }
   const nodes = readInt('nodes', { min: 1, max: 64 });
-  const cpu = readString('cpu', { pattern: /^\d+(\.\d+)?m?$/, accepted: 'a CPU quantity such as 8, 0.5 or 3500m' });
-  const memory = readString('memory', { pattern: /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, accepted: 'a memory quantity such as 32Gi or 512Mi' });
+  const cpu = readString('cpu', { pattern: CPU, accepted: CPU_ACCEPTED });
+  const memory = readString('memory', { pattern: MEMORY, accepted: MEMORY_ACCEPTED });
   if (cpu && !(parseQuantity(cpu) > 0)) throw new InputError('cpu', cpu, 'expected more than 0.');
   if (memory && !(parseQuantity(memory) > 0)) throw new InputError('memory', memory, 'expected more than 0.');
-  const namespace = readString('namespace', { required: true, pattern: DNS_LABEL, accepted: 'a namespace name: lowercase letters, digits, hyphens, at most 63' });
+  const namespace = readString('namespace', { required: true, pattern: DNS_LABEL, accepted: NAMESPACE_ACCEPTED });
   const runId = process.env.GITHUB_RUN_ID ?? '';
   const attempt = process.env.GITHUB_RUN_ATTEMPT ?? '1';
-  const name = readString('name', { pattern: /^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, accepted: 'a Job name: lowercase letters, digits, hyphens, at most 52 (pods add a suffix)' }) || (runId ? `train-${runId}-${attempt}` : '');
+  const name = readString('name', { pattern: JOB_NAME, accepted: JOB_NAME_ACCEPTED }) || (runId ? `train-${runId}-${attempt}` : '');
   if (!name) throw new InputError('name', '', 'no name was given and GITHUB_RUN_ID is not set to make one.', 'Set name, e.g. name: lora-run-1');
   const timeoutSeconds = readDuration('timeout', { min: 10, max: 7 * 24 * 3600 });
   const scheduleTimeoutSeconds = readDuration('schedule_timeout', { min: 1, max: 24 * 3600 });

@@ -6,7 +6,9 @@
  * becomes a KubeApiError (an ApiError), and 429/500/502/503/504 and network errors are retried with
  * capped exponential backoff and full jitter, honouring Retry-After.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 // node:https is loaded on first use (and node:child_process by runTool): loading them costs more than the rest of a bundle's start.
 import { ActionError, describeError } from '../errors.js';
 import { ApiError, defaultRetry, isNotFound, withRetries, type RetryPolicy } from '../http.js';
@@ -100,16 +102,49 @@ function execToken(exec: Json, kubeconfig: string): (refresh?: boolean) => Promi
   };
 }
 
-/** Read a kubeconfig file: its current context (or `context`). */
-export async function loadKubeconfig(path: string, opts: { context?: string } = {}): Promise<KubeConfig> {
-  let doc: Json;
+async function readKubeconfig(path: string): Promise<Json> {
   try {
     // The YAML parser is most of this client's weight: loaded only when a kubeconfig is read.
     const { parse: parseYaml } = await import('yaml');
-    doc = (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Json;
+    return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Json;
   } catch (err) {
     throw new ActionError(`Cannot read kubeconfig ${path}: ${describeError(err)}`, { fix: 'Pass the path of a readable kubeconfig file.' });
   }
+}
+
+/** Read a kubeconfig file: its current context (or `context`). */
+export async function loadKubeconfig(path: string, opts: { context?: string } = {}): Promise<KubeConfig> {
+  return configOf(await readKubeconfig(path), path, opts);
+}
+
+/**
+ * Several kubeconfig files merged as kubectl merges `KUBECONFIG`: missing files are skipped, the first
+ * file that sets `current-context` sets it, and a context, cluster or user named in more than one file
+ * is the first file's.
+ */
+export async function loadKubeconfigs(paths: string[], opts: { context?: string } = {}): Promise<KubeConfig> {
+  const present = paths.filter((p) => existsSync(p));
+  if (present.length === 0) {
+    throw new ActionError(`No kubeconfig: ${paths.join(', ') || '(none given)'} ${paths.length > 1 ? 'do' : 'does'} not exist.`, { fix: 'Point KUBECONFIG at a kubeconfig file (minikube, kind and gcloud container clusters get-credentials write ~/.kube/config).' });
+  }
+  if (present.length === 1) return loadKubeconfig(present[0] as string, opts);
+  const merged: Json = { contexts: [], clusters: [], users: [] };
+  for (const p of present) {
+    const doc = await readKubeconfig(p);
+    if (!merged['current-context'] && doc['current-context']) merged['current-context'] = doc['current-context'];
+    for (const k of ['contexts', 'clusters', 'users']) (merged[k] as Json[]).push(...((doc[k] as Json[] | undefined) ?? []));
+  }
+  return configOf(merged, present.join(', '), opts);
+}
+
+/** The kubeconfig files kubectl reads: `KUBECONFIG` (a list, `:`-separated), else ~/.kube/config. */
+export function kubeconfigPaths(env: Record<string, string | undefined> = process.env): string[] {
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  return listed.length ? listed : [join(homedir(), '.kube', 'config')];
+}
+
+/** The context's server, CA and credentials (`path` names the kubeconfig in errors). */
+function configOf(doc: Json, path: string, opts: { context?: string }): KubeConfig {
   const named = (list: unknown, name: unknown): Json | undefined => ((list as Json[] | undefined) ?? []).find((x) => x.name === name);
   const contextName = opts.context ?? String(doc['current-context'] ?? '');
   const context = named(doc.contexts, contextName)?.context as Json | undefined;

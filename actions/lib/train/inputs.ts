@@ -7,6 +7,18 @@ import { ActionError, InputError, describeError } from '../errors.js';
 import type { KubeClient } from '../kubernetes/client.js';
 import { setSecret } from '../runner.js';
 
+/** What train-job and the mlabs command accept for a workload's names, image and resources. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NAMESPACE_ACCEPTED = 'a namespace name: lowercase letters, digits, hyphens, at most 63';
+export const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+export const IMAGE_ACCEPTED = 'an image reference such as nvcr.io/nvidia/pytorch:25.01-py3 (lowercase repository, optional :tag and @sha256:digest)';
+export const JOB_NAME = /^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/;
+export const JOB_NAME_ACCEPTED = 'a Job name: lowercase letters, digits, hyphens, at most 52 (pods add a suffix)';
+export const CPU = /^\d+(\.\d+)?m?$/;
+export const CPU_ACCEPTED = 'a CPU quantity such as 8, 0.5 or 3500m';
+export const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+export const MEMORY_ACCEPTED = 'a memory quantity such as 32Gi or 512Mi';
+
 /** A list of arguments: a JSON array of strings, or one item per line (kept as written, no shell). */
 export function parseArgList(input: string, raw: string): string[] {
   const text = raw.trim();

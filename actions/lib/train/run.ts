@@ -45,8 +45,8 @@ export interface RunOptions {
 }
 
 type Json = Record<string, unknown>;
-const conds = (o: KubeObject | undefined): Json[] => ((o?.status?.conditions as Json[] | undefined) ?? []);
-const isTrue = (o: KubeObject | undefined, type: string): Json | undefined => conds(o).find((c) => c.type === type && c.status === 'True');
+export const conds = (o: KubeObject | undefined): Json[] => ((o?.status?.conditions as Json[] | undefined) ?? []);
+export const isTrue = (o: KubeObject | undefined, type: string): Json | undefined => conds(o).find((c) => c.type === type && c.status === 'True');
 const at = (ts: unknown): number | undefined => (typeof ts === 'string' && ts ? Date.parse(ts) : undefined);
 
 export const describeJob = (w: Pick<Workload, 'nodes' | 'namespace' | 'name' | 'engine'>): string => `${workloadRef(w).kind} ${w.namespace}/${w.name}`;
@@ -100,12 +100,12 @@ function waiting(pod: KubeObject): Json | undefined {
   return undefined;
 }
 
-function terminated(pod: KubeObject, container = CONTAINER): Json | undefined {
+export function terminated(pod: KubeObject, container = CONTAINER): Json | undefined {
   const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === container);
   return ((cs?.state as Json | undefined)?.terminated as Json | undefined);
 }
 
-function started(pod: KubeObject, container = CONTAINER): boolean {
+export function started(pod: KubeObject, container = CONTAINER): boolean {
   const cs = ((pod.status?.containerStatuses as Json[] | undefined) ?? []).find((c) => c.name === container);
   const st = (cs?.state ?? {}) as Json;
   return st.running !== undefined || st.terminated !== undefined;
@@ -264,4 +264,16 @@ async function followRayJob(kube: KubeClient, w: Workload, opts: RunOptions, job
     follower.stop();
     headLog.stop();
   }
+}
+
+/**
+ * Submit without following it (the mlabs command): a workload of this name that runs the same is kept
+ * as it is, another of that name is refused; otherwise it is created as runTraining creates it.
+ */
+export async function submitWorkload(kube: KubeClient, w: Workload): Promise<{ job: KubeObject; adopted: boolean }> {
+  const hash = specHash(w);
+  const found = await existing(kube, w, hash);
+  if (found) return { job: found, adopted: true };
+  const job = await create(kube, w, hash, { scheduleTimeoutMs: 0, pollMs: 0, signal: new AbortController().signal, onCreated: () => undefined });
+  return { job, adopted: false };
 }
