@@ -1,6 +1,7 @@
-// Simulated controllers: Deployment → ReplicaSet → Pods, StatefulSet, DaemonSet, Job, the scheduler
-// (GPU resources, taints, node selectors), a kubelet (start, readiness, image-pull faults, job runs
-// and their logs), ResourceQuota status, namespace deletion and the garbage collector.
+// Simulated controllers: Deployment → ReplicaSet → Pods, StatefulSet, DaemonSet, Job, JobSet and
+// Kueue (once their CRDs are installed), the scheduler (GPU resources, taints, node selectors), a
+// kubelet (start, readiness, image-pull faults, job runs and their logs), ResourceQuota status,
+// namespace deletion and the garbage collector.
 // Level-triggered: a reconcile pass runs after every write and on a short ticker.
 import { createHash, randomBytes } from 'node:crypto';
 import type { KubeCluster } from './cluster.js';
@@ -9,6 +10,7 @@ import { formatQuantity, parseQuantity } from './quantity.js';
 import { meta, type Json } from './store.js';
 import { reconcileJobs } from './controllers-batch.js';
 import { reconcileJobSets } from './controllers-jobset.js';
+import { reconcileKueue } from './controllers-kueue.js';
 import { runKubelet, type PodClock } from './kubelet.js';
 
 export interface Delays {
@@ -70,6 +72,7 @@ export class Controllers {
       this.replicaSets();
       this.statefulSets();
       this.daemonSets();
+      this.kueue();
       this.jobSets();
       this.jobs();
       this.scheduler();
@@ -323,6 +326,10 @@ export class Controllers {
 
   private jobSets(): void {
     reconcileJobSets(this);
+  }
+
+  private kueue(): void {
+    reconcileKueue(this);
   }
 
   // ---- scheduler and kubelet ----------------------------------------------------------------------
