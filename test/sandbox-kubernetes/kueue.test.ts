@@ -135,3 +135,49 @@ describe('Kueue', () => {
     await ok(['delete', 'job/orphan', '-n', 'team']);
   });
 });
+
+describe('Kueue and JobSet', () => {
+  it('a queued JobSet gets one Workload (its child Jobs are the JobSet\'s), one pod set per replicatedJob; admitted, its Jobs resume with the flavor\'s node labels', async () => {
+    k.kube.installOperator('dgx', 'jobset');
+    await apply(QUEUE);
+    fault({ kind: 'podExit', match: { namespace: 'team', labelSelector: 'jobset.sigs.k8s.io/jobset-name=ranks' }, afterMs: 200 });
+    await apply(`apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata:
+  name: ranks
+  namespace: team
+  labels: {kueue.x-k8s.io/queue-name: training}
+spec:
+  suspend: true
+  replicatedJobs:
+  - name: node
+    replicas: 1
+    template:
+      spec:
+        completionMode: Indexed
+        completions: 2
+        parallelism: 2
+        backoffLimit: 0
+        template:
+          spec:
+            restartPolicy: Never
+            containers:
+            - {name: train, image: ghcr.io/mlabs/trainer:1, resources: {requests: {cpu: "1"}}}
+`);
+    const uid = await ok(['get', 'jobset/ranks', '-n', 'team', '-o', 'jsonpath={.metadata.uid}']);
+    let name = '';
+    for (let i = 0; i < 500 && !name; i++) {
+      name = await ok(['get', 'workloads', '-n', 'team', '-l', `kueue.x-k8s.io/job-uid=${uid}`, '-o', 'jsonpath={.items[0].metadata.name}']);
+      if (!name) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(name, /^jobset-ranks-[0-9a-f]{5}$/);
+    assert.equal((await k.kubectl(['wait', '--for=condition=admitted', `workload/${name}`, '-n', 'team', '--timeout=30s'])).code, 0);
+    assert.equal(await ok(['get', `workload/${name}`, '-n', 'team', '-o', 'jsonpath={.spec.podSets[0].name}={.spec.podSets[0].count} {.status.admission.podSetAssignments[0].resourceUsage.cpu}']), 'node=2 2');
+    assert.equal((await k.kubectl(['wait', '--for=condition=completed', 'jobset/ranks', '-n', 'team', '--timeout=30s'])).code, 0);
+    assert.equal(await ok(['get', 'job/ranks-node-0', '-n', 'team', '-o', 'jsonpath={.spec.template.spec.nodeSelector}']), '{"kubernetes.io/arch":"arm64"}');
+    // the child Job has the JobSet's queue label, but no Workload of its own
+    assert.equal((await ok(['get', 'workloads', '-n', 'team', '-o', 'name'])).trim(), `workload.kueue.x-k8s.io/${name}`);
+    await ok(['delete', 'jobset/ranks', '-n', 'team']);
+    assert.equal((await k.kubectl(['wait', '--for=delete', `workload/${name}`, '-n', 'team', '--timeout=30s'])).code, 0);
+  });
+});
