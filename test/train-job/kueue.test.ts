@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test, onTestFinished } from 'vitest';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
 import type { Json } from '../../scripts/sandbox/kubernetes/store.js';
-import { fault, jobs, pods, spawnTrain, start, train, until, type Fixture } from './helpers.js';
+import { BURST_POOL, fault, jobs, pods, spawnTrain, start, train, until, type Fixture } from './helpers.js';
 
 let f: Fixture;
 beforeAll(async () => {
@@ -110,5 +110,17 @@ describe('queue: Kueue admission', () => {
     await until(() => !jobs(c()).includes('cancelled') && !workloadOf('cancelled'), 'the cancelled Job and its Workload gone');
     release();
     await gone();
+  });
+
+  test('on GKE (the Google identity reads LocalQueues and Workloads as container.thirdPartyObjects.*): a flavor of the burst pool admits the L4 Job, whose pods keep the pool\'s selector', async () => {
+    kubernetesOf(f.sb).seedKueueQueue('mlabs', { queue: 'burst', namespace: 'default', clusterQueue: 'l4', flavor: 'l4-burst', quota: { 'nvidia.com/gpu': '2' }, nodeLabels: { 'cloud.google.com/gke-nodepool': BURST_POOL } });
+    rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'mlabs.dev/train-job=burst-queued' }, afterMs: 200 });
+    const r = await train(f, { target: 'cloud', cloud_accelerator: 'nvidia-l4', cloud_gpus: '2', pool: BURST_POOL, cluster: 'mlabs', location: 'us-central1', image: 'ghcr.io/mlabs/trainer:1.4', name: 'burst-queued', queue: 'burst' });
+    assert.equal(r.exitCode, 0, r.main.log);
+    assert.equal(r.outputs.outcome, 'succeeded');
+    assert.match(r.main.log, /Admitted by LocalQueue burst \(ClusterQueue l4\), flavor l4-burst, after \d+ s in the queue\./);
+    assert.match(r.outputs.node ?? '', new RegExp(BURST_POOL));
+    const g = f.gke.cluster;
+    await until(() => g.store.list(g.type('batch', 'jobs'), 'default').length === 0 && g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').length === 0, 'nothing left on GKE');
   });
 });
