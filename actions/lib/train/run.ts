@@ -30,8 +30,6 @@ export interface QueueState {
   flavors: string[];
   /** Kueue's pending message (QuotaReserved False), empty once admitted. */
   message: string;
-  /** When the Workload was admitted (its Admitted condition, else when the action saw the job resumed). */
-  admittedAt?: number;
 }
 
 export interface RunResult {
