@@ -112,6 +112,22 @@ describe('queue: Kueue admission', () => {
     await gone();
   });
 
+  test('a run killed outright while queued: the post step deletes the Job, and its Workload goes with it', async () => {
+    const release = await holder();
+    onTestFinished(release);
+    const s = spawnTrain(f, { ...local, name: 'killed', queue: 'training' });
+    await until(() => cond(workloadOf('killed'), 'QuotaReserved')?.reason === 'Pending', 'the workload pending');
+    process.kill(s.pid, 'SIGKILL');
+    await s.done;
+    assert.ok(jobs(c()).includes('killed'), 'the killed main step left its Job');
+    const post = await s.post();
+    assert.equal(post.exitCode, 0, post.stdout);
+    assert.match(post.stdout, /Deleted Job default\/killed, its pods and its Secret \(the main step did not finish\)\./);
+    await until(() => !jobs(c()).includes('killed') && !workloadOf('killed'), 'the killed Job and its Workload gone');
+    release();
+    await gone();
+  });
+
   test('on GKE (the Google identity reads LocalQueues and Workloads as container.thirdPartyObjects.*): a flavor of the burst pool admits the L4 Job, whose pods keep the pool\'s selector', async () => {
     kubernetesOf(f.sb).seedKueueQueue('mlabs', { queue: 'burst', namespace: 'default', clusterQueue: 'l4', flavor: 'l4-burst', quota: { 'nvidia.com/gpu': '2' }, nodeLabels: { 'cloud.google.com/gke-nodepool': BURST_POOL } });
     rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'mlabs.dev/train-job=burst-queued' }, afterMs: 200 });
