@@ -12,7 +12,7 @@ import { PROJECT_ID_ACCEPTED, PROJECT_ID_PATTERN, readProjectId } from '../lib/g
 import { LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { getState, info, saveState, warning } from '../lib/runner.js';
 import { setDeadline } from '../lib/time.js';
-import { CPU, CPU_ACCEPTED, DNS_LABEL, engineCheck, IMAGE, IMAGE_ACCEPTED, JOB_NAME, JOB_NAME_ACCEPTED, MEMORY, MEMORY_ACCEPTED, mlflowFor, NAMESPACE_ACCEPTED, parseArgList, parseEnvLines } from '../lib/train/inputs.js';
+import { CPU, CPU_ACCEPTED, DNS_LABEL, engineCheck, IMAGE, IMAGE_ACCEPTED, JOB_NAME, JOB_NAME_ACCEPTED, MEMORY, MEMORY_ACCEPTED, mlflowFor, NAMESPACE_ACCEPTED, parseArgList, parseEnvLines, queueCheck } from '../lib/train/inputs.js';
 import { figures, writeOutputs, writeSummary } from '../lib/train/report.js';
 import { describeJob, removeWorkload, runTraining, type RunResult } from '../lib/train/run.js';
 import { NAME_LABEL as MANAGED_BY_NAME, workloadRef, type Workload } from '../lib/train/spec.js';
@@ -114,6 +114,7 @@ await runAction({
     if (!(await kube.get({ apiVersion: 'v1', kind: 'Namespace' }, w.namespace))) {
       throw new ActionError(`Namespace ${w.namespace} does not exist on ${kube.config.server}; nothing was created.`, { fix: `Create it (kubectl create namespace ${w.namespace}) or set the namespace input.` });
     }
+    const clusterQueue = w.queue ? await queueCheck(kube, w.namespace, w.queue) : '';
     w.mlflow = await mlflowFor(kube, mlflowUri, w.target, experiment, w.name);
     info(`Submitting ${describeJob(w)} on ${w.target === 'cloud' ? `GKE (${w.accelerator}${w.pool ? `, pool ${w.pool}` : ''})` : `the private machine ${w.runnerLabel || kube.config.context}`}: ${w.image}, ${w.engine === 'ray' ? `a Ray head and ${w.nodes} worker(s)` : `${w.nodes} node(s)`} × ${w.gpus} GPU.`);
 
@@ -121,6 +122,7 @@ await runAction({
     try {
       result = await runTraining(kube, w, {
         scheduleTimeoutMs,
+        clusterQueue,
         pollMs: pollMs(),
         signal: cancel.signal,
         onCreated: () => {
@@ -131,12 +133,14 @@ await runAction({
       if (cancel.signal.aborted) await removeWorkload(kube, w).catch(() => undefined);
       throw err;
     }
-    const keep = result.outcome !== 'cancelled' && (cleanup === 'never' || (cleanup === 'on-success' && result.outcome !== 'succeeded'));
+    // A queued workload Kueue never admitted ran nothing worth keeping, and would still run later: it goes, whatever cleanup says.
+    const neverAdmitted = w.queue !== '' && result.timeline.admitted === undefined;
+    const keep = result.outcome !== 'cancelled' && !neverAdmitted && (cleanup === 'never' || (cleanup === 'on-success' && result.outcome !== 'succeeded'));
     let cleanupNote = `kept (cleanup: ${cleanup}): kubectl delete ${workloadRef(w).kind.toLowerCase()} ${w.name} -n ${w.namespace}`;
     if (!keep) {
       try {
         await removeWorkload(kube, w);
-        cleanupNote = w.engine === 'ray' ? 'the RayJob, its RayCluster, submitter Job, pods and Secret were deleted' : 'the Job, its pods and its Secret were deleted';
+        cleanupNote = `${neverAdmitted ? 'never admitted: ' : ''}${w.engine === 'ray' ? 'the RayJob, its RayCluster, submitter Job, pods and Secret were deleted' : `the Job, its pods and its Secret were deleted${w.queue ? ' (its Workload goes with it)' : ''}`}`;
       } catch (err) {
         cleanupNote = `deleting failed (${describeError(err)}); the post step tries again`;
         warning(`Could not delete ${describeJob(w)}: ${describeError(err)}`);
@@ -151,6 +155,11 @@ await runAction({
     const tail = result.tail.length ? `\nLast log lines:\n${result.tail.slice(-20).join('\n')}` : '';
     if (result.outcome === 'cancelled') {
       throw new ActionError(`The run was cancelled (${signalled ?? 'signal'}): ${describeJob(w)} ${keep ? 'was kept' : 'and its pods were deleted'}.`);
+    }
+    if (neverAdmitted && result.reason.startsWith('not admitted by')) {
+      throw new ActionError(`${describeJob(w)} was ${result.reason}. ${cleanupNote.startsWith('deleting failed') ? 'Deleting it failed; the post step tries again' : 'It was deleted; nothing ran'}.`, {
+        fix: `Kueue's message says why: wait for the workloads ahead of it (kubectl get workloads -n ${w.namespace}), raise the ClusterQueue's nominalQuota, ask for fewer resources, or give schedule_timeout more time.`,
+      });
     }
     throw new ActionError(`The training ${describeJob(w)} ${result.outcome === 'timed-out' ? 'timed out' : 'failed'}: ${result.reason}${result.exitCode !== undefined ? ` (exit code ${result.exitCode})` : ''}.${tail}`, {
       fix: result.reason.includes('cannot pull image')

@@ -74,7 +74,9 @@ export function train(f: Fixture, inputs: Record<string, string>, env: Record<st
 export interface Spawned {
   pid: number;
   /** Resolves when the process ends: its exit code (or signal), log, outputs and saved state. */
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string; outputs: Record<string, string>; state: Record<string, string> }>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string; outputs: Record<string, string>; state: Record<string, string>; summary: string }>;
+  /** The log so far (to wait for what the action says while it runs). */
+  logSoFar(): string;
   /** Run the post step with the state the main step saved. */
   post(): ReturnType<typeof runStep>;
 }
@@ -93,11 +95,12 @@ export function spawnTrain(f: Fixture, inputs: Record<string, string>): Spawned 
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const done = new Promise<Awaited<Spawned['done']>>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, log, outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')), state: parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8')) }));
+    child.on('close', (code, signal) => resolve({ code, signal, log, outputs: parseFileCommands(readFileSync(files.GITHUB_OUTPUT, 'utf8')), state: parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') }));
   });
   return {
     pid: child.pid as number,
     done,
+    logSoFar: () => log,
     post: () => runStep(entry, { ...base, ...ins, ...stateEnv(parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'))) }, base.GITHUB_WORKSPACE as string),
   };
 }

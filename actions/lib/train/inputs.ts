@@ -78,9 +78,20 @@ export async function engineCheck(kube: KubeClient, want: { nodes: number; engin
       });
     }
   }
-  if (want.queue) {
-    throw new ActionError('Kueue admission (queue) is not supported by this version of train-job; nothing was created.', { fix: 'Leave queue empty.' });
+  if (want.engine === 'ray' && want.queue) {
+    throw new ActionError('A RayJob behind a Kueue queue is not supported by this version of train-job; nothing was created.', { fix: 'Leave queue empty for engine: ray, or use engine: batch (a Job, or a JobSet for more than one node) with the queue.' });
   }
+}
+
+/** Fails, before anything is created, when the `queue` LocalQueue does not exist in the namespace; returns its ClusterQueue. */
+export async function queueCheck(kube: KubeClient, namespace: string, queue: string): Promise<string> {
+  const lq = await kube.get({ apiVersion: OPERATORS.kueue.apiVersion, kind: 'LocalQueue', namespace }, queue);
+  if (!lq) {
+    throw new ActionError(`LocalQueue ${queue} does not exist in namespace ${namespace} on ${kube.config.server}; nothing was created.`, {
+      fix: `Create it (kubectl get clusterqueues lists the ClusterQueues it can point at): kubectl apply -f - with apiVersion: ${OPERATORS.kueue.apiVersion}, kind: LocalQueue, metadata: {name: ${queue}, namespace: ${namespace}}, spec: {clusterQueue: <ClusterQueue>}; or set queue to an existing LocalQueue (kubectl get localqueues -n ${namespace}), or leave it empty.`,
+    });
+  }
+  return String(lq.spec?.clusterQueue ?? '');
 }
 
 /** MLflow for the trainer: the given URI, else the local stack's MLflow when it is deployed on a private machine. */

@@ -52,6 +52,7 @@ export function writeSummary(w: Workload, r: RunResult, f: Figures, cleanupNote:
       [w.engine === 'ray' ? 'RayJob' : 'Job', `${w.namespace}/${w.name}${r.adopted ? ' (adopted: it already existed with this workload)' : ''}`],
       ['where', `${where}${r.node ? `, node ${r.node}` : ''}${r.gpu ? `, GPU ${r.gpu}` : ''}`],
       ['image', w.image],
+      ...(w.queue ? [['queue', `LocalQueue ${w.queue}${r.queue?.clusterQueue ? ` (ClusterQueue ${r.queue.clusterQueue})` : ''}: ${t.admitted !== undefined ? `admitted after ${f.queuedSeconds} s${r.queue?.flavors.length ? `, flavor ${r.queue.flavors.join(', ')}` : ''}` : `not admitted after ${f.queuedSeconds} s${r.queue?.message ? ` (${r.queue.message})` : ''}`}`]] : []),
       ['outcome', `${r.outcome}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''}${r.reason ? `: ${r.reason}` : ''}`],
       ['GPU hours', `${f.gpuHours} (${w.nodes} ${w.engine === 'ray' ? 'Ray worker' : 'node'}${w.nodes > 1 ? 's' : ''} × ${w.gpus} GPU)`],
       ['estimated cost', w.target === 'cloud' ? `$${f.costUsd.toFixed(2)} at $${f.rate.toFixed(2)}/GPU-hour${r.spot ? ' Spot' : ''} (suite price table, not billing)` : '$0 (private machine)'],

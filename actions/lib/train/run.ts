@@ -1,17 +1,18 @@
 /**
  * Submitting a training workload and following it to its end: adopt an existing Job that is this
  * same workload (same spec hash) or refuse one that is not; otherwise create the Job suspended, its
- * env Secret owned by it, then let it run (unless a Kueue queue admits it). While it runs: the pods'
- * logs stream into the step log, and it ends within a poll of the Job's Complete or Failed condition,
- * of a pod that cannot pull its image, or of a pod unschedulable past `schedule_timeout`. A RayJob
- * (engine ray) is followed by KubeRay's jobDeploymentStatus instead (`followRayJob`).
+ * env Secret owned by it, then let it run, or with a queue let Kueue admit it: while the Workload
+ * waits, the log says which queue and Kueue's pending message, and a workload not admitted within
+ * `schedule_timeout` fails with that message. While it runs: the pods' logs stream into the step log,
+ * and it ends within a poll of the Job's Complete or Failed condition, of a pod that cannot pull its
+ * image, or of a pod unschedulable past `schedule_timeout`.
  */
 import { ActionError, describeError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kubernetes/client.js';
-import { info, warning } from '../runner.js';
+import { debug, info, warning } from '../runner.js';
 import { sleep } from '../time.js';
 import { LogFollower } from './logs.js';
-import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, MANAGED_BY, NAME_LABEL, RAY_HEAD, RAY_SUBMITTER, refs, RUN_ANNOTATION, secretManifest, specHash, workloadManifest, workloadRef, type Workload } from './spec.js';
+import { CONTAINER, FIELD_MANAGER, HASH_ANNOTATION, JOB_UID_LABEL, MANAGED_BY, NAME_LABEL, RAY_HEAD, RAY_SUBMITTER, refs, RUN_ANNOTATION, secretManifest, specHash, workloadManifest, workloadRef, type Workload } from './spec.js';
 
 export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -20,6 +21,15 @@ export interface Timeline {
   admitted?: number;
   running?: number;
   finished?: number;
+}
+
+/** What Kueue said of the workload: where it was admitted, or why it waits. */
+export interface QueueState {
+  /** The LocalQueue's ClusterQueue (from the LocalQueue; the admission's once admitted). */
+  clusterQueue: string;
+  flavors: string[];
+  /** Kueue's pending message (QuotaReserved False), empty once admitted. */
+  message: string;
 }
 
 export interface RunResult {
@@ -34,10 +44,15 @@ export interface RunResult {
   spot: boolean;
   adopted: boolean;
   tail: string[];
+  /** With a queue: what Kueue said. */
+  queue?: QueueState;
 }
 
 export interface RunOptions {
+  /** Longest a pod may stay unschedulable, and a queued workload unadmitted. */
   scheduleTimeoutMs: number;
+  /** The queue's ClusterQueue, as the LocalQueue names it (with `queue`). */
+  clusterQueue?: string;
   pollMs: number;
   signal: AbortSignal;
   /** Called once the Job exists (before anything else is created): the post step must know it. */
@@ -111,6 +126,25 @@ export function started(pod: KubeObject, container = CONTAINER): boolean {
   return st.running !== undefined || st.terminated !== undefined;
 }
 
+/** The job's Workload as Kueue keeps it (found by the job-uid label Kueue puts on it): admitted, or why it waits. */
+async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueue: string): Promise<QueueState & { admitted: boolean }> {
+  let found: KubeObject[];
+  try {
+    found = await kube.list({ ...refs.workload, namespace: w.namespace }, { labelSelector: `${JOB_UID_LABEL}=${uid}` });
+  } catch (err) {
+    // Reading Workloads may be forbidden: the job's suspend flag still says when it is admitted.
+    debug(`Could not read the Workload of ${describeJob(w)}: ${describeError(err)}`);
+    return { admitted: false, clusterQueue, flavors: [], message: `its Workload could not be read (${describeError(err)})` };
+  }
+  const wl = found[0];
+  if (!wl) return { admitted: false, clusterQueue, flavors: [], message: 'Kueue has not created its Workload yet' };
+  const admission = wl.status?.admission as Json | undefined;
+  const admitted = isTrue(wl, 'Admitted') !== undefined;
+  const flavors = [...new Set(((admission?.podSetAssignments as Json[] | undefined) ?? []).flatMap((p) => Object.values((p.flavors ?? {}) as Record<string, string>)))];
+  const pending = conds(wl).find((c) => c.type === 'QuotaReserved' && c.status === 'False');
+  return { admitted, clusterQueue: String(admission?.clusterQueue ?? clusterQueue), flavors, message: admitted ? '' : String(pending?.message ?? 'Kueue has not considered it yet') };
+}
+
 export async function runTraining(kube: KubeClient, w: Workload, opts: RunOptions): Promise<RunResult> {
   const hash = specHash(w);
   const timeline: Timeline = {};
@@ -127,7 +161,10 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
   if (w.engine === 'ray') return followRayJob(kube, w, opts, job, timeline, adopted);
   const uid = String(job.metadata.uid);
   const follower = new LogFollower(kube, w.namespace, CONTAINER);
-  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...extra });
+  let queue: QueueState | undefined = w.queue ? { clusterQueue: opts.clusterQueue ?? '', flavors: [], message: '' } : undefined;
+  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...(queue ? { queue } : {}), ...extra });
+  const queuedSince = Date.now();
+  let said = '';
   const unschedulableSince = new Map<string, number>();
   const multi = w.nodes > 1;
   let lastPods: KubeObject[] = [];
@@ -136,6 +173,23 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
       if (opts.signal.aborted) return result('cancelled', 'the workflow run was cancelled');
       const cur = await kube.get({ ...workloadRef(w), namespace: w.namespace }, w.name);
       if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
+      if (queue && timeline.admitted === undefined) {
+        const q = await readQueue(kube, w, uid, queue.clusterQueue);
+        const waited = Math.round((Date.now() - queuedSince) / 1000);
+        const where = `LocalQueue ${w.queue}${q.clusterQueue ? ` (ClusterQueue ${q.clusterQueue})` : ''}`;
+        queue = { clusterQueue: q.clusterQueue, flavors: q.flavors, message: q.message };
+        if (!q.admitted && cur.spec?.suspend !== false) {
+          if (q.message !== said) info(`Queued in ${where} for ${waited} s: ${q.message}`);
+          said = q.message;
+          if (Date.now() - queuedSince >= opts.scheduleTimeoutMs) {
+            return result('failed', `not admitted by ${where} within ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${q.message}`);
+          }
+          await sleep(opts.pollMs);
+          continue;
+        }
+        timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
+        info(`Admitted by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${waited} s in the queue.`);
+      }
       if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
       const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: multi ? `jobset.sigs.k8s.io/jobset-uid=${uid}` : `batch.kubernetes.io/controller-uid=${uid}` });
       lastPods = pods.length ? pods : lastPods;

@@ -51,7 +51,12 @@ export const refs = {
   rayjob: { apiVersion: 'ray.io/v1', kind: 'RayJob' },
   pod: { apiVersion: 'v1', kind: 'Pod' },
   secret: { apiVersion: 'v1', kind: 'Secret' },
+  /** Kueue's Workload for a queued Job or JobSet (owned by it, labelled with its uid). */
+  workload: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'Workload' },
 } as const;
+
+/** The label Kueue puts on a job's Workload: the job's uid. */
+export const JOB_UID_LABEL = 'kueue.x-k8s.io/job-uid';
 
 /** A hash of what the workload runs (not of who submitted it): an existing Job with the same hash is this workload. */
 export function specHash(w: Workload): string {

@@ -4,7 +4,8 @@
 // (jobset-name, replicatedjob-name, job-index, job-global-index, replicatedjob-replicas,
 // global-replicas, job-key) and the pods' `subdomain` set to the headless Service `<jobset>`
 // (network.enableDNSHostnames, default true; `publishNotReadyAddresses`), so pod
-// `<jobset>-<rjob>-<job>-<index>.<jobset>` resolves; `suspend` passed to the child Jobs; status:
+// `<jobset>-<rjob>-<job>-<index>.<jobset>` resolves; `suspend` passed to the child Jobs (on resume
+// with the template's nodeSelector and tolerations, so Kueue's flavor reaches the pods); status:
 // replicatedJobsStatus, `Completed` (AllJobsCompleted) when every child Job completed, `Failed`
 // (FailedJobs) when one failed (failurePolicy.maxRestarts 0), terminalState; ttlSecondsAfterFinished.
 import { createHash } from 'node:crypto';
@@ -79,7 +80,15 @@ export function reconcileJobSets(host: JobSetHost): void {
         if (existing) {
           const want = spec.suspend === true;
           if (Boolean((existing.spec as Json).suspend) !== want && !jobTrue(existing, 'Complete') && !jobTrue(existing, 'Failed')) {
-            c.updateObject(jobType, existing, { ...existing, spec: { ...(existing.spec as Json), suspend: want } }, 'jobset-controller');
+            const espec = structuredClone(existing.spec as Json);
+            espec.suspend = want;
+            if (!want) {
+              // resuming: the pod template takes the replicatedJob's nodeSelector and tolerations (what Kueue's admission set)
+              const from = ((((tpl.spec ?? {}) as Json).template ?? {}) as Json).spec as Json | undefined;
+              const into = ((((espec.template ??= {}) as Json).spec ??= {}) as Json);
+              for (const k of ['nodeSelector', 'tolerations']) if (from?.[k] !== undefined) into[k] = structuredClone(from[k]);
+            }
+            c.updateObject(jobType, existing, { ...existing, spec: espec }, 'jobset-controller');
           }
           continue;
         }

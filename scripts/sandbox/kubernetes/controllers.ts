@@ -1,6 +1,7 @@
-// Simulated controllers: Deployment → ReplicaSet → Pods, StatefulSet, DaemonSet, Job, the scheduler
-// (GPU resources, taints, node selectors), a kubelet (start, readiness, image-pull faults, job runs
-// and their logs), ResourceQuota status, namespace deletion and the garbage collector.
+// Simulated controllers: Deployment → ReplicaSet → Pods, StatefulSet, DaemonSet, Job, JobSet and
+// Kueue (once their CRDs are installed), the scheduler (GPU resources, taints, node selectors), a
+// kubelet (start, readiness, image-pull faults, job runs and their logs), ResourceQuota status,
+// namespace deletion and the garbage collector.
 // Level-triggered: a reconcile pass runs after every write and on a short ticker.
 import { createHash, randomBytes } from 'node:crypto';
 import type { KubeCluster } from './cluster.js';
@@ -10,6 +11,7 @@ import { meta, type Json } from './store.js';
 import { reconcileJobs } from './controllers-batch.js';
 import { reconcileJobSets } from './controllers-jobset.js';
 import { reconcileRay } from './controllers-ray.js';
+import { reconcileKueue } from './controllers-kueue.js';
 import { runKubelet, type PodClock } from './kubelet.js';
 
 export interface Delays {
@@ -72,6 +74,7 @@ export class Controllers {
       this.statefulSets();
       this.daemonSets();
       this.ray();
+      this.kueue();
       this.jobSets();
       this.jobs();
       this.scheduler();
@@ -329,6 +332,10 @@ export class Controllers {
 
   private ray(): void {
     reconcileRay(this);
+  }
+
+  private kueue(): void {
+    reconcileKueue(this);
   }
 
   // ---- scheduler and kubelet ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { KubeCluster, type ProxyAnswer } from './cluster.js';
 import { gkeIamAuthorizer, type IamEngine } from '../iam/engine.js';
 import type { Delays } from './controllers.js';
 import { makePki, type Pki } from './pki.js';
-import { installOperator } from './operators.js';
+import { installOperator, seedKueueQueue, type KueueQueueSeed } from './operators.js';
 import { meta, type Json } from './store.js';
 
 export { KubeCluster } from './cluster.js';
@@ -60,8 +60,10 @@ export interface KubernetesService {
   dropWatchesAfter(cluster: string, ms: number): void;
   /** That Job's pods end Failed (a RegExp matches job names not known in advance); the returned function lifts the fault. */
   failJob(cluster: string, namespace: string, job: string | RegExp): () => void;
-  /** Install an operator's CustomResourceDefinitions (`jobset`, `kuberay`); its controller acts from then on. */
+  /** Install an operator's CustomResourceDefinitions (`jobset`, `kueue`, `kuberay`); its controller acts from then on. */
   installOperator(cluster: string, operator: string): void;
+  /** Install Kueue and create one queue: ResourceFlavor, ClusterQueue (nominal quotas), LocalQueue. */
+  seedKueueQueue(cluster: string, seed: KueueQueueSeed): void;
 }
 
 export interface KubernetesOptions {
@@ -301,6 +303,9 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     },
     installOperator(cluster, operator) {
       installOperator(must(cluster), operator);
+    },
+    seedKueueQueue(cluster, seed) {
+      seedKueueQueue(must(cluster), seed);
     },
   };
   void GIB;
