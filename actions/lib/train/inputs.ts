@@ -26,7 +26,7 @@ export function parseArgList(input: string, raw: string): string[] {
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED = ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_RUN_NAME'];
+const RESERVED = ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_RUN_NAME', 'MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_ID'];
 
 /** `KEY=VALUE` lines (blank lines and `#` comments skipped). Values are masked; errors never repeat them. */
 export function parseEnvLines(input: string, raw: string): [string, string][] {

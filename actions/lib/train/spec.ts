@@ -37,7 +37,8 @@ export interface Workload {
   timeoutSeconds: number;
   ttlSecondsAfterFinished?: number;
   queue: string;
-  mlflow?: { trackingUri: string; experiment: string; runName: string };
+  /** MLflow for the trainer; runId/experimentId once the action created (or found) its run. */
+  mlflow?: { trackingUri: string; experiment: string; runName: string; runId?: string; experimentId?: string };
   /** Who submitted: owner/repo/run/attempt. */
   run: string;
 }
@@ -95,6 +96,9 @@ export function podSpec(w: Workload): Record<string, unknown> {
   }
   if (w.mlflow) {
     env.push({ name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri }, { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment }, { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName });
+    // MLflow's client resumes the run the action created (mlflow.start_run() reads MLFLOW_RUN_ID).
+    if (w.mlflow.runId) env.push({ name: 'MLFLOW_RUN_ID', value: w.mlflow.runId });
+    if (w.mlflow.experimentId) env.push({ name: 'MLFLOW_EXPERIMENT_ID', value: w.mlflow.experimentId });
   }
   const container: Record<string, unknown> = {
     name: CONTAINER,
