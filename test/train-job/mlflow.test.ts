@@ -91,6 +91,23 @@ describe('at mlflow_tracking_uri', () => {
   });
 });
 
+describe('a re-run', () => {
+  test('resumes the run of the same Job that an earlier try left RUNNING instead of making another', async () => {
+    rule({ kind: 'podExit', match: { labelSelector: 'mlabs.dev/train-job=ml-again' }, afterMs: 300, exitCode: 0, log: ['ok'] });
+    let exp = await mlflow<{ experiment?: { experiment_id: string } }>('experiments/get-by-name?experiment_name=platform');
+    const experimentId = exp.experiment?.experiment_id ?? (await mlflow<{ experiment_id: string }>('experiments/create', { name: 'platform' })).experiment_id;
+    const earlier = await mlflow<{ run: Run }>('runs/create', { experiment_id: experimentId, run_name: 'ml-again', start_time: Date.now() - 60_000, tags: [{ key: 'mlabs.job', value: 'default/ml-again' }] });
+    const r = await train(f, { ...local, name: 'ml-again', mlflow_tracking_uri: mlflowUri });
+    assert.equal(r.exitCode, 0, r.main.log);
+    assert.equal(r.outputs.mlflow_run_id, earlier.run.info.run_id);
+    assert.match(r.main.log, /MLflow: resuming run /);
+    assert.ok(r.summary.includes(`(${earlier.run.info.run_id}, resumed)`), r.summary);
+    exp = await mlflow('experiments/get-by-name?experiment_name=platform');
+    const all = await mlflow<{ runs?: Run[] }>('runs/search', { experiment_ids: [exp.experiment?.experiment_id], filter: "tags.`mlabs.job` = 'default/ml-again'" });
+    assert.equal(all.runs?.length, 1, 'no second run');
+  });
+});
+
 describe('the local stack\'s MLflow through the service proxy', () => {
   beforeAll(() => {
     const c = f.dgx.cluster;

@@ -1,8 +1,8 @@
 /**
  * train-job's MLflow run: before the workload starts, the experiment is found (or created) and a run
- * is created for it (or the one this GitHub run attempt already created is found again), tagged
- * with the GitHub run; the trainer gets MLFLOW_RUN_ID (MLflow's client resumes that run) and the
- * summary links it. When the workload ends and the trainer left the run RUNNING, the action ends
+ * is created for it, tagged with the GitHub run; the trainer gets MLFLOW_RUN_ID (MLflow's client resumes that run) and the
+ * summary links it (a run of the same Job still RUNNING, left by an earlier try that the re-run
+ * adopts, is resumed instead). When the workload ends and the trainer left the run RUNNING, the action ends
  * it: FINISHED, FAILED (failed, timed out) or KILLED (cancelled).
  *
  * The local stack's MLflow is a cluster Service the runner may not resolve: an in-cluster URI
@@ -106,8 +106,8 @@ function githubTags(w: Workload): Record<string, string> {
 export const runUrl = (ui: string, experimentId: string, runId: string): string => `${ui}/#/experiments/${experimentId}/runs/${runId}`;
 
 /**
- * The run for this workload: found again when this GitHub run attempt created it already (a re-run
- * of the step adopting the same Job) and it is still RUNNING, else created. Undefined (with a
+ * The run for this workload: found again when a run of the same Job is still RUNNING (an earlier
+ * try whose Job the re-run adopts), else created. Undefined (with a
  * warning) when MLflow cannot be used; `skipped` says why.
  */
 export async function openRun(kube: KubeClient, w: Workload): Promise<{ run?: TrackedRun; saved?: SavedRun; skipped?: string }> {
@@ -118,7 +118,8 @@ export async function openRun(kube: KubeClient, w: Workload): Promise<{ run?: Tr
     const r = await reach(kube, m.trackingUri);
     const experimentId = await r.client.ensureExperiment(m.experiment);
     const tags = githubTags(w);
-    const filter = ['mlabs.job', 'github.run_id', 'github.run_attempt'].filter((k) => tags[k]).map((k) => `tags.\`${k}\` = ${quoted(tags[k] as string)}`).join(' and ');
+    // The run of this Job still RUNNING: a re-run adopting the Job (same name, same workload) resumes it.
+    const filter = `tags.\`mlabs.job\` = ${quoted(tags['mlabs.job'] as string)} and attributes.status = 'RUNNING'`;
     const earlier = (await r.client.searchRuns(experimentId, filter, 1)).find((x) => x.status === 'RUNNING');
     const run = earlier ?? (await r.client.createRun(experimentId, m.runName, tags, Date.now()));
     info(`MLflow: ${earlier ? 'resuming' : 'created'} run ${run.runId} (${m.runName}) in experiment ${m.experiment} (${experimentId}) via ${r.via}.`);

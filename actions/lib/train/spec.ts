@@ -52,7 +52,9 @@ export const refs = {
 
 /** A hash of what the workload runs (not of who submitted it): an existing Job with the same hash is this workload. */
 export function specHash(w: Workload): string {
-  const what = { ...w, run: undefined, env: w.env.map(([k, v]) => [k, process.getBuiltinModule('node:crypto').createHash('sha256').update(v).digest('hex')]) };
+  // The MLflow run is the submission's (like `run`), not the workload's: a re-run adopts the Job and resumes its run.
+  const mlflow = w.mlflow ? { ...w.mlflow, runId: undefined, experimentId: undefined } : undefined;
+  const what = { ...w, run: undefined, mlflow, env: w.env.map(([k, v]) => [k, process.getBuiltinModule('node:crypto').createHash('sha256').update(v).digest('hex')]) };
   return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
