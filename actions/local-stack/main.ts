@@ -25,7 +25,8 @@ function report(title: string, results: ComponentResult[], ssh: SshTarget & { gi
   setOutput('tunnel', all);
   setOutput('status', JSON.stringify(results));
   setOutput('changed', results.some((r) => r.changed.length > 0));
-  for (const r of results) {
+  // The operators serve nothing a user calls: no _url/_tunnel outputs of theirs.
+  for (const r of results.filter((x) => !isOperator(x.component))) {
     setOutput(`${r.component}_url`, r.url);
     setOutput(`${r.component}_tunnel`, r.tunnel);
   }
