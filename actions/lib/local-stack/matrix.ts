@@ -119,9 +119,10 @@ export interface OperatorPin {
  * The training operators train-job runs on, pinned. Each manifest is rendered from the upstream tag's
  * `config/default` tree by scripts/local-stack/render-operators.sh (what the project's own `make
  * artifacts` renders, with the release image) and committed gzipped with its checksum here. Versions:
- * the newest stable tag in each project's repository when pinned (mirrors read 2026-12-02: JobSet
- * v0.12.0 of 2026-05-08, Kueue v0.19.2 of 2026-08-20, KubeRay v1.7.0 of 2026-08-19; none has a newer
- * non-devel tag).
+ * the newest stable tag of each project's repository as its mirror here holds it (read on 2026-12-02;
+ * the mirrors' newest commits are of 2026-08-18..22): JobSet v0.12.0 of 2026-05-08 (next: v0.13.0-devel),
+ * Kueue v0.19.2 of 2026-08-20 (next: v0.20.0-devel), KubeRay v1.7.0 of 2026-08-19. A later release
+ * is a new render (scripts/local-stack/render-operators.sh) and a new checksum here.
  */
 export const OPERATORS: Record<Operator, OperatorPin> = {
   jobset: {
