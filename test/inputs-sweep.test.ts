@@ -148,6 +148,19 @@ const TABLES: Record<string, ActionTable> = {
     base: { image: AR_IMAGE },
     inputs: { image: text(AR_IMAGE, false), keep: INT, min_age_days: INT, protect_tags: list('latest'), check_references: BOOL, dry_run: BOOL },
   },
+  'cluster-operators': {
+    base: { location: 'us-central1', cluster: 'mlabs' },
+    inputs: {
+      operation: enumOf('status'),
+      operators: list('jobset', true),
+      purge: BOOL,
+      confirm: free('compared with the operators only when purge is true'),
+      project_id: PROJECT,
+      location: LOCATION,
+      cluster: NAME,
+      timeout: DURATION,
+    },
+  },
   'local-stack': {
     base: { operation: 'status' },
     inputs: {

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { runAction } from '../lib/entry.js';
 import { ActionError, InputError } from '../lib/errors.js';
 import { readActionTimeout, readBool, readEnum, readList, readSecret, readString, splitList } from '../lib/inputs.js';
-import { COMPONENTS, type Component, componentSpecs, defaultComponents } from '../lib/local-stack/matrix.js';
+import { COMPONENTS, type Component, componentSpecs, defaultComponents, isOperator, OPERATORS } from '../lib/local-stack/matrix.js';
 import { ensureMinikube } from '../lib/local-stack/minikube.js';
 import { Kubectl } from '../lib/local-stack/kubectl.js';
 import { type ComponentResult, deploy, readNode, Refusal, status, undeploy } from '../lib/local-stack/stack.js';
@@ -21,7 +21,8 @@ function report(title: string, results: ComponentResult[], ssh: SshTarget & { gi
   setOutput('tunnel', all);
   setOutput('status', JSON.stringify(results));
   setOutput('changed', results.some((r) => r.changed.length > 0));
-  for (const r of results) {
+  // The operators serve nothing a user calls: no _url/_tunnel outputs of theirs.
+  for (const r of results.filter((x) => !isOperator(x.component))) {
     setOutput(`${r.component}_url`, r.url);
     setOutput(`${r.component}_tunnel`, r.tunnel);
   }
@@ -70,7 +71,8 @@ await runAction({
       const targets = asked.length ? asked : [...COMPONENTS];
       const same = confirm.length === targets.length && targets.every((c) => confirm.includes(c));
       if (!same) {
-        throw new InputError('confirm', confirm.join(','), `purge deletes the data (PersistentVolumeClaims) of ${targets.join(', ')}; confirm must repeat exactly these component names. Nothing was deleted.`, `Set confirm: ${targets.join(',')}`);
+        const data = targets.map((c) => (isOperator(c) ? `${c}: its CustomResourceDefinitions and with them every ${OPERATORS[c].crds.map((d) => d.split('.')[0]).join('/')} object in the whole cluster` : `${c}: its PersistentVolumeClaims`));
+        throw new InputError('confirm', confirm.join(','), `purge deletes the data of ${targets.join(', ')} (${data.join('; ')}); confirm must repeat exactly these component names. Nothing was deleted.`, `Set confirm: ${targets.join(',')}`);
       }
     }
 

@@ -13,7 +13,8 @@ import { LOCATION_PATTERN, NAME_PATTERN } from '../lib/nodepool/inputs.js';
 import { getState, info, saveState, warning } from '../lib/runner.js';
 import { setDeadline } from '../lib/time.js';
 import { CPU, CPU_ACCEPTED, DNS_LABEL, engineCheck, IMAGE, IMAGE_ACCEPTED, JOB_NAME, JOB_NAME_ACCEPTED, MEMORY, MEMORY_ACCEPTED, mlflowFor, NAMESPACE_ACCEPTED, parseArgList, parseEnvLines, queueCheck } from '../lib/train/inputs.js';
-import { figures, writeOutputs, writeSummary } from '../lib/train/report.js';
+import { clientFor, closeRun, openRun, type SavedRun } from '../lib/train/mlflow.js';
+import { figures, type Tracking, writeOutputs, writeSummary } from '../lib/train/report.js';
 import { describeJob, removeWorkload, runTraining, type RunResult } from '../lib/train/run.js';
 import { NAME_LABEL as MANAGED_BY_NAME, workloadRef, type Workload } from '../lib/train/spec.js';
 
@@ -116,6 +117,20 @@ await runAction({
     }
     const clusterQueue = w.queue ? await queueCheck(kube, w.namespace, w.queue) : '';
     w.mlflow = await mlflowFor(kube, mlflowUri, w.target, experiment, w.name);
+    const opened = await openRun(kube, w);
+    const tracking: Tracking = { run: opened.run, skipped: opened.skipped };
+    const mlflowRun = opened.saved;
+    if (w.mlflow && tracking.run) Object.assign(w.mlflow, { runId: tracking.run.runId, experimentId: tracking.run.experimentId });
+    if (mlflowRun) saveState('mlflow', JSON.stringify(mlflowRun));
+    // The trainer may leave the run RUNNING: end it after the workload's outcome (never failing the step for it).
+    const endRun = async (outcome: string): Promise<void> => {
+      if (!mlflowRun || !tracking.run) return;
+      try {
+        tracking.run.endedAs = await closeRun(clientFor(kube, mlflowRun), mlflowRun.runId, outcome);
+      } catch (err) {
+        warning(`MLflow: could not end run ${mlflowRun.runId}: ${describeError(err)}`);
+      }
+    };
     info(`Submitting ${describeJob(w)} on ${w.target === 'cloud' ? `GKE (${w.accelerator}${w.pool ? `, pool ${w.pool}` : ''})` : `the private machine ${w.runnerLabel || kube.config.context}`}: ${w.image}, ${w.engine === 'ray' ? `a Ray head and ${w.nodes} worker(s)` : `${w.nodes} node(s)`} × ${w.gpus} GPU.`);
 
     let result: RunResult;
@@ -131,8 +146,12 @@ await runAction({
       });
     } catch (err) {
       if (cancel.signal.aborted) await removeWorkload(kube, w).catch(() => undefined);
+      await endRun(cancel.signal.aborted ? 'cancelled' : 'failed');
+      saveState('mlflow', '');
       throw err;
     }
+    await endRun(result.outcome);
+    saveState('mlflow', '');
     // A queued workload Kueue never admitted ran nothing worth keeping, and would still run later: it goes, whatever cleanup says.
     const neverAdmitted = w.queue !== '' && result.timeline.admitted === undefined;
     const keep = result.outcome !== 'cancelled' && !neverAdmitted && (cleanup === 'never' || (cleanup === 'on-success' && result.outcome !== 'succeeded'));
@@ -148,8 +167,8 @@ await runAction({
     }
     if (!cleanupNote.startsWith('deleting failed')) saveState('done', 'true');
     const f = figures(w, result);
-    writeOutputs(w, result, f);
-    writeSummary(w, result, f, cleanupNote);
+    writeOutputs(w, result, f, tracking);
+    writeSummary(w, result, f, cleanupNote, tracking);
     info(`${describeJob(w)}: ${result.outcome}${result.exitCode !== undefined ? ` (exit code ${result.exitCode})` : ''}, ${f.durationSeconds} s, ${f.gpuHours} GPU-hours, ~$${f.costUsd}.`);
     if (result.outcome === 'succeeded') return;
     const tail = result.tail.length ? `\nLast log lines:\n${result.tail.slice(-20).join('\n')}` : '';
@@ -174,6 +193,9 @@ await runAction({
     if (!raw || getState('done') === 'true') return;
     const saved = JSON.parse(raw) as { namespace: string; name: string; nodes?: number; engine?: 'ray'; access: Access };
     const kube = await connect(saved.access);
+    // The main step did not get to end the MLflow run: the workload was stopped with it.
+    const run = getState('mlflow');
+    if (run) await closeRun(clientFor(kube, JSON.parse(run) as SavedRun), (JSON.parse(run) as SavedRun).runId, 'cancelled').catch((err: unknown) => warning(`MLflow: could not end the run: ${describeError(err)}`));
     const gone = await removeWorkload(kube, { ...saved, nodes: saved.nodes ?? 1 });
     const what = describeJob({ ...saved, nodes: saved.nodes ?? 1 });
     info(gone ? `Deleted ${what}, its pods and its Secret (the main step did not finish).` : `${what} is already gone.`);

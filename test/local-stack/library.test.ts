@@ -7,8 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, it, vi } from 'vitest';
-import { assess, componentSpecs, defaultComponents, nodeFacts } from '../../actions/lib/local-stack/matrix.js';
+import { assess, componentSpecs, defaultComponents, deployOrder, formatRequests, nodeFacts, OPERATORS } from '../../actions/lib/local-stack/matrix.js';
+import { operatorManifest } from '../../actions/lib/local-stack/apply.js';
 import { resultBase, tunnelLines } from '../../actions/lib/local-stack/results.js';
 import { ensureTool, sha256Hex, type ToolPin } from '../../actions/lib/tools/install.js';
 import { HELM, MINIKUBE } from '../../actions/lib/local-stack/tools.js';
@@ -155,5 +157,50 @@ describe('bundle', () => {
       assert.match(out, /app.kubernetes.io\/managed-by: mlabs-actions/, c);
       assert.match(out, /kind: Namespace/, c);
     }
+  });
+});
+
+describe('training operators (jobset, kueue, kuberay)', () => {
+  const ops = ['jobset', 'kueue', 'kuberay'] as const;
+
+  it('the committed manifests are the pinned ones: checksum, the release image only, no Namespace, every object labelled, requests as the matrix says', () => {
+    const specs = componentSpecs();
+    for (const name of ops) {
+      const yaml = operatorManifest(name, join(ROOT, 'actions', 'lib', 'local-stack', 'manifests'));
+      const pin = OPERATORS[name];
+      const images = [...new Set([...yaml.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]))];
+      assert.deepEqual(images, [pin.image], name);
+      assert.doesNotMatch(yaml, /^kind: Namespace$/m, `${name}: the action owns the namespace`);
+      const docs = yaml.split(/^---$/m);
+      for (const d of docs) assert.match(d, /mlabs\.dev\/component: /, `${name}: an object without the stack's label`);
+      for (const crd of pin.crds) assert.match(yaml, new RegExp(`^  name: ${crd.replace(/\./g, '\\.')}$`, 'm'), `${name}: ${crd}`);
+      for (const c of pin.callers) assert.match(yaml, new RegExp(`^  name: ${c.split('/')[1]?.replace(/\./g, '\\.')}$`, 'm'), `${name}: ${c}`);
+      const dep = docs.find((d) => /^kind: Deployment$/m.test(d)) ?? '';
+      assert.match(dep, new RegExp(`^  name: ${pin.deployment}$`, 'm'));
+      const req = /requests:\n\s+cpu: (\S+)\n\s+memory: (\S+)/.exec(dep);
+      assert.equal(`cpu ${req?.[1]}, memory ${req?.[2]}`, formatRequests(specs[name].requests), `${name}: the matrix's requests are the manifest's`);
+    }
+  });
+
+  it('a manifest that is not the pinned one is refused before anything is applied, naming both checksums', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-'));
+    mkdirSync(join(dir, 'jobset'));
+    writeFileSync(join(dir, 'jobset', 'jobset.yaml.gz'), gzipSync('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'));
+    assert.throws(() => operatorManifest('jobset', dir), (err: Error) => {
+      assert.match(err.message, new RegExp(`has sha256 [0-9a-f]{64}, not the pinned ${OPERATORS.jobset.sha256} \\(kubernetes-sigs/jobset v0\\.12\\.0\\); nothing was applied`));
+      return true;
+    });
+    assert.throws(() => operatorManifest('kueue', dir), /the pinned manifest .* is missing/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('run on amd64, arm64 and Jetson without a GPU, and are never deployed by default', () => {
+    for (const n of [node('amd64', 0, '16Gi'), node('arm64', 0, '16Gi'), node('arm64', 1, '64Gi', 'NVIDIA-Jetson-AGX-Orin')]) {
+      const facts = nodeFacts(n);
+      const a = assess([...ops], facts);
+      assert.equal(a.ok, true, `${facts.platform}: ${JSON.stringify(a.verdicts)}`);
+      for (const c of defaultComponents(facts)) assert.ok(!(ops as readonly string[]).includes(c));
+    }
+    assert.deepEqual(deployOrder(['kueue', 'kuberay', 'jobset']), ['jobset', 'kuberay', 'kueue'], 'JobSet and KubeRay before Kueue, which integrates them');
   });
 });

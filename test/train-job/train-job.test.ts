@@ -162,8 +162,8 @@ describe('cancellation and re-runs', () => {
 });
 
 describe('refusals before anything is created', () => {
-  test('more than one node needs JobSet; engine ray needs KubeRay; a queue needs Kueue: each names the install command', async () => {
-    for (const [inputs, what] of [[{ nodes: '2' }, /JobSet is not installed .*kubectl apply --server-side -f https:\/\/github\.com\/kubernetes-sigs\/jobset\/releases\/download\/v[\d.]+\/manifests\.yaml/s], [{ engine: 'ray' }, /KubeRay is not installed .*helm install kuberay-operator/s], [{ queue: 'team-a' }, /Kueue is not installed .*kubernetes-sigs\/kueue\/releases/s]] as const) {
+  test('more than one node needs JobSet; engine ray needs KubeRay; a queue needs Kueue: each names where it is installed, pinned', async () => {
+    for (const [inputs, what] of [[{ nodes: '2' }, /JobSet is not installed .*the local-stack action with `components: jobset` \(kubernetes-sigs\/jobset v0\.12\.0\); on GKE, the cluster-operators workflow with `operators: jobset`/s], [{ engine: 'ray' }, /KubeRay is not installed .*`components: kuberay` \(ray-project\/kuberay v1\.7\.0\)/s], [{ queue: 'team-a' }, /Kueue is not installed .*`components: kueue` \(kubernetes-sigs\/kueue v0\.19\.2\)/s]] as const) {
       const r = await train(f, { ...local, name: 'refused', ...inputs });
       assert.equal(r.exitCode, 1);
       assert.match(errors(r), what);

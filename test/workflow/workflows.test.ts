@@ -348,7 +348,7 @@ describe('train-multinode', () => {
     const pools = await poolNames();
     const r = await workflow('train-multinode.yml', { inputs });
     assert.equal(r.conclusion, 'failure', explain(r));
-    assert.match(stepOf(r, 'Train on N nodes (JobSet)')?.log ?? '', /JobSet is not installed on the cluster .*nothing was created\.\nFix: Install it once: kubectl apply --server-side -f https:\/\/github\.com\/kubernetes-sigs\/jobset/);
+    assert.match(stepOf(r, 'Train on N nodes (JobSet)')?.log ?? '', /JobSet is not installed on the cluster .*nothing was created\.\nFix: Install it once: on a machine, the local-stack action with `components: jobset` \(kubernetes-sigs\/jobset v0\.12\.0\); on GKE, the cluster-operators workflow/);
     assert.equal(stepOf(r, 'Delete the burst pool (always, so it never outlives the job)')?.outcome, 'success', explain(r));
     assert.deepEqual(await poolNames(), pools);
   });

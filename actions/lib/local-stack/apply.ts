@@ -3,7 +3,7 @@
  * component with the node's images and the matrix's requests, the namespace and secrets, and the
  * manifests through server-side apply, reporting what changed.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kfpMirror, localStackManifests } from '../config.js';
@@ -11,7 +11,7 @@ import { ActionError } from '../errors.js';
 import { installNemo } from './helm.js';
 import type { Kubectl } from './kubectl.js';
 import { stackLabels } from './labels.js';
-import { type ComponentSpec, KFP, type NodeFacts } from './matrix.js';
+import { type ComponentSpec, isOperator, KFP, type NodeFacts, type Operator, OPERATORS } from './matrix.js';
 import { ensureSecrets } from './secrets.js';
 import type { StackOptions } from './stack.js';
 
@@ -63,6 +63,24 @@ async function ensureNamespace(k: Kubectl, spec: ComponentSpec): Promise<void> {
 
 
 
+/**
+ * An operator's pinned manifest, unzipped and checked against the checksum OPERATORS pins: a file that
+ * was changed (or a checkout that carries another version) is refused before anything is applied.
+ */
+export function operatorManifest(name: Operator, dir = manifestsDir()): string {
+  const file = join(dir, name, `${name}.yaml.gz`);
+  const pin = OPERATORS[name];
+  if (!existsSync(file)) throw new ActionError(`${name}: the pinned manifest ${file} is missing.`, { fix: 'Use the action from a full checkout of mlabs-actions.' });
+  const yaml = process.getBuiltinModule('node:zlib').gunzipSync(readFileSync(file)).toString('utf8');
+  const got = process.getBuiltinModule('node:crypto').createHash('sha256').update(yaml).digest('hex');
+  if (got !== pin.sha256) {
+    throw new ActionError(`${name}: the manifest ${file} has sha256 ${got}, not the pinned ${pin.sha256} (${pin.repo} ${pin.version}); nothing was applied.`, {
+      fix: 'Restore the file from the mlabs-actions release, or render it again with scripts/local-stack/render-operators.sh and pin its checksum in OPERATORS.',
+    });
+  }
+  return yaml;
+}
+
 export async function applyComponent(k: Kubectl, spec: ComponentSpec, node: NodeFacts, opts: StackOptions): Promise<string[]> {
   const changed: string[] = [];
   const base = join(manifestsDir(), spec.name);
@@ -77,6 +95,11 @@ export async function applyComponent(k: Kubectl, spec: ComponentSpec, node: Node
     changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side`)));
     const r = await installNemo(opts.kubeconfig, opts.ngcKey, opts.tempDir, Math.ceil(opts.timeoutMs / 1000));
     if (r.action !== 'unchanged') changed.push(`helm release nemo (${r.action})`);
+  } else if (spec.install === 'manifest' && isOperator(spec.name)) {
+    const pin = OPERATORS[spec.name];
+    const manifest = operatorManifest(spec.name);
+    changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side (${pin.repo} ${pin.version})`)));
+    await k.must(['wait', '--for', 'condition=established', '--timeout=60s', ...pin.crds.map((c) => `crd/${c}`)], `${spec.name}: waiting for its CustomResourceDefinitions`, { log: true });
   } else {
     const manifest = await k.must(['kustomize', base], `${spec.name}: kubectl kustomize`);
     changed.push(...(await k.applyChanges(manifest, `${spec.name}: kubectl apply --server-side`)));

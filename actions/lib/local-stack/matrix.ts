@@ -5,7 +5,7 @@
  */
 import { milliQuantity, parseQuantity } from '../kubernetes/quantity.js';
 
-export const COMPONENTS = ['mlflow', 'qdrant', 'ollama', 'nim', 'nemo', 'kfp'] as const;
+export const COMPONENTS = ['mlflow', 'qdrant', 'ollama', 'nim', 'nemo', 'kfp', 'jobset', 'kuberay', 'kueue'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** What a component's pods run on: plain amd64/arm64 builds, or Jetson (L4T) builds for GPU work on an Orin. */
@@ -51,7 +51,7 @@ export interface ComponentSpec {
   version: string;
   namespace: string;
   /** How it is installed: the suite's kustomize base, an upstream Helm chart, or an upstream kustomize tree. */
-  install: 'kustomize' | 'helm' | 'kustomize-remote';
+  install: 'kustomize' | 'helm' | 'kustomize-remote' | 'manifest';
   /** Images per platform, one row per workload container; a platform missing = unsupported there. */
   images: Partial<Record<Platform, Image[]>>;
   /** Why a platform is not supported (shown in the refusal table). */
@@ -90,6 +90,79 @@ export const KFP = {
     'https://github.com/kubeflow/pipelines/manifests/kustomize/env/platform-agnostic?ref=2.4.0',
   ],
 } as const;
+
+export type Operator = 'jobset' | 'kueue' | 'kuberay';
+
+export interface OperatorPin {
+  /** The upstream release tag the manifest is rendered from. */
+  version: string;
+  /** The upstream repository and the commit the tag names (checked in its mirror). */
+  repo: string;
+  commit: string;
+  /** The controller's image as the release publishes it (the manifest names exactly this). */
+  image: string;
+  /** Where the image's architectures were read: both linux/amd64 and linux/arm64 are published. */
+  arches: string;
+  namespace: string;
+  /** The controller Deployment: its rollout is the health check. */
+  deployment: string;
+  /** SHA-256 of the rendered YAML (manifests/<name>/<name>.yaml.gz, unzipped): apply refuses any other. */
+  sha256: string;
+  /** The CRDs it owns; deleting them deletes every object of theirs in the cluster (purge only). */
+  crds: string[];
+  /** Cluster-scoped objects that call the controller (webhooks, aggregated APIs): removed on every undeploy,
+   * so that a cluster without the controller does not refuse Jobs or fail discovery. */
+  callers: string[];
+}
+
+/**
+ * The training operators train-job runs on, pinned. Each manifest is rendered from the upstream tag's
+ * `config/default` tree by scripts/local-stack/render-operators.sh (what the project's own `make
+ * artifacts` renders, with the release image) and committed gzipped with its checksum here. Versions:
+ * the newest stable tag of each project's repository as its mirror here holds it (read on 2026-12-02;
+ * the mirrors' newest commits are of 2026-08-18..22): JobSet v0.12.0 of 2026-05-08 (next: v0.13.0-devel),
+ * Kueue v0.19.2 of 2026-08-20 (next: v0.20.0-devel), KubeRay v1.7.0 of 2026-08-19. A later release
+ * is a new render (scripts/local-stack/render-operators.sh) and a new checksum here.
+ */
+export const OPERATORS: Record<Operator, OperatorPin> = {
+  jobset: {
+    version: 'v0.12.0', repo: 'kubernetes-sigs/jobset', commit: 'f22e565ac3cc3265c7c45ef67ecffdc689af5d77',
+    image: 'registry.k8s.io/jobset/jobset:v0.12.0',
+    // The Makefile at v0.12.0: PLATFORMS ?= linux/amd64,linux/arm64,linux/s390x (image-push builds them all);
+    // the release checklist (.github/ISSUE_TEMPLATE/new-release.md) promotes to registry.k8s.io/jobset/jobset.
+    arches: 'kubernetes-sigs/jobset Makefile v0.12.0: PLATFORMS linux/amd64,linux/arm64,linux/s390x',
+    namespace: 'jobset-system', deployment: 'jobset-controller-manager',
+    sha256: '2714c01f11be18acd59d57273958f0f3ffa37966b2d15f95cef105acb0b083a8',
+    crds: ['jobsets.jobset.x-k8s.io'],
+    callers: ['mutatingwebhookconfiguration/jobset-mutating-webhook-configuration', 'validatingwebhookconfiguration/jobset-validating-webhook-configuration'],
+  },
+  kueue: {
+    version: 'v0.19.2', repo: 'kubernetes-sigs/kueue', commit: '8eab68778fc1b52affe165fdf5af29d1e9b4f3cb',
+    image: 'registry.k8s.io/kueue/kueue:v0.19.2',
+    // The Makefile at v0.19.2: PLATFORMS ?= linux/amd64,linux/arm64,linux/s390x,linux/ppc64le.
+    arches: 'kubernetes-sigs/kueue Makefile v0.19.2: PLATFORMS linux/amd64,linux/arm64,linux/s390x,linux/ppc64le',
+    namespace: 'kueue-system', deployment: 'kueue-controller-manager',
+    sha256: 'a818639c5027abdf7b66d6afd3960f44e8994f1afa21481bb0ee0e1868f7ffc6',
+    crds: ['admissionchecks', 'clusterqueues', 'cohorts', 'localqueues', 'multikueueclusters', 'multikueueconfigs', 'provisioningrequestconfigs', 'resourceflavors', 'topologies', 'workloadpriorityclasses', 'workloads'].map((r) => `${r}.kueue.x-k8s.io`),
+    callers: [
+      'mutatingwebhookconfiguration/kueue-mutating-webhook-configuration', 'validatingwebhookconfiguration/kueue-validating-webhook-configuration',
+      'apiservice/v1beta1.visibility.kueue.x-k8s.io', 'apiservice/v1beta2.visibility.kueue.x-k8s.io',
+    ],
+  },
+  kuberay: {
+    version: 'v1.7.0', repo: 'ray-project/kuberay', commit: '59d663aeec13760646da3db9c1cf8cfe883e30b7',
+    image: 'quay.io/kuberay/operator:v1.7.0',
+    // .github/workflows/image-release.yaml at v1.7.0 builds the operator image with
+    // platforms: linux/amd64,linux/arm64 (ray-operator/Makefile docker-multi-arch-push likewise).
+    arches: 'ray-project/kuberay .github/workflows/image-release.yaml v1.7.0: platforms linux/amd64,linux/arm64',
+    namespace: 'kuberay-system', deployment: 'kuberay-operator',
+    sha256: '33d525a6218cadea9959153525adb6e30572b759a9d05ffd2973396a99dc2dec',
+    crds: ['rayclusters', 'raycronjobs', 'rayjobs', 'rayservices'].map((r) => `${r}.ray.io`),
+    callers: [],
+  },
+};
+
+export const isOperator = (c: Component): c is Operator => c in OPERATORS;
 
 export const DEFAULT_NIM_MODEL = 'meta/llama-3.1-8b-instruct:1.3.3';
 
@@ -136,6 +209,23 @@ function spec(s: Omit<ComponentSpec, 'requests'> & { extra?: Requests }): Compon
 export function nimImage(model: string): Image {
   const ref = model.includes(':') ? model : `${model}:latest`;
   return img('nim', `nvcr.io/nim/${ref}`);
+}
+
+/** An operator's row: its controller image on amd64 and arm64 (a Jetson is arm64: the controller needs no GPU). */
+function operatorSpec(name: Operator, title: string, controller: { cpu: string; memory: string }): ComponentSpec {
+  const p = OPERATORS[name];
+  const at = p.image.lastIndexOf(':');
+  const images = [{ placeholder: 'manifest', name: p.image.slice(0, at), tag: p.image.slice(at + 1) }];
+  return spec({
+    name, title: `${title} ${p.version} (upstream release manifest)`, version: p.version, namespace: p.namespace, install: 'manifest',
+    images: { amd64: images, arm64: images, jetson: images },
+    // Requests as the upstream manifest sets them (patched nowhere: the manifest is applied as pinned).
+    containers: {},
+    extra: { cpuMilli: milliQuantity(controller.cpu), memory: parseQuantity(controller.memory), gpu: 0 },
+    health: [],
+    endpoints: [],
+    pvcs: [],
+  });
 }
 
 /** The support matrix. `nimModel` picks the NIM image (`org/model:tag` under nvcr.io/nim). */
@@ -212,6 +302,9 @@ export function componentSpecs(nimModel = DEFAULT_NIM_MODEL): Record<Component, 
       endpoints: [{ service: 'ml-pipeline-ui', port: 80, localPort: 8080 }],
       pvcs: ['mysql-pv-claim', 'minio-pvc'],
     }),
+    jobset: operatorSpec('jobset', 'JobSet controller', { cpu: '500m', memory: '128Mi' }),
+    kuberay: operatorSpec('kuberay', 'KubeRay operator', { cpu: '100m', memory: '512Mi' }),
+    kueue: operatorSpec('kueue', 'Kueue controller', { cpu: '500m', memory: '512Mi' }),
   };
 }
 

@@ -7,12 +7,12 @@
 import { ActionError, describeError } from '../errors.js';
 import { info, warning } from '../runner.js';
 import { sleep } from '../time.js';
-import { applyComponent } from './apply.js';
+import { applyComponent, operatorManifest } from './apply.js';
 import { healthOf } from './health.js';
 import { uninstallNemo } from './helm.js';
 import { Kubectl } from './kubectl.js';
 import { MANAGED_BY } from './labels.js';
-import { type Component, componentSpecs, deployOrder, type NodeFacts } from './matrix.js';
+import { type Component, componentSpecs, deployOrder, isOperator, type NodeFacts, type Operator, OPERATORS } from './matrix.js';
 import { pullModels } from './models.js';
 import { assessOrRefuse, readNode } from './node.js';
 import { type ComponentResult, resultBase } from './results.js';
@@ -92,7 +92,9 @@ export async function undeploy(opts: StackOptions & { purge: boolean }): Promise
       continue;
     }
     if (spec.install === 'helm' && (await uninstallNemo(opts.kubeconfig, Math.ceil(opts.timeoutMs / 1000)))) res.changed.push('helm release nemo (uninstalled)');
-    if (opts.purge) {
+    if (isOperator(c)) {
+      res.changed.push(...(await undeployOperator(k, c, opts.purge, timeoutArg)));
+    } else if (opts.purge) {
       await k.must(['delete', 'namespace', spec.namespace, '--ignore-not-found', '--wait=true', timeoutArg], `${c}: deleting namespace ${spec.namespace}`, { log: true });
       res.changed.push(`Namespace/${spec.namespace} with its PersistentVolumeClaims (purged)`);
     } else {
@@ -108,11 +110,46 @@ export async function undeploy(opts: StackOptions & { purge: boolean }): Promise
       if (Date.now() > deadline) throw new ActionError(`${c}: pods still present after the timeout: ${left.stdout.trim().split('\n').join(', ')}`);
       await sleep(500);
     }
-    const pvcs = opts.purge ? [] : (await k.list('persistentvolumeclaims', spec.namespace, `${c}: listing kept volumes`)).map((p) => p.metadata.name);
     res.status = 'removed';
+    if (isOperator(c)) {
+      res.health = opts.purge ? 'CustomResourceDefinitions and their objects deleted' : `kept CustomResourceDefinitions (and the users' objects of them): ${OPERATORS[c].crds.join(', ')}`;
+      continue;
+    }
+    const pvcs = opts.purge ? [] : (await k.list('persistentvolumeclaims', spec.namespace, `${c}: listing kept volumes`)).map((p) => p.metadata.name);
     res.health = opts.purge ? 'data purged' : pvcs.length ? `kept PVCs: ${pvcs.join(', ')}` : 'no PVCs';
   }
   return results;
+}
+
+/**
+ * An operator's undeploy. Always: its controller and the cluster-scoped objects that call it (admission
+ * webhooks, aggregated APIs), so that the cluster does not refuse Jobs or fail discovery without it.
+ * Its CustomResourceDefinitions stay unless purged: deleting a CRD deletes every object of it in the
+ * whole cluster (users' JobSets, Workloads, RayClusters), which `confirm` guards; what purge deleted is reported.
+ */
+async function undeployOperator(k: Kubectl, name: Operator, purge: boolean, timeoutArg: string): Promise<string[]> {
+  const pin = OPERATORS[name];
+  const changed: string[] = [];
+  const out = await k.must(['delete', 'deployments,services', '-n', pin.namespace, '-l', `mlabs.dev/component=${name}`, '--ignore-not-found', '--wait=true', timeoutArg], `${name}: deleting its controller`, { log: true });
+  changed.push(...out.split('\n').filter((l) => /\bdeleted\b/.test(l)));
+  if (pin.callers.length) {
+    const calls = await k.must(['delete', ...pin.callers, '--ignore-not-found', '--wait=true', timeoutArg], `${name}: deleting its webhooks and API services`, { log: true });
+    changed.push(...calls.split('\n').filter((l) => /\bdeleted\b/.test(l)));
+  }
+  if (!purge) return changed;
+  // What deleting the CRDs takes with it, named before it goes.
+  const present = (await k.run(['get', ...pin.crds.map((c) => `crd/${c}`), '--ignore-not-found', '-o', 'name'])).stdout.split('\n').filter(Boolean).map((l) => l.replace(/^[^/]+\//, ''));
+  if (present.length) {
+    const objects = await k.run(['get', present.join(','), '-A', '-o', 'name']);
+    const users = objects.code === 0 ? objects.stdout.split('\n').filter(Boolean) : [];
+    if (users.length) changed.push(`${users.length} object(s) of its CustomResourceDefinitions (deleted with them): ${users.slice(0, 10).join(', ')}${users.length > 10 ? ', …' : ''}`);
+  }
+  const all = await k.must(['delete', '-f', '-', '--ignore-not-found', '--wait=true', timeoutArg], `${name}: deleting its manifest`, { input: operatorManifest(name), log: true });
+  // kubectl prints `customresourcedefinition.apiextensions.k8s.io "name" deleted` per CRD.
+  changed.push(...all.split('\n').filter((l) => /^customresourcedefinition\S* \S+ deleted/.test(l)));
+  await k.must(['delete', 'namespace', pin.namespace, '--ignore-not-found', '--wait=true', timeoutArg], `${name}: deleting namespace ${pin.namespace}`, { log: true });
+  changed.push(`Namespace/${pin.namespace} (purged)`);
+  return changed;
 }
 
 export async function status(opts: StackOptions): Promise<{ node: NodeFacts; results: ComponentResult[] }> {

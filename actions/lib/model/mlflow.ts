@@ -1,7 +1,10 @@
 /**
- * MLflow's REST API (2.0), the calls model-promote and model-retire make: a model version by
- * number or alias, the run that produced it, and version tags. The server is MLFLOW_TRACKING_URI
- * (or the `mlflow_tracking_uri` input); MLFLOW_TRACKING_TOKEN, when set, is sent as a bearer token.
+ * MLflow's REST API (2.0), the calls model-promote and model-retire make (a model version by number
+ * or alias, the run that produced it, version tags) and train-job's (the experiment by name or
+ * created, a run created, found, read and ended). The server is MLFLOW_TRACKING_URI (or the
+ * `mlflow_tracking_uri` input); MLFLOW_TRACKING_TOKEN, when set, is sent as a bearer token. A
+ * `transport` sends the calls another way (train-job: the Kubernetes API's service proxy to the local
+ * stack's MLflow, which the runner cannot reach directly).
  */
 import { ActionError } from '../errors.js';
 import { ApiError, requestJson } from '../http.js';
@@ -28,14 +31,38 @@ export interface Run {
 const tagsOf = (list: unknown): Tags =>
   Object.fromEntries(((list as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value ?? '']));
 
-export class MlflowClient {
-  constructor(readonly trackingUri: string) {}
+/** Sends one call (`path` under /api/2.0/mlflow/) and returns the parsed answer; a non-2xx answer throws an ApiError with MLflow's body. */
+export type MlflowTransport = (method: string, path: string, params: Record<string, unknown>, opts: { idempotent: boolean }) => Promise<unknown>;
 
-  private async call<T>(method: string, path: string, params: Record<string, string>): Promise<T> {
+export interface RunInfo {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  /** RUNNING, SCHEDULED, FINISHED, FAILED, KILLED */
+  status: string;
+  tags: Tags;
+}
+
+const runInfoOf = (run: { info: Record<string, unknown>; data?: { tags?: unknown } }): RunInfo => ({
+  runId: String(run.info.run_id ?? run.info.run_uuid ?? ''),
+  experimentId: String(run.info.experiment_id ?? ''),
+  runName: String(run.info.run_name ?? ''),
+  status: String(run.info.status ?? ''),
+  tags: tagsOf(run.data?.tags),
+});
+
+/** A filter_string value in single quotes (MLflow's search grammar escapes a quote with a backslash). */
+export const quoted = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export class MlflowClient {
+  constructor(readonly trackingUri: string, private readonly transport?: MlflowTransport) {}
+
+  private async call<T>(method: string, path: string, params: Record<string, unknown>, idempotent = true): Promise<T> {
     const token = process.env.MLFLOW_TRACKING_TOKEN || undefined;
     const url = `${this.trackingUri.replace(/\/+$/, '')}/api/2.0/mlflow/${path}`;
     try {
-      return await requestJson<T>(url, method === 'GET' ? { token, query: params } : { method, token, body: params, idempotent: true });
+      if (this.transport) return (await this.transport(method, path, params, { idempotent })) as T;
+      return await requestJson<T>(url, method === 'GET' ? { token, query: params as Record<string, string> } : { method, token, body: params, idempotent });
     } catch (err) {
       if (err instanceof ApiError) {
         let body: { error_code?: string; message?: string } = {};
@@ -78,6 +105,57 @@ export class MlflowClient {
 
   async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
     await this.call('POST', 'model-versions/set-tag', { name, version, key, value });
+  }
+
+  /** The experiment's id, or undefined when there is none of that name. */
+  async experimentId(name: string): Promise<string | undefined> {
+    try {
+      const r = await this.call<{ experiment: { experiment_id: string } }>('GET', 'experiments/get-by-name', { experiment_name: name });
+      return String(r.experiment.experiment_id);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw err;
+    }
+  }
+
+  /** The experiment's id, created when there is none (a create that meets one made meanwhile reads it back). */
+  async ensureExperiment(name: string): Promise<string> {
+    const have = await this.experimentId(name);
+    if (have) return have;
+    try {
+      const r = await this.call<{ experiment_id: string }>('POST', 'experiments/create', { name }, false);
+      return String(r.experiment_id);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 'RESOURCE_ALREADY_EXISTS') {
+        const again = await this.experimentId(name);
+        if (again) return again;
+      }
+      throw err;
+    }
+  }
+
+  async createRun(experimentId: string, runName: string, tags: Tags, startTime: number): Promise<RunInfo> {
+    const r = await this.call<{ run: { info: Record<string, unknown>; data?: { tags?: unknown } } }>('POST', 'runs/create', {
+      experiment_id: experimentId, run_name: runName, start_time: startTime, tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    }, false);
+    return runInfoOf(r.run);
+  }
+
+  /** Runs of the experiment matching an MLflow filter_string, newest first. */
+  async searchRuns(experimentId: string, filter: string, max = 10): Promise<RunInfo[]> {
+    const r = await this.call<{ runs?: { info: Record<string, unknown>; data?: { tags?: unknown } }[] }>('POST', 'runs/search', {
+      experiment_ids: [experimentId], filter, max_results: max, order_by: ['attributes.start_time DESC'],
+    });
+    return (r.runs ?? []).map(runInfoOf);
+  }
+
+  async runInfo(runId: string): Promise<RunInfo> {
+    const r = await this.call<{ run: { info: Record<string, unknown>; data?: { tags?: unknown } } }>('GET', 'runs/get', { run_id: runId });
+    return runInfoOf(r.run);
+  }
+
+  async setRunStatus(runId: string, status: 'FINISHED' | 'FAILED' | 'KILLED', endTime: number): Promise<void> {
+    await this.call('POST', 'runs/update', { run_id: runId, status, end_time: endTime });
   }
 
   /** Remove a version tag; `false` when it was not there. */

@@ -5,6 +5,7 @@
  */
 import { ActionError, InputError, describeError } from '../errors.js';
 import type { KubeClient } from '../kubernetes/client.js';
+import { OPERATORS as LOCAL_OPERATORS, type Operator } from '../local-stack/matrix.js';
 import { setSecret } from '../runner.js';
 
 /** What train-job and the mlabs command accept for a workload's names, image and resources. */
@@ -37,7 +38,7 @@ export function parseArgList(input: string, raw: string): string[] {
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED = ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_RUN_NAME'];
+const RESERVED = ['MLFLOW_TRACKING_URI', 'MLFLOW_EXPERIMENT_NAME', 'MLFLOW_RUN_NAME', 'MLFLOW_RUN_ID', 'MLFLOW_EXPERIMENT_ID'];
 
 /** `KEY=VALUE` lines (blank lines and `#` comments skipped). Values are masked; errors never repeat them. */
 export function parseEnvLines(input: string, raw: string): [string, string][] {
@@ -58,11 +59,20 @@ export function parseEnvLines(input: string, raw: string): [string, string][] {
   return out;
 }
 
+/**
+ * How an operator is installed: on a machine, the local stack's component; on GKE, the
+ * cluster-operators workflow. Both apply the same pinned, checksummed manifest (local-stack's OPERATORS).
+ */
+function installOf(component: Operator): string {
+  const pin = LOCAL_OPERATORS[component];
+  return `on a machine, the local-stack action with \`components: ${component}\` (${pin.repo} ${pin.version}); on GKE, the cluster-operators workflow with \`operators: ${component}\` (the same pinned manifest)`;
+}
+
 /** The operators each engine needs, and how to install them. */
 export const OPERATORS = {
-  jobset: { apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet', name: 'JobSet', install: 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/jobset/releases/download/v0.7.2/manifests.yaml' },
-  kueue: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'LocalQueue', name: 'Kueue', install: 'kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.10.1/manifests.yaml' },
-  ray: { apiVersion: 'ray.io/v1', kind: 'RayJob', name: 'KubeRay', install: 'helm install kuberay-operator kuberay-operator --repo https://ray-project.github.io/kuberay-helm/ --version 1.2.2 -n kuberay-system --create-namespace' },
+  jobset: { apiVersion: 'jobset.x-k8s.io/v1alpha2', kind: 'JobSet', name: 'JobSet', install: installOf('jobset') },
+  kueue: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'LocalQueue', name: 'Kueue', install: installOf('kueue') },
+  ray: { apiVersion: 'ray.io/v1', kind: 'RayJob', name: 'KubeRay', install: installOf('kuberay') },
 } as const;
 
 /** Fails, before anything is created, when the workload needs an operator the cluster does not run. */

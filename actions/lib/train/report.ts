@@ -2,6 +2,7 @@
 import { findGpuType } from '../gpu.js';
 import { setOutput } from '../runner.js';
 import { Summary } from '../summary.js';
+import type { TrackedRun } from './mlflow.js';
 import type { RunResult } from './run.js';
 import type { Workload } from './spec.js';
 
@@ -28,7 +29,15 @@ export function figures(w: Workload, r: RunResult): Figures {
   return { durationSeconds: round(durationSeconds, 1), queuedSeconds: round(queuedSeconds, 1), gpuHours: round(gpuHours, 4), costUsd: round(gpuHours * rate, 4), rate };
 }
 
-export function writeOutputs(w: Workload, r: RunResult, f: Figures): void {
+/** The MLflow run as train-job made it (or why it did not). */
+export interface Tracking {
+  run?: TrackedRun;
+  skipped?: string;
+}
+
+export function writeOutputs(w: Workload, r: RunResult, f: Figures, tracking: Tracking = {}): void {
+  setOutput('mlflow_run_id', tracking.run?.runId ?? '');
+  setOutput('mlflow_run_url', tracking.run?.url ?? '');
   setOutput('name', w.name);
   setOutput('outcome', r.outcome);
   setOutput('exit_code', r.exitCode === undefined ? '' : String(r.exitCode));
@@ -43,7 +52,16 @@ export function writeOutputs(w: Workload, r: RunResult, f: Figures): void {
 const clock = (ms: number | undefined): string => (ms === undefined ? '' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
 const fence = (lines: string[]): string => lines.join('\n').replace(/```/g, "'''").slice(-60_000);
 
-export function writeSummary(w: Workload, r: RunResult, f: Figures, cleanupNote: string): void {
+function mlflowCell(w: Workload, t: Tracking): string {
+  const m = w.mlflow;
+  if (!m) return '';
+  if (!t.run) return `experiment ${m.experiment}, run ${m.runName} at ${m.trackingUri}${t.skipped ? ` (no run created: ${t.skipped})` : ''}`;
+  const via = t.run.via === m.trackingUri ? '' : `; reached through ${t.run.via}, the link through the local stack's tunnel (local-stack's mlflow_tunnel)`;
+  const ended = t.run.endedAs ? `; the trainer left it running: ended as ${t.run.endedAs}` : '';
+  return `[run ${m.runName}](${t.run.url}) (${t.run.runId}${t.run.resumed ? ', resumed' : ''}) in experiment ${m.experiment} at ${m.trackingUri}${via}${ended}`;
+}
+
+export function writeSummary(w: Workload, r: RunResult, f: Figures, cleanupNote: string, tracking: Tracking = {}): void {
   const t = r.timeline;
   const where = w.target === 'cloud' ? `GKE burst pool${w.pool ? ` ${w.pool}` : ''} (${w.accelerator})` : `private machine ${w.runnerLabel || '(kubeconfig)'}`;
   const s = new Summary()
@@ -56,7 +74,7 @@ export function writeSummary(w: Workload, r: RunResult, f: Figures, cleanupNote:
       ['outcome', `${r.outcome}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''}${r.reason ? `: ${r.reason}` : ''}`],
       ['GPU hours', `${f.gpuHours} (${w.nodes} ${w.engine === 'ray' ? 'Ray worker' : 'node'}${w.nodes > 1 ? 's' : ''} × ${w.gpus} GPU)`],
       ['estimated cost', w.target === 'cloud' ? `$${f.costUsd.toFixed(2)} at $${f.rate.toFixed(2)}/GPU-hour${r.spot ? ' Spot' : ''} (suite price table, not billing)` : '$0 (private machine)'],
-      ...(w.mlflow ? [['MLflow', `experiment ${w.mlflow.experiment}, run ${w.mlflow.runName} at ${w.mlflow.trackingUri}`]] : []),
+      ...(w.mlflow ? [['MLflow', mlflowCell(w, tracking)]] : []),
       ['cleanup', cleanupNote],
     ])
     .heading('Timeline', 3)

@@ -38,7 +38,8 @@ export interface Workload {
   timeoutSeconds: number;
   ttlSecondsAfterFinished?: number;
   queue: string;
-  mlflow?: { trackingUri: string; experiment: string; runName: string };
+  /** MLflow for the trainer; runId/experimentId once the action created (or found) its run. */
+  mlflow?: { trackingUri: string; experiment: string; runName: string; runId?: string; experimentId?: string };
   /** Who submitted: owner/repo/run/attempt. */
   run: string;
   /** `ray`: a KubeRay RayJob (set only then, so the batch workloads' spec hash stays what it was). */
@@ -60,7 +61,9 @@ export const JOB_UID_LABEL = 'kueue.x-k8s.io/job-uid';
 
 /** A hash of what the workload runs (not of who submitted it): an existing Job with the same hash is this workload. */
 export function specHash(w: Workload): string {
-  const what = { ...w, run: undefined, env: w.env.map(([k, v]) => [k, process.getBuiltinModule('node:crypto').createHash('sha256').update(v).digest('hex')]) };
+  // The MLflow run is the submission's (like `run`), not the workload's: a re-run adopts the Job and resumes its run.
+  const mlflow = w.mlflow ? { ...w.mlflow, runId: undefined, experimentId: undefined } : undefined;
+  const what = { ...w, run: undefined, mlflow, env: w.env.map(([k, v]) => [k, process.getBuiltinModule('node:crypto').createHash('sha256').update(v).digest('hex')]) };
   return process.getBuiltinModule('node:crypto').createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
@@ -105,7 +108,15 @@ function resources(w: Workload, gpus: number): Record<string, unknown> {
 
 /** MLflow's variables, when the run logs to MLflow. */
 function mlflowEnv(w: Workload): Record<string, unknown>[] {
-  return w.mlflow ? [{ name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri }, { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment }, { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName }] : [];
+  if (!w.mlflow) return [];
+  return [
+    { name: 'MLFLOW_TRACKING_URI', value: w.mlflow.trackingUri },
+    { name: 'MLFLOW_EXPERIMENT_NAME', value: w.mlflow.experiment },
+    { name: 'MLFLOW_RUN_NAME', value: w.mlflow.runName },
+    // MLflow's client resumes the run the action created (mlflow.start_run() reads MLFLOW_RUN_ID).
+    ...(w.mlflow.runId ? [{ name: 'MLFLOW_RUN_ID', value: w.mlflow.runId }] : []),
+    ...(w.mlflow.experimentId ? [{ name: 'MLFLOW_EXPERIMENT_ID', value: w.mlflow.experimentId }] : []),
+  ];
 }
 
 const GPU_TOLERATION = { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' };

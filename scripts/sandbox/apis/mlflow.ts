@@ -8,6 +8,12 @@
 //   POST /api/2.0/mlflow/model-versions/set-tag  {name, version, key, value}
 //   DELETE /api/2.0/mlflow/model-versions/delete-tag {name, version, key}
 //   GET  /api/2.0/mlflow/runs/get?run_id=
+//   GET  /api/2.0/mlflow/experiments/get-by-name?experiment_name=
+//   POST /api/2.0/mlflow/experiments/create  {name, artifact_location?, tags?}
+//   POST /api/2.0/mlflow/runs/create         {experiment_id, run_name?, start_time?, tags?, user_id?}
+//   POST /api/2.0/mlflow/runs/update         {run_id, status?, end_time?, run_name?}
+//   POST /api/2.0/mlflow/runs/search         {experiment_ids, filter?, max_results?, order_by?}
+//        (filter: `tags.<key> = '<value>'` / attributes.status / attributes.run_name, joined by AND)
 //   GET  /api/2.0/mlflow/artifacts/list?run_id=&path=               (one level, from the S3 stand-in)
 // Artifacts live in the S3 stand-in (apis/s3.ts) under s3://mlflow/<experiment>/<run>/artifacts.
 import type { ApiModule, SandboxContext } from '../context.js';
@@ -52,7 +58,17 @@ export interface MlflowRegisteredModel {
   creation_timestamp?: number;
 }
 
+export interface MlflowExperiment {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  tags?: Record<string, string>;
+  creation_time?: number;
+}
+
 export interface MlflowSeed {
+  /** Experiments by id (the seed's runs name ids 1 and 2; MLflow always has 0, Default). */
+  experiments?: MlflowExperiment[];
   runs: MlflowRun[];
   registered_models: MlflowRegisteredModel[];
 }
@@ -72,6 +88,11 @@ const T0 = Date.parse('2025-06-02T10:00:00Z');
 /** Two models: a sensitive-data fine-tune (version 1 not de-identified, version 2 de-identified, alias champion → 2) and a public one. */
 export function defaultMlflow(): MlflowSeed {
   return {
+    experiments: [
+      { experiment_id: '0', name: 'Default' },
+      { experiment_id: '1', name: 'clinical-notes' },
+      { experiment_id: '2', name: 'tiny-chat' },
+    ],
     runs: [
       { run_id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90', experiment_id: '1', run_name: 'phi-notes-lora', user_id: 'trainer', tags: { 'mlabs.data_class': 'sensitive', 'mlflow.runName': 'phi-notes-lora' } },
       { run_id: 'b2c3d4e5f60718293a4b5c6d7e8f9012', experiment_id: '1', run_name: 'phi-notes-lora-deid', user_id: 'trainer', tags: { 'mlabs.data_class': 'sensitive', 'mlflow.runName': 'phi-notes-lora-deid' } },
@@ -248,32 +269,101 @@ const mlflow: ApiModule = {
       return { json: {} };
     });
 
-    route('GET', 'runs/get', 'runs.get', (req) => {
-      const r = p.runOf(param(req, 'run_id'));
-      return {
-        json: {
-          run: {
-            info: {
-              run_id: r.run_id,
-              run_uuid: r.run_id,
-              run_name: r.run_name ?? r.run_id,
-              experiment_id: r.experiment_id,
-              user_id: r.user_id ?? '',
-              status: r.status ?? 'FINISHED',
-              start_time: r.start_time ?? T0,
-              end_time: r.end_time ?? T0 + 1800_000,
-              artifact_uri: p.artifactUri(r),
-              lifecycle_stage: 'active',
-            },
-            data: {
-              ...(Object.keys(r.metrics ?? {}).length ? { metrics: Object.entries(r.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: T0, step: 0 })) } : {}),
-              ...(Object.keys(r.params ?? {}).length ? { params: tagList(r.params) } : {}),
-              ...(Object.keys(r.tags ?? {}).length ? { tags: tagList(r.tags) } : {}),
-            },
-            inputs: {},
-          },
-        },
-      };
+    const runJson = (r: MlflowRun): Record<string, unknown> => ({
+      info: {
+        run_id: r.run_id,
+        run_uuid: r.run_id,
+        run_name: r.run_name ?? r.run_id,
+        experiment_id: r.experiment_id,
+        user_id: r.user_id ?? '',
+        status: r.status ?? 'FINISHED',
+        start_time: r.start_time ?? T0,
+        ...(r.status === 'RUNNING' ? {} : { end_time: r.end_time ?? T0 + 1800_000 }),
+        artifact_uri: p.artifactUri(r),
+        lifecycle_stage: 'active',
+      },
+      data: {
+        ...(Object.keys(r.metrics ?? {}).length ? { metrics: Object.entries(r.metrics ?? {}).map(([key, value]) => ({ key, value, timestamp: T0, step: 0 })) } : {}),
+        ...(Object.keys(r.params ?? {}).length ? { params: tagList(r.params) } : {}),
+        ...(Object.keys(r.tags ?? {}).length ? { tags: tagList(r.tags) } : {}),
+      },
+      inputs: {},
+    });
+
+    route('GET', 'runs/get', 'runs.get', (req) => ({ json: { run: runJson(p.runOf(param(req, 'run_id'))) } }));
+
+    const experiments = (): MlflowExperiment[] => (p.st.experiments ??= [{ experiment_id: '0', name: 'Default' }]);
+    const experimentJson = (e: MlflowExperiment): Record<string, unknown> => ({
+      experiment_id: e.experiment_id, name: e.name, artifact_location: e.artifact_location ?? `s3://${MLFLOW_ARTIFACT_BUCKET}/${e.experiment_id}`, lifecycle_stage: 'active',
+      creation_time: e.creation_time ?? T0, last_update_time: e.creation_time ?? T0, ...(Object.keys(e.tags ?? {}).length ? { tags: tagList(e.tags) } : {}),
+    });
+    const experimentOf = (id: string): MlflowExperiment => {
+      const e = experiments().find((x) => x.experiment_id === id);
+      if (!e) throw new MlflowFailure(404, 'RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${id} exists`);
+      return e;
+    };
+    const tagsIn = (v: unknown): Record<string, string> => Object.fromEntries(((v as { key: string; value: string }[] | undefined) ?? []).map((t) => [String(t.key), String(t.value ?? '')]));
+
+    route('GET', 'experiments/get-by-name', 'experiments.get-by-name', (req) => {
+      const name = param(req, 'experiment_name');
+      const e = experiments().find((x) => x.name === name);
+      if (!e) throw new MlflowFailure(404, 'RESOURCE_DOES_NOT_EXIST', `Could not find experiment with name '${name}'`);
+      return { json: { experiment: experimentJson(e) } };
+    });
+
+    route('POST', 'experiments/create', 'experiments.create', (req) => {
+      const b = bodyOf(req);
+      const name = param(req, 'name', b);
+      if (experiments().some((x) => x.name === name)) throw new MlflowFailure(400, 'RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
+      const id = String(Math.max(0, ...experiments().map((x) => Number(x.experiment_id) || 0)) + 1);
+      experiments().push({ experiment_id: id, name, creation_time: Date.now(), ...(typeof b.artifact_location === 'string' ? { artifact_location: b.artifact_location } : {}), tags: tagsIn(b.tags) });
+      return { json: { experiment_id: id } };
+    });
+
+    route('POST', 'runs/create', 'runs.create', (req) => {
+      const b = bodyOf(req);
+      const e = experimentOf(param(req, 'experiment_id', b));
+      const id = process.getBuiltinModule('node:crypto').randomUUID().replace(/-/g, '');
+      const tags = tagsIn(b.tags);
+      const runName = typeof b.run_name === 'string' && b.run_name ? b.run_name : tags['mlflow.runName'] ?? `run-${id.slice(0, 8)}`;
+      const r: MlflowRun = { run_id: id, experiment_id: e.experiment_id, run_name: runName, user_id: typeof b.user_id === 'string' ? b.user_id : tags['mlflow.user'] ?? '', status: 'RUNNING', start_time: Number(b.start_time ?? Date.now()), tags: { ...tags, 'mlflow.runName': runName } };
+      p.st.runs.push(r);
+      return { json: { run: runJson(r) } };
+    });
+
+    route('POST', 'runs/update', 'runs.update', (req) => {
+      const b = bodyOf(req);
+      const r = p.runOf(String(b.run_id ?? b.run_uuid ?? param(req, 'run_id', b)));
+      const status = b.status === undefined ? undefined : String(b.status);
+      if (status !== undefined && !['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(status)) throw new MlflowFailure(400, 'INVALID_PARAMETER_VALUE', `Invalid value ${status} for parameter 'status' supplied.`);
+      if (status) r.status = status;
+      if (b.end_time !== undefined) r.end_time = Number(b.end_time);
+      if (typeof b.run_name === 'string' && b.run_name) r.run_name = b.run_name;
+      return { json: { run_info: runJson(r).info } };
+    });
+
+    /** MLflow's search grammar, the part the suite uses: comparisons with `=` / `!=` joined by AND. */
+    const matches = (r: MlflowRun, filter: string): boolean => {
+      if (!filter.trim()) return true;
+      return filter.split(/\s+and\s+/i).every((clause) => {
+        const m = /^\s*(tags|tag|attributes|attribute|attr|run)\.(`[^`]+`|"[^"]+"|[\w.]+)\s*(=|!=)\s*'((?:[^'\\]|\\.)*)'\s*$/i.exec(clause);
+        if (!m) throw new MlflowFailure(400, 'INVALID_PARAMETER_VALUE', `Invalid clause(s) in filter string: '${clause.trim()}'`);
+        const key = (m[2] as string).replace(/^[`"]|[`"]$/g, '');
+        const want = (m[4] as string).replace(/\\(.)/g, '$1');
+        const kind = (m[1] as string).toLowerCase();
+        const have = kind.startsWith('tag') ? r.tags?.[key] : key === 'status' ? (r.status ?? 'FINISHED') : key === 'run_name' ? r.run_name : key === 'run_id' ? r.run_id : undefined;
+        return m[3] === '=' ? have === want : have !== want;
+      });
+    };
+
+    route('POST', 'runs/search', 'runs.search', (req) => {
+      const b = bodyOf(req);
+      const ids = ((b.experiment_ids as unknown[] | undefined) ?? []).map(String);
+      if (!ids.length) throw new MlflowFailure(400, 'INVALID_PARAMETER_VALUE', 'At least one experiment must be specified');
+      const found = p.st.runs.filter((r) => ids.includes(r.experiment_id) && matches(r, String(b.filter ?? '')))
+        .sort((a, c) => (c.start_time ?? T0) - (a.start_time ?? T0))
+        .slice(0, Number(b.max_results ?? 1000));
+      return { json: found.length ? { runs: found.map(runJson) } : {} };
     });
 
     route('GET', 'artifacts/list', 'artifacts.list', (req) => {

@@ -101,6 +101,8 @@ export class KubeCluster {
   readonly proxyAnswers = new Map<string, Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)>();
   /** Per Ollama service (`ns/name`) the models pulled into it (what its volume would hold). */
   readonly ollamaModels = new Map<string, Map<string, OllamaModel>>();
+  /** Services whose proxy forwards to a URL (another sandbox API standing for the pod's server), by namespace/name. */
+  readonly proxyForwards = new Map<string, string>();
   /** Cluster-level faults: images whose pull fails, watch streams that drop after ms, jobs that fail. */
   readonly clusterFaults = { imagePull: [] as RegExp[], watchDropMs: 0, failJobs: new Set<string | RegExp>() };
   readonly controllers: Controllers;
@@ -761,7 +763,7 @@ export class KubeCluster {
     const warnings: string[] = [];
     const warnHeader = (): Record<string, string> => (warnings.length ? { warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {});
     if (sub === 'log' && t.resource === 'pods' && method === 'GET') return this.podLog(res, namespace, name as string, q);
-    if (sub === 'proxy' && t.resource === 'services') return this.serviceProxy(res, namespace, name as string, target.rest, method, body);
+    if (sub === 'proxy' && t.resource === 'services') return this.serviceProxy(res, namespace, name as string, target.rest, method, q, body, String(req.headers['content-type'] ?? ''));
     if ((t.verbs?.length === 1 && t.verbs[0] === 'create') || (sub === 'token' && t.resource === 'serviceaccounts')) {
       if (method !== 'POST' || !user) throw new KubeError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       const input = this.parseBody(req, body);
@@ -1088,7 +1090,7 @@ export class KubeCluster {
     }
   }
 
-  private serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string, body: Buffer): void {
+  private async serviceProxy(res: ServerResponse, namespace: string, nameAndPort: string, rest: string, method: string, q = new URLSearchParams(), body: Buffer = Buffer.alloc(0), contentType = ''): Promise<void> {
     const [name, port] = nameAndPort.split(':') as [string, string | undefined];
     const svc = this.store.get(this.type('', 'services'), namespace, name);
     if (!svc) throw notFound({ group: '', resource: 'services' }, name);
@@ -1101,6 +1103,14 @@ export class KubeCluster {
       Object.entries(selector).every(([k, v]) => ((meta(p).labels ?? {}) as Json)[k] === v) && podReady(p) && !meta(p).deletionTimestamp) : undefined;
     if (!ready) throw new KubeError(503, 'ServiceUnavailable', `no endpoints available for service "${nameAndPort}"`);
     const path = `/${rest}`;
+    const forward = this.proxyForwards.get(`${namespace}/${name}`);
+    if (forward) {
+      // As the API server does: the method, path, query and body go to the pod; its answer comes back as it is.
+      const qs = q.toString();
+      const r = await fetch(`${forward}${path}${qs ? `?${qs}` : ''}`, { method, ...(body.length && method !== 'GET' ? { body: new Uint8Array(body), headers: { 'content-type': contentType || 'application/json' } } : {}) });
+      res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain; charset=utf-8' });
+      return void res.end(Buffer.from(await r.arrayBuffer()));
+    }
     const configured = this.proxyAnswers.get(`${namespace}/${name}`);
     let answer = typeof configured === 'function' ? configured(path) : configured?.[path];
     answer ??= vllmAnswer(ready, path, method);

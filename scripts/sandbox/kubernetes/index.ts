@@ -54,6 +54,8 @@ export interface KubernetesService {
   setProxyAnswer(cluster: string, namespace: string, service: string, answers: Record<string, ProxyAnswer> | ((path: string) => ProxyAnswer | undefined)): void;
   /** The models an Ollama service holds (pulled through its /api/pull), by their full name:tag. */
   ollamaModels(cluster: string, namespace: string, service: string): string[];
+  /** The service's proxy forwards every request (method, path, query, body) to `baseUrl`, e.g. the sandbox's MLflow at <sandbox>/mlflow. */
+  forwardService(cluster: string, namespace: string, service: string, baseUrl: string): void;
   /** Faults: image pulls that fail, a node that goes NotReady, watch streams that drop, jobs that fail. */
   failImagePulls(cluster: string, pattern: RegExp): void;
   setNodeReady(cluster: string, node: string, ready: boolean): void;
@@ -266,6 +268,9 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     },
     get: (name) => clusters.get(name),
     kubeconfig,
+    forwardService(cluster, namespace, svcName, baseUrl) {
+      must(cluster).proxyForwards.set(`${namespace}/${svcName}`, baseUrl.replace(/\/+$/, ''));
+    },
     setProxyAnswer(cluster, namespace, svcName, answers) {
       must(cluster).proxyAnswers.set(`${namespace}/${svcName}`, answers);
     },

@@ -60,6 +60,10 @@ const ROWS: Row[] = [
   ['scheduling.k8s.io', 'v1', 'PriorityClass', 'priorityclasses', false, ['pc']],
   ['coordination.k8s.io', 'v1', 'Lease', 'leases', true],
   ['autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, ['hpa'], ['status']],
+  // What training operators' manifests carry besides their CRDs (JobSet, Kueue): stored, not called.
+  ['admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false],
+  ['admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false],
+  ['apiregistration.k8s.io', 'v1', 'APIService', 'apiservices', false, [], ['status']],
   ['apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, ['crd', 'crds'], ['status']],
 ];
 
