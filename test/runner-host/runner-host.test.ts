@@ -20,7 +20,7 @@ const STAND_INS = join(ROOT, 'scripts/workflow/stand-ins');
 const IMAGE = `us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner@sha256:${'a'.repeat(64)}`;
 const HOST = hostname();
 /** The programs the script may use besides the stand-ins: nothing else of this machine is on PATH. */
-const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty'];
+const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty', 'id', 'chown', 'mv', 'date', 'sleep', 'tail'];
 
 let sb: Sandbox;
 let gh: GithubRestService;
@@ -47,7 +47,7 @@ function machine(kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}
   const bin = join(root, '.bin');
   mkdirSync(bin);
   copyFileSync(join(STAND_INS, '_stand-in.mjs'), join(bin, '_stand-in.mjs'));
-  for (const t of ['docker', 'nvidia-smi', 'systemctl', 'wslvar', 'wslpath']) {
+  for (const t of ['docker', 'nvidia-smi', 'systemctl', 'systemd-run', 'wslvar', 'wslpath']) {
     if (!opts.without?.includes(t)) copyFileSync(join(STAND_INS, t), join(bin, t));
   }
   for (const t of SYSTEM_TOOLS) {
@@ -133,12 +133,14 @@ describe('set-up', () => {
       ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'],
       ['enable', 'mlabs-runner-dgx.service'],
       ['is-active', '--quiet', 'mlabs-runner-dgx.service'],
+      ['is-enabled', '--quiet', 'mlabs-runner-upgrade-dgx.path'],
+      ['enable', '--now', 'mlabs-runner-upgrade-dgx.path'],
     ]);
     const unit = readFileSync(unitPath(m, 'dgx'), 'utf8');
     const start = unit.split('\n').find((l) => l.startsWith('ExecStart='));
     assert.equal(
       start,
-      `ExecStart=${join(m.bin, 'docker')} run --rm --name mlabs-runner-dgx --env-file /etc/mlabs-runner/dgx.env --gpus all --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add 0 -v mlabs-runner-toolcache:/opt/hostedtoolcache -v mlabs-runner-minikube:/home/runner/.minikube -v mlabs-runner-kube:/home/runner/.kube ${IMAGE}`,
+      `ExecStart=${join(m.bin, 'docker')} run --rm --name mlabs-runner-dgx --env-file /etc/mlabs-runner/dgx.env --gpus all --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add 0 -v mlabs-runner-toolcache:/opt/hostedtoolcache -v mlabs-runner-minikube:/home/runner/.minikube -v mlabs-runner-kube:/home/runner/.kube -v /var/lib/mlabs-runner/dgx/upgrade:/run/mlabs-runner-upgrade ${IMAGE}`,
     );
     assert.match(unit, /^Restart=always$/m);
     assert.match(unit, /^WantedBy=multi-user\.target$/m);
@@ -147,6 +149,12 @@ describe('set-up', () => {
     assert.match(env, new RegExp(`^RUNNER_TOKEN=${TOKEN}$`, 'm'));
     assert.match(env, /^RUNNER_SCOPE=mlabs\/platform$/m);
     assert.match(env, /^MLABS_MACHINE=dgx$/m);
+    assert.match(env, /^RUNNER_EXTRA_LABELS=mlabs-image-aaaaaaaaaaaa$/m, 'registrations carry the digest');
+    assert.match(env, /^MLABS_RUNNER_UPGRADE_DIR=\/run\/mlabs-runner-upgrade$/m);
+    // The upgrade hook: a path unit on the request file the container can write, and its service.
+    assert.match(readFileSync(join(m.root, 'etc/systemd/system/mlabs-runner-upgrade-dgx.path'), 'utf8'), /^PathChanged=\/var\/lib\/mlabs-runner\/dgx\/upgrade\/request$/m);
+    assert.match(readFileSync(join(m.root, 'etc/systemd/system/mlabs-runner-upgrade-dgx.service'), 'utf8'), /^ExecStart=\/bin\/sh \/usr\/local\/sbin\/mlabs-runner-host upgrade --machine dgx --request \/var\/lib\/mlabs-runner\/dgx\/upgrade\/request$/m);
+    assert.equal(readFileSync(join(m.root, 'usr/local/sbin/mlabs-runner-host'), 'utf8'), readFileSync(SCRIPT, 'utf8'));
     assert.equal(statSync(envPath(m, 'dgx')).mode & 0o777, 0o600, 'the token file is root-only');
     // The token: never printed, never on a command line of anything the script ran, never in the unit.
     assert.ok(!r.out.includes(TOKEN));
@@ -164,7 +172,7 @@ describe('set-up', () => {
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, /already runs .*nothing changed/);
     assert.deepEqual(written(m), before);
-    assert.deepEqual(argsOf(again, 'systemctl'), [['is-system-running'], ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx.service']]);
+    assert.deepEqual(argsOf(again, 'systemctl'), [['is-system-running'], ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx.service'], ['is-enabled', '--quiet', 'mlabs-runner-upgrade-dgx.path']]);
   });
 
   test('a new image digest rewrites the unit and restarts the service', async () => {
@@ -284,8 +292,11 @@ describe('undo', () => {
     const mark = sb.requests.length;
     const r = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['daemon-reload']]);
+    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['disable', '--now', 'mlabs-runner-upgrade-dgx.path'], ['daemon-reload']]);
     assert.equal(existsSync(unitPath(m, 'dgx')), false);
+    assert.deepEqual(readdirSync(join(m.root, 'etc/systemd/system')), [], 'the upgrade hook\'s units are gone too');
+    assert.equal(existsSync(join(m.root, 'var/lib/mlabs-runner')), false);
+    assert.equal(existsSync(join(m.root, 'usr/local/sbin/mlabs-runner-host')), false);
     assert.equal(existsSync(envPath(m, 'dgx')), false);
     const runners = (sb.state.github as GithubSeed).runners.map((x) => x.id);
     for (const id of mine) assert.ok(!runners.includes(id), `registration ${id} deleted: ${r.out}`);
@@ -314,7 +325,7 @@ describe('the service\'s container', () => {
     assert.equal(r.code, 0, r.stderr);
     const calls = githubCalls(mark);
     assert.deepEqual(calls.map((q) => `${q.method} ${q.rpc} ${q.status}`), ['POST runners.generateJitconfig 201', `DELETE runners.delete 204`]);
-    assert.match(r.stderr, new RegExp(`registering dgx-${HOST}-\\d+ in mlabs/platform with labels self-hosted linux (x64|arm64) dgx gpu-gb10`));
+    assert.match(r.stderr, new RegExp(`registering dgx-${HOST}-\\d+ in mlabs/platform with labels self-hosted linux (x64|arm64) dgx gpu-gb10 mlabs-image-aaaaaaaaaaaa`));
     assert.match(readFileSync(join(home, 'args'), 'utf8'), /^--jitconfig\n[A-Za-z0-9+/=]+\n$/);
     assert.ok(!(sb.state.github as GithubSeed).runners.some((x) => x.name.startsWith(`dgx-${HOST}-`)), 'the registration is gone after the job');
     assert.ok(!r.stderr.includes(TOKEN) && !r.stdout.includes(TOKEN));
