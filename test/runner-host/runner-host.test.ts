@@ -331,3 +331,124 @@ describe('the service\'s container', () => {
     assert.ok(!r.stderr.includes(TOKEN) && !r.stdout.includes(TOKEN));
   });
 });
+
+describe('upgrade', () => {
+  const NEXT = IMAGE.replace(/a{64}$/, 'b'.repeat(64));
+  const hookDir = (m: Machine) => join(m.root, 'var/lib/mlabs-runner/dgx/upgrade');
+  const request = (m: Machine, image: string) => {
+    writeFileSync(join(hookDir(m), 'request'), `${image}\n`);
+    return ['upgrade', '--machine', 'dgx', '--request', join(hookDir(m), 'request')];
+  };
+  const fast = { MLABS_UPGRADE_POLL_SECONDS: '0.2' };
+  /**
+   * The new runner's container as the machine would run it: once systemd-run has started it, its
+   * entrypoint registers a just-in-time runner with the labels of the env file upgrade wrote for it,
+   * and the runner comes online.
+   */
+  function newRunnerComesOnline(m: Machine): { stop: () => void } {
+    const timer = setInterval(() => {
+      const file = join(m.root, 'etc/mlabs-runner/dgx.next.env');
+      if (!existsSync(file) || !readFileSync(m.log, 'utf8').includes('"systemd-run"')) return;
+      clearInterval(timer);
+      const extra = /^RUNNER_EXTRA_LABELS=(.*)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+      void fetch(`${sb.env.GITHUB_API_URL}/repos/mlabs/platform/actions/runners/generate-jitconfig`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `dgx-${HOST}-777`, runner_group_id: 1, labels: ['self-hosted', 'linux', 'x64', 'dgx', ...extra.split(',').filter(Boolean)] }),
+      }).then(async (res) => {
+        const id = ((await res.json()) as { runner: { id: number } }).runner.id;
+        const runner = (sb.state.github as GithubSeed).runners.find((x) => x.id === id);
+        if (runner) runner.status = 'online';
+      });
+    }, 50);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  test('asked through the hook: the new image\'s runner starts alongside, and once GitHub lists it online with the machine\'s and the digest\'s labels the service follows, without stopping the runner serving the job; asked again, nothing changes', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, [...setupArgs(m, 'dgx'), '--labels', 'gpu-gb10'])).code, 0);
+    const sim = newRunnerComesOnline(m);
+    const r = await run(m, request(m, NEXT), fast).finally(sim.stop);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'docker'), [['pull', NEXT]]);
+    assert.deepEqual(argsOf(r, 'systemd-run'), [[
+      '--unit', 'mlabs-runner-dgx-next.service', '--collect', '--property', 'Restart=no', '--description', 'mlabs GitHub Actions runner (dgx, new image)',
+      join(m.bin, 'docker'), 'run', '--rm', '--name', 'mlabs-runner-dgx-next', '--env-file', '/etc/mlabs-runner/dgx.next.env',
+      '--gpus', 'all', '--network', 'host', '-v', '/var/run/docker.sock:/var/run/docker.sock', '--group-add', '0',
+      '-v', 'mlabs-runner-toolcache:/opt/hostedtoolcache', '-v', 'mlabs-runner-minikube:/home/runner/.minikube', '-v', 'mlabs-runner-kube:/home/runner/.kube',
+      '-v', '/var/lib/mlabs-runner/dgx/upgrade:/run/mlabs-runner-upgrade', NEXT,
+    ]]);
+    // The service is only reloaded: its container, serving the job that asked, is neither stopped nor restarted.
+    const sys = argsOf(r, 'systemctl');
+    assert.ok(sys.every((a) => a[0] === 'is-active' || a[0] === 'daemon-reload'), JSON.stringify(sys));
+    assert.ok(sys.every((a) => !a.includes('mlabs-runner-dgx.service')));
+    assert.deepEqual(sys.at(-1), ['daemon-reload']);
+    const unit = readFileSync(unitPath(m, 'dgx'), 'utf8');
+    assert.ok(unit.split('\n').find((l) => l.startsWith('ExecStart='))?.endsWith(` ${NEXT}`));
+    assert.match(unit, /^ExecStartPre=-\S+ wait mlabs-runner-dgx-next$/m, 'the service\'s next container waits for the new runner\'s one job');
+    const env = readFileSync(envPath(m, 'dgx'), 'utf8');
+    assert.match(env, new RegExp(`^MLABS_RUNNER_IMAGE_REF=${NEXT.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.match(env, /^RUNNER_EXTRA_LABELS=gpu-gb10,mlabs-image-bbbbbbbbbbbb$/m);
+    assert.match(env, new RegExp(`^RUNNER_TOKEN=${TOKEN}$`, 'm'));
+    assert.equal(existsSync(join(m.root, 'etc/mlabs-runner/dgx.next.env')), false);
+    assert.equal(existsSync(join(hookDir(m), 'request')), false, 'the request is consumed');
+    assert.equal(readFileSync(join(hookDir(m), 'status'), 'utf8'), `online ${NEXT} runner dgx-${HOST}-777\n`);
+    assert.ok(!r.out.includes(TOKEN) && !JSON.stringify(r.calls).includes(TOKEN));
+
+    const before = written(m);
+    const again = await run(m, request(m, NEXT), fast);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /already runs .*nothing changed/);
+    assert.deepEqual(written(m), before);
+    assert.deepEqual(again.calls, [], 'no program run: no pull, no unit started');
+    assert.equal(readFileSync(join(hookDir(m), 'status'), 'utf8'), `unchanged ${NEXT} already runs this image\n`);
+  });
+
+  test('refused before anything changes: a digest not sha256:<64 hex>, a tag, another repository, an image Docker cannot pull, a machine not set up', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const before = written(m);
+    const repo = IMAGE.slice(0, IMAGE.indexOf('@'));
+    const cases: { image: string; env?: Record<string, string>; code: number; says: RegExp }[] = [
+      { image: `${repo}@sha256:${'b'.repeat(63)}`, code: 64, says: /--image is '.*@sha256:b{63}': expected REGISTRY\/PATH\/mlabs-runner@sha256:<64 hex>/ },
+      { image: `${repo}:latest`, code: 64, says: /--image is '.*:latest': expected .*@sha256:<64 hex>/ },
+      { image: `sha256:${'b'.repeat(64)}`, code: 64, says: /expected REGISTRY\/PATH\/mlabs-runner@sha256:<64 hex>/ },
+      { image: `ghcr.io/someone/else@sha256:${'b'.repeat(64)}`, code: 64, says: /the service runs us-central1-docker\.pkg\.dev\/mlabs-demo\/mlabs-runner\/mlabs-runner, and upgrade moves it to another digest of that repository only/ },
+      { image: NEXT, env: { MLABS_STANDIN_DOCKER_NO_PULL: '1' }, code: 1, says: /docker cannot pull .*manifest unknown.*nothing was changed/ },
+    ];
+    for (const c of cases) {
+      const r = await run(m, request(m, c.image), { ...fast, ...c.env });
+      assert.equal(r.code, c.code, `${c.image}: ${r.out}`);
+      assert.match(r.out, c.says);
+      assert.match(readFileSync(join(hookDir(m), 'status'), 'utf8'), /^failed /, 'the job that asked reads why');
+      assert.deepEqual(written(m), before, `${c.image}: nothing written`);
+      assert.deepEqual(argsOf(r, 'systemd-run'), []);
+      assert.ok(argsOf(r, 'systemctl').every((a) => a[0] === 'is-active'), JSON.stringify(argsOf(r, 'systemctl')));
+    }
+    const bare = machine('dgx');
+    const none = await run(bare, ['upgrade', '--machine', 'dgx', '--image', NEXT]);
+    assert.equal(none.code, 64);
+    assert.match(none.out, /mlabs-runner-dgx\.service is not set up on this machine: run runner-host\.sh setup first/);
+    assert.deepEqual(written(bare), {});
+  });
+
+  test('a new runner that does not come online in time is stopped, and the service keeps its image', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const before = written(m);
+    const r = await run(m, ['upgrade', '--machine', 'dgx', '--image', NEXT, '--wait', '1'], fast);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`the new runner did not come online within 1s .*the service keeps running ${IMAGE.replace(/[.]/g, '\\.')}`));
+    assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-active'), [['stop', 'mlabs-runner-dgx-next.service']]);
+    assert.deepEqual(written(m), before, 'the service\'s files as they were, the new runner\'s env file removed');
+  });
+
+  test('run by hand, the idle service is restarted onto the new image once the new runner is online', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const sim = newRunnerComesOnline(m);
+    const r = await run(m, ['upgrade', '--machine', 'dgx', '--image', NEXT], fast).finally(sim.stop);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-active'), [['daemon-reload'], ['restart', 'mlabs-runner-dgx.service']]);
+  });
+});

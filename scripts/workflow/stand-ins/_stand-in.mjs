@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
-const [tool, ...args] = process.argv.slice(2);
+// The wrappers pass an argument starting --env-file as +--env-file (Node 20 would read it as its own option).
+const [tool, ...args] = process.argv.slice(2).map((a) => (a.startsWith('+--env-file') ? a.slice(1) : a));
 const log = process.env.MLABS_STAND_IN_LOG;
 if (log) fs.appendFileSync(log, JSON.stringify({ tool, args, cwd: process.cwd() }) + '\n');
 const out = (s) => process.stdout.write(s);
