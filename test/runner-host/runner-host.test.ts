@@ -1,26 +1,24 @@
 /**
  * scripts/runner-host/runner-host.sh, run as a person runs it, against the recorded stand-ins for
- * docker, nvidia-smi, systemctl and the WSL probes (scripts/workflow/stand-ins), a machine root of
+ * docker, nvidia-smi, systemctl, systemd-run and the WSL probes (test/support/runner-host.ts), a machine root of
  * files in a temp folder (MLABS_HOST_ROOT), and the sandbox's GitHub REST API. Each missing
  * prerequisite gives its message and changes nothing; a second set-up changes nothing; undo removes
- * the service and this machine's registrations, and no other.
+ * the service and this machine's registrations, and no other; upgrade moves the service to a new
+ * digest only once the new runner is online, and refuses what it cannot run, changing nothing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
 import { ROOT, runProgram } from '../harness.js';
+import { hostMachine, runHost, RUNNER_HOST_SCRIPT as SCRIPT, type HostRun, type Machine } from '../support/runner-host.js';
 
-const SCRIPT = join(ROOT, 'scripts/runner-host/runner-host.sh');
-const STAND_INS = join(ROOT, 'scripts/workflow/stand-ins');
 const IMAGE = `us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner@sha256:${'a'.repeat(64)}`;
 const HOST = hostname();
-/** The programs the script may use besides the stand-ins: nothing else of this machine is on PATH. */
-const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty', 'id', 'chown', 'mv', 'date', 'sleep', 'tail'];
 
 let sb: Sandbox;
 let gh: GithubRestService;
@@ -33,68 +31,9 @@ beforeAll(async () => {
 afterAll(async () => sb.stop());
 beforeEach(() => gh.reset());
 
-interface Machine {
-  root: string;
-  bin: string;
-  log: string;
-  state: string;
-  tokenFile: string;
-}
-
-/** A machine: its files under root, the stand-ins (all but `without`) and the system tools on PATH. */
-function machine(kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}): Machine {
-  const root = mkdtempSync(join(tmpdir(), `runner-host-${kind}-`));
-  const bin = join(root, '.bin');
-  mkdirSync(bin);
-  copyFileSync(join(STAND_INS, '_stand-in.mjs'), join(bin, '_stand-in.mjs'));
-  for (const t of ['docker', 'nvidia-smi', 'systemctl', 'systemd-run', 'wslvar', 'wslpath']) {
-    if (!opts.without?.includes(t)) copyFileSync(join(STAND_INS, t), join(bin, t));
-  }
-  for (const t of SYSTEM_TOOLS) {
-    const found = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
-    if (found) symlinkSync(found, join(bin, t));
-  }
-  const file = (p: string, text = '') => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  };
-  mkdirSync(join(root, 'var/lib/docker'), { recursive: true });
-  if (kind === 'wsl2') {
-    file('etc/wsl.conf', '[boot]\nsystemd=true\n');
-    file('usr/lib/wsl/lib/libcuda.so.1');
-    file('dev/dxg');
-    file('mnt/c/Users/alice/.wslconfig', '[wsl2]\nmemory=32GB\nprocessors=8\n');
-  }
-  if (kind === 'agx') file('etc/nv_tegra_release', '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
-  const tokenFile = join(root, '.token');
-  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  return { root, bin, log: join(root, '.calls.jsonl'), state: join(root, '.systemd.json'), tokenFile };
-}
-
-interface Run {
-  code: number;
-  out: string;
-  calls: { tool: string; args: string[] }[];
-}
-
-/** The script as a person runs it, asynchronously (the sandbox in this process keeps answering); stdin is not a terminal. */
-async function run(m: Machine, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  writeFileSync(m.log, '');
-  const r = await runProgram('sh', [SCRIPT, ...args], {
-      PATH: m.bin,
-      HOME: m.root,
-      TMPDIR: tmpdir(),
-      MLABS_HOST_ROOT: m.root,
-      MLABS_STAND_IN_LOG: m.log,
-      MLABS_STANDIN_SYSTEMD_STATE: m.state,
-      MLABS_STANDIN_DOCKER_ROOT: join(m.root, 'var/lib/docker'),
-      MLABS_MIN_DISK_GB: '0',
-      GITHUB_API_URL: sb.env.GITHUB_API_URL as string,
-      ...env,
-  });
-  const calls = readFileSync(m.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: string[] });
-  return { code: r.code, out: `${r.stdout}${r.stderr}`, calls };
-}
+type Run = HostRun;
+const machine = (kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}): Machine => hostMachine(kind, TOKEN, opts);
+const run = (m: Machine, args: string[], env: Record<string, string> = {}): Promise<Run> => runHost(m, args, sb.env.GITHUB_API_URL as string, env);
 
 const setupArgs = (m: Machine, kind: string) => ['setup', '--machine', kind, '--scope', 'mlabs/platform', '--image', IMAGE, '--token-file', m.tokenFile];
 const unitPath = (m: Machine, kind: string) => join(m.root, `etc/systemd/system/mlabs-runner-${kind}.service`);
