@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, test } from 'vitest';
+import type { MlflowSeed } from '../../scripts/sandbox/apis/mlflow.js';
 import type { StorageState } from '../../scripts/sandbox/apis/storage.js';
 import type { S3Service } from '../../scripts/sandbox/apis/s3.js';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
@@ -68,6 +69,23 @@ test('with the tag, the copy lands with its manifest last and the MLflow tag; th
   assert.equal(after.chunks.length, before.chunks.length);
   assert.equal(Object.values(objs).filter((o) => o.name === 'clinical-notes/2/manifest.json').length, 1);
   assert.equal(gens.at(-1)?.generation, (sb.state.storage as StorageState).objects[MODELS_BUCKET]?.['clinical-notes/2/manifest.json']?.generation, 'manifest left as it was');
+});
+
+test('a runs:/ source is listed through MLflow\'s artifacts API, into its folders, not with S3 ListObjectsV2; each file is still read and verified from S3', async () => {
+  const { runId } = registerModel(sb, 'runs-source', { 'mlabs.data_class': 'public' }, { 'model.safetensors': Buffer.alloc(4096, 3), 'config.json': '{"hidden":8}', 'tokenizer/vocab.json': '{"a":1}' });
+  const version = (sb.state.mlflow as MlflowSeed).registered_models.find((m) => m.name === 'runs-source')?.versions[0];
+  assert.ok(version);
+  version.source = `runs:/${runId}/model`;
+  const mark = sb.requests.length;
+  const s3mark = s3.requests.length;
+  const run = await promote({ model: 'models:/runs-source/1' });
+  assert.equal(run.exitCode, 0, run.main.log);
+  assert.equal(run.outputs.files, '3');
+  assert.deepEqual(gcsNames(sb, 'runs-source/1/'), ['config.json', 'manifest.json', 'model.safetensors', 'tokenizer/vocab.json'].map((n) => `runs-source/1/${n}`));
+  const listings = sb.requests.slice(mark).filter((r) => r.path.endsWith('/mlflow/api/2.0/mlflow/artifacts/list'));
+  assert.deepEqual(listings.map((r) => r.query.path), ['model', 'model/tokenizer'], 'MLflow lists the version, then walks into its folder');
+  assert.deepEqual(s3.requests.slice(s3mark).filter((r) => r.query.includes('list-type')), [], 'no ListObjectsV2');
+  assert.equal(s3.requests.slice(s3mark).filter((r) => r.method === 'HEAD').length, 3, 'each listed file\'s ETag and size from S3');
 });
 
 test('a dataset file among the artifacts is refused by name, unless an allow pattern lists it', async () => {

@@ -87,6 +87,8 @@ interface Resolved {
   bucket: string;
   prefix: string;
   source: string;
+  /** A runs:/ source: its files are listed through MLflow's artifacts API (run and path), read from S3. */
+  artifacts?: { runId: string; path: string };
 }
 
 async function resolve(o: PromoteOptions): Promise<Resolved> {
@@ -99,6 +101,28 @@ async function resolve(o: PromoteOptions): Promise<Resolved> {
   const v = o.ref.alias ? await client.versionByAlias(o.ref.name, o.ref.alias) : await client.modelVersion(o.ref.name, o.ref.version as string);
   const run = await client.run(v.runId);
   const gate = gateModelVersion(v.name, v.version, v.runId, run.tags, v.tags);
+  // runs:/<run>/<path>: MLflow says which files the version holds; the bytes are under that run's
+  // artifact root on the local MinIO.
+  const runsUri = /^runs:\/([^/]+)\/?(.*)$/.exec(v.source);
+  if (runsUri) {
+    const runId = runsUri[1] as string;
+    const path = (runsUri[2] ?? '').replace(/^\/+|\/+$/g, '');
+    const owner = runId === run.runId ? run : await client.run(runId);
+    const root = parseS3Uri(owner.artifactUri);
+    if (!root) {
+      throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, and run ${runId} keeps its artifacts at ${owner.artifactUri}, which is not on the local MinIO (s3://...).`, {
+        fix: 'Log the model with an S3 artifact store (mlflow server --default-artifact-root s3://mlflow/), or promote an s3:// URI directly.',
+      });
+    }
+    const base = root.prefix.replace(/\/+$/, '');
+    const prefix = [base, path].filter(Boolean).join('/');
+    return { version: v, runId: v.runId, gate, bucket: root.bucket, prefix: prefix ? `${prefix}/` : '', source: `runs:/${runId}/${path ? `${path}/` : ''}`, artifacts: { runId, path } };
+  }
+  if (v.source.startsWith('mlflow-artifacts:')) {
+    throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, behind MLflow's artifact proxy, whose store promote cannot read and verify by ETag.`, {
+      fix: 'Run the MLflow server with an S3 artifact root the job can read (mlflow server --default-artifact-root s3://mlflow/ --no-serve-artifacts), or promote an s3:// URI directly.',
+    });
+  }
   const src = parseS3Uri(v.source) ?? parseS3Uri(`${run.artifactUri}/model`);
   if (!src) {
     throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, which is not on the local MinIO (s3://...).`, {
@@ -271,6 +295,28 @@ export function manifestOf(res: Omit<PromoteResult, 'manifestUri' | 'seconds' | 
   };
 }
 
+/**
+ * The files of a runs:/ source as MLflow's artifacts API lists them, each with its S3 ETag and size
+ * (HeadObject on the run's artifact store), which the copy verifies against; MLflow and the store
+ * must agree on each size.
+ */
+async function listThroughMlflow(o: PromoteOptions, r: Resolved, a: { runId: string; path: string }): Promise<S3ObjectInfo[]> {
+  const files = await (o.mlflow as MlflowClient).listArtifacts(a.runId, a.path);
+  const out: S3ObjectInfo[] = [];
+  for (const f of files) {
+    const rel = a.path ? f.path.slice(a.path.length + 1) : f.path;
+    const key = `${r.prefix}${rel}`;
+    const head = await o.s3.head(r.bucket, key);
+    if (head.size !== f.size) {
+      throw new ActionError(`MLflow lists ${r.source}${rel} with ${f.size} bytes, but s3://${r.bucket}/${key} holds ${head.size}.`, {
+        fix: 'The run\'s artifacts changed after MLflow listed them, or the artifact root is not the one MLflow writes to; re-run the step, then check the run\'s artifact_uri.',
+      });
+    }
+    out.push({ key, size: head.size, etag: head.etag });
+  }
+  return out;
+}
+
 export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const started = Date.now();
   const r = await resolve(o);
@@ -283,7 +329,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     });
   }
   const uri = `gs://${dest.bucket}/${dest.prefix}`;
-  const listed = (await o.s3.list(r.bucket, r.prefix)).filter((x) => !x.key.endsWith('/'));
+  const listed = r.artifacts ? await listThroughMlflow(o, r, r.artifacts) : (await o.s3.list(r.bucket, r.prefix)).filter((x) => !x.key.endsWith('/'));
   if (listed.length === 0) {
     throw new ActionError(`No files under ${r.source}: the model's artifacts are empty or elsewhere.`, { fix: 'Check the model version\'s source in MLflow (or the s3:// URI).' });
   }
