@@ -470,7 +470,15 @@ do_undo() {
 # idle runner (or a job that GitHub re-queues, as set-up's restart does).
 # A second upgrade to the same image changes nothing.
 status_file=""
-report() { [ -z "$status_file" ] || { printf '%s %s %s\n' "$1" "${image:--}" "$2" >"$status_file.tmp" && mv "$status_file.tmp" "$status_file"; }; }
+# The answer for the job that asked. The folder is the container user's: the answer goes into a
+# file mktemp has just made (never a name that user could have planted as a symlink), renamed over.
+report() {
+  [ -n "$status_file" ] || return 0
+  answer="$(mktemp "$(dirname "$status_file")/.status.XXXXXX")" || return 0
+  printf '%s %s %s\n' "$1" "${image:--}" "$2" >"$answer"
+  chmod 0644 "$answer"
+  mv -f "$answer" "$status_file"
+}
 fail_upgrade() { say "$1"; report failed "$1"; exit "${2:-1}"; }
 env_value() { sed -n "s/^$1=//p" "$env_file" | head -n 1; }
 
@@ -495,8 +503,14 @@ do_upgrade() {
     # Asked by a job through the hook: its answer goes next to the request. The request file is
     # written by the container's user: read one line, trust nothing in it until checked.
     status_file="$(dirname "$request")/status"
-    if [ ! -f "$request" ]; then say "no request at $request: nothing to do"; exit 0; fi
-    image="$(head -n 1 "$request" | tr -d '\r\n')"
+    if [ ! -e "$request" ] && [ ! -L "$request" ]; then say "no request at $request: nothing to do"; exit 0; fi
+    # Read as root from a folder the container's user writes: only a plain file of its own, never
+    # a symlink or a hard link to something else.
+    if [ -L "$request" ] || [ ! -f "$request" ] || [ "$(stat -c %h "$request")" != 1 ]; then
+      rm -f "$request"
+      fail_upgrade "the request at $request is not a plain file (a link?): refused unread; nothing was changed." 64
+    fi
+    image="$(head -c 512 "$request" | head -n 1 | tr -cd 'A-Za-z0-9._:/@-')"
     rm -f "$request"
   fi
   [ -f "$env_file" ] && [ -f "$unit_file" ] || fail_upgrade "$unit_name is not set up on this machine: run runner-host.sh setup first." 64

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
@@ -364,6 +364,22 @@ describe('upgrade', () => {
       assert.deepEqual(argsOf(r, 'systemd-run'), []);
       assert.ok(argsOf(r, 'systemctl').every((a) => a[0] === 'is-active'), JSON.stringify(argsOf(r, 'systemctl')));
     }
+    // The hook folder is the container user's: a request that is a link is refused unread, and a
+    // planted status link is replaced, never written through.
+    const outside = join(m.root, 'outside.txt');
+    writeFileSync(outside, `${NEXT}\n`);
+    symlinkSync(outside, join(hookDir(m), 'request'));
+    rmSync(join(hookDir(m), 'status'), { force: true });
+    symlinkSync(outside, join(hookDir(m), 'status'));
+    const linked = await run(m, ['upgrade', '--machine', 'dgx', '--request', join(hookDir(m), 'request')], fast);
+    assert.equal(linked.code, 64, linked.out);
+    assert.match(linked.out, /the request at .* is not a plain file \(a link\?\): refused unread; nothing was changed/);
+    assert.equal(readFileSync(outside, 'utf8'), `${NEXT}\n`, 'nothing written through the planted link');
+    assert.equal(lstatSync(join(hookDir(m), 'status')).isSymbolicLink(), false);
+    assert.match(readFileSync(join(hookDir(m), 'status'), 'utf8'), /^failed - /);
+    assert.deepEqual(written(m), before);
+    assert.deepEqual(linked.calls, []);
+
     const bare = machine('dgx');
     const none = await run(bare, ['upgrade', '--machine', 'dgx', '--image', NEXT]);
     assert.equal(none.code, 64);
