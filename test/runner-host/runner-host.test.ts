@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
 import { ROOT, runProgram } from '../harness.js';
-import { hostMachine, runHost, RUNNER_HOST_SCRIPT as SCRIPT, type HostRun, type Machine } from '../support/runner-host.js';
+import { hostMachine, registerOnline, runHost, RUNNER_HOST_SCRIPT as SCRIPT, type HostRun, type Machine } from '../support/runner-host.js';
 
 const IMAGE = `us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner@sha256:${'a'.repeat(64)}`;
 const HOST = hostname();
@@ -290,15 +290,7 @@ describe('upgrade', () => {
       if (!existsSync(file) || !readFileSync(m.log, 'utf8').includes('"systemd-run"')) return;
       clearInterval(timer);
       const extra = /^RUNNER_EXTRA_LABELS=(.*)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
-      void fetch(`${sb.env.GITHUB_API_URL}/repos/mlabs/platform/actions/runners/generate-jitconfig`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: `dgx-${HOST}-777`, runner_group_id: 1, labels: ['self-hosted', 'linux', 'x64', 'dgx', ...extra.split(',').filter(Boolean)] }),
-      }).then(async (res) => {
-        const id = ((await res.json()) as { runner: { id: number } }).runner.id;
-        const runner = (sb.state.github as GithubSeed).runners.find((x) => x.id === id);
-        if (runner) runner.status = 'online';
-      });
+      void registerOnline(sb, TOKEN, `dgx-${HOST}-777`, ['self-hosted', 'linux', 'x64', 'dgx', ...extra.split(',').filter(Boolean)]);
     }, 50);
     return { stop: () => clearInterval(timer) };
   }

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
+import type { Sandbox } from '../../scripts/sandbox/index.js';
 import { ROOT, runProgram } from '../harness.js';
 
 export const RUNNER_HOST_SCRIPT = join(ROOT, 'scripts/runner-host/runner-host.sh');
@@ -60,6 +62,22 @@ export function hostMachine(kind: MachineKind, token: string, opts: { without?: 
   const tokenFile = join(root, '.token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   return { kind, root, bin, log: join(root, '.calls.jsonl'), state: join(root, '.systemd.json'), tokenFile };
+}
+
+/**
+ * What the container a unit starts does once running: its entrypoint registers a just-in-time
+ * runner through the sandbox's GitHub API, and the runner comes online.
+ */
+export async function registerOnline(sb: Sandbox, token: string, name: string, labels: string[]): Promise<void> {
+  const res = await fetch(`${sb.env.GITHUB_API_URL}/repos/mlabs/platform/actions/runners/generate-jitconfig`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, runner_group_id: 1, labels }),
+  });
+  if (res.status !== 201) throw new Error(`generate-jitconfig answered ${res.status}: ${await res.text()}`);
+  const id = ((await res.json()) as { runner: { id: number } }).runner.id;
+  const runner = (sb.state.github as GithubSeed).runners.find((x) => x.id === id);
+  if (runner) runner.status = 'online';
 }
 
 /** The script as a person (or the machine's systemd) runs it, asynchronously; stdin is not a terminal. */

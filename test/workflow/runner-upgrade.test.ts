@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../harness.js';
-import { hostMachine, runHost, type HostRun, type Machine, type MachineKind } from '../support/runner-host.js';
+import { hostMachine, registerOnline, runHost, type HostRun, type Machine, type MachineKind } from '../support/runner-host.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
 import { sandboxDefaults } from '../../scripts/workflow/defaults.js';
@@ -72,7 +72,7 @@ async function machines(kinds: MachineKind[], hostEnv: Partial<Record<MachineKin
         if (!existsSync(env) || !readFileSync(h.m.log, 'utf8').includes('"systemd-run"')) return;
         clearInterval(bridge);
         const extra = /^RUNNER_EXTRA_LABELS=(.*)$/m.exec(readFileSync(env, 'utf8'))?.[1] ?? '';
-        void register(`${kind}-${HOST}-${++bridges}`, ['self-hosted', 'linux', kind === 'wsl2' ? 'x64' : 'arm64', kind, ...extra.split(',').filter(Boolean)]);
+        void registerOnline(sb, TOKEN, `${kind}-${HOST}-${++bridges}`, ['self-hosted', 'linux', kind === 'wsl2' ? 'x64' : 'arm64', kind, ...extra.split(',').filter(Boolean)]);
       }, 50);
       void upgrade.then((r) => {
         clearInterval(bridge);
@@ -89,18 +89,6 @@ async function machines(kinds: MachineKind[], hostEnv: Partial<Record<MachineKin
   }, 100);
   stopHosts = () => clearInterval(timer);
   return hosts;
-}
-
-async function register(name: string, labels: string[]): Promise<void> {
-  const res = await fetch(`${api()}/repos/mlabs/platform/actions/runners/generate-jitconfig`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name, runner_group_id: 1, labels }),
-  });
-  assert.equal(res.status, 201);
-  const id = ((await res.json()) as { runner: { id: number } }).runner.id;
-  const runner = (sb.state.github as GithubSeed).runners.find((x) => x.id === id);
-  if (runner) runner.status = 'online';
 }
 
 function upgrade(hosts: Partial<Record<MachineKind, Host>>, inputs: Record<string, string> = {}): Promise<WorkflowRunResult> {
