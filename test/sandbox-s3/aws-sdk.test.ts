@@ -53,21 +53,21 @@ test('PutObject, HeadObject and a ranged GetObject: the MD5 ETag, the length, th
 
 test('ListObjectsV2 pages with MaxKeys and continuation tokens, and the SDK\'s paginator reads every page', async () => {
   const s3 = client();
-  const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `sdk/page/${k}.bin`);
-  for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }));
-  const first = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk/page/', MaxKeys: 2 }));
+  const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `sdk-list/page/${k}.bin`);
+  for (const Key of [...keys, 'sdk-list/top.txt']) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }));
+  const first = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk-list/page/', MaxKeys: 2 }));
   assert.equal(first.IsTruncated, true);
   assert.equal(first.KeyCount, 2);
   assert.deepEqual(first.Contents?.map((o) => o.Key), keys.slice(0, 2));
   assert.ok(first.NextContinuationToken);
-  const second = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk/page/', MaxKeys: 2, ContinuationToken: first.NextContinuationToken }));
+  const second = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk-list/page/', MaxKeys: 2, ContinuationToken: first.NextContinuationToken }));
   assert.deepEqual(second.Contents?.map((o) => o.Key), keys.slice(2, 4));
   const all: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 2 }, { Bucket: BUCKET, Prefix: 'sdk/page/' })) all.push(...(page.Contents ?? []).map((o) => o.Key as string));
+  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 2 }, { Bucket: BUCKET, Prefix: 'sdk-list/page/' })) all.push(...(page.Contents ?? []).map((o) => o.Key as string));
   assert.deepEqual(all, keys);
-  const folders = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk/', Delimiter: '/' }));
-  assert.deepEqual(folders.CommonPrefixes?.map((p) => p.Prefix), ['sdk/page/']);
-  assert.deepEqual(folders.Contents?.map((o) => o.Key), ['sdk/one.txt']);
+  const folders = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sdk-list/', Delimiter: '/' }));
+  assert.deepEqual(folders.CommonPrefixes?.map((p) => p.Prefix), ['sdk-list/page/']);
+  assert.deepEqual(folders.Contents?.map((o) => o.Key), ['sdk-list/top.txt']);
 });
 
 test('a multipart upload: parts, completion, the MD5-of-MD5s ETag with the part count, and the whole object read back', async () => {
