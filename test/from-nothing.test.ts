@@ -44,5 +44,5 @@ test('every command in docs/from-nothing.md is run by a named test or the demo, 
 
 test('the guide names every step in order', () => {
   const steps = [...doc.matchAll(/^## (\d)\. (.+)$/gm)].map((m) => m[2]);
-  assert.deepEqual(steps, ['Bootstrap, by a person', 'Repository variables and the one secret', 'The first runner on each machine', 'The platform', "The team's own runner image", 'Switching the machines to the team\'s image', 'The first burst']);
+  assert.deepEqual(steps, ['Bootstrap, by a person', 'Repository variables and the one secret', 'The first runner on each machine', 'The platform', "The team's own runner image", 'Switching the machines to the team\'s image', 'Later images: `runner-upgrade`', 'The first burst']);
 });

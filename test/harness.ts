@@ -35,6 +35,8 @@ export interface RunOptions {
   /** Reuse a workspace / temp directory (e.g. to re-run an action in the same job). */
   workspace?: string;
   runnerTemp?: string;
+  /** Aborting kills the main step (and its children), as a cancelled job or a lost runner does. */
+  signal?: AbortSignal;
 }
 
 export interface Annotation {
@@ -324,7 +326,7 @@ export async function runAction(name: string, opts: RunOptions = {}): Promise<Ac
   const base = runnerBaseEnv(workspace, runnerTemp);
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) base[k] = v;
   const inputs = inputEnv(yml, opts.inputs, opts.runnerDefaults);
-  const main = await runStep(entry, { ...base, ...inputs }, workspace);
+  const main = await runStep(entry, { ...base, ...inputs }, workspace, opts.signal ? { signal: opts.signal } : {});
 
   const post = yml.runs?.post && opts.post !== false ? await runPostStep(main, { ...opts, actionDir, base, inputs }) : undefined;
 

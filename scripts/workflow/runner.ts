@@ -46,6 +46,11 @@ export interface WorkflowRunOptions {
    * minikube stand-ins): a job on that label finds it at ~/.kube/config, as on the machine.
    */
   machineKubeconfigs?: Record<string, string>;
+  /**
+   * Environment each machine's runner (by label) gives its jobs on top of `env`: what the machine's
+   * runner container sets (scripts/runner-host's env file, e.g. MLABS_RUNNER_IMAGE_REF, MLABS_RUNNER_UPGRADE_DIR).
+   */
+  machineEnv?: Record<string, Record<string, string>>;
   /** Keep the run folder (workspaces, tool log) instead of removing it at the end. */
   keep?: boolean;
   /** Called as the run progresses (the CLI prints from it). */
@@ -686,9 +691,11 @@ async function runSteps(rs: RunState, job: Job, raw: TemplateToken | undefined, 
     delete tools.ACTIONS_ID_TOKEN_REQUEST_URL;
     delete tools.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
   }
+  const onMachine = rec.runsOn.find((l) => rs.opts.machineEnv?.[l] !== undefined);
   const base: Record<string, string> = {
     ...runnerBaseEnv(workspace, runnerTemp),
     ...tools,
+    ...(onMachine ? rs.opts.machineEnv?.[onMachine] : {}),
     PATH: `${STAND_INS}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: join(jobDir, 'home'),
     CLOUDSDK_CONFIG: join(jobDir, 'gcloud'),

@@ -1,7 +1,11 @@
 // model-promote through its bundle, against the sandbox's MLflow, MinIO stand-in and Cloud Storage.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, test } from 'vitest';
+import type { MlflowSeed } from '../../scripts/sandbox/apis/mlflow.js';
 import type { StorageState } from '../../scripts/sandbox/apis/storage.js';
 import type { S3Service } from '../../scripts/sandbox/apis/s3.js';
 import type { Sandbox } from '../../scripts/sandbox/index.js';
@@ -18,7 +22,7 @@ afterAll(async () => {
   await sb?.stop();
 });
 
-const promote = (inputs: Record<string, string>) => runAction('model-promote', { env, inputs });
+const promote = (inputs: Record<string, string>, extraEnv: Record<string, string> = {}) => runAction('model-promote', { env: { ...env, ...extraEnv }, inputs });
 
 test('a sensitive model without the de-identification tag is refused before any byte moves, naming the tag and how to set it', async () => {
   const before = sb.requests.length;
@@ -70,6 +74,23 @@ test('with the tag, the copy lands with its manifest last and the MLflow tag; th
   assert.equal(gens.at(-1)?.generation, (sb.state.storage as StorageState).objects[MODELS_BUCKET]?.['clinical-notes/2/manifest.json']?.generation, 'manifest left as it was');
 });
 
+test('a runs:/ source is listed through MLflow\'s artifacts API, into its folders, not with S3 ListObjectsV2; each file is still read and verified from S3', async () => {
+  const { runId } = registerModel(sb, 'runs-source', { 'mlabs.data_class': 'public' }, { 'model.safetensors': Buffer.alloc(4096, 3), 'config.json': '{"hidden":8}', 'tokenizer/vocab.json': '{"a":1}' });
+  const version = (sb.state.mlflow as MlflowSeed).registered_models.find((m) => m.name === 'runs-source')?.versions[0];
+  assert.ok(version);
+  version.source = `runs:/${runId}/model`;
+  const mark = sb.requests.length;
+  const s3mark = s3.requests.length;
+  const run = await promote({ model: 'models:/runs-source/1' });
+  assert.equal(run.exitCode, 0, run.main.log);
+  assert.equal(run.outputs.files, '3');
+  assert.deepEqual(gcsNames(sb, 'runs-source/1/'), ['config.json', 'manifest.json', 'model.safetensors', 'tokenizer/vocab.json'].map((n) => `runs-source/1/${n}`));
+  const listings = sb.requests.slice(mark).filter((r) => r.path.endsWith('/mlflow/api/2.0/mlflow/artifacts/list'));
+  assert.deepEqual(listings.map((r) => r.query.path), ['model', 'model/tokenizer'], 'MLflow lists the version, then walks into its folder');
+  assert.deepEqual(s3.requests.slice(s3mark).filter((r) => r.query.includes('list-type')), [], 'no ListObjectsV2');
+  assert.equal(s3.requests.slice(s3mark).filter((r) => r.method === 'HEAD').length, 3, 'each listed file\'s ETag and size from S3');
+});
+
 test('a dataset file among the artifacts is refused by name, unless an allow pattern lists it', async () => {
   registerModel(sb, 'with-data', { 'mlabs.data_class': 'internal' }, { 'config.json': '{}', 'weights.safetensors': 'w'.repeat(100), 'eval/holdout.parquet': 'PAR1', 'train.csv': 'a,b\n1,2\n' });
   const run = await promote({ model: 'models:/with-data/1' });
@@ -103,6 +124,61 @@ test('an interrupted 200 MiB upload resumes from what the session holds rather t
   const o = (sb.state.storage as StorageState).objects[MODELS_BUCKET]?.['big-public/1/model.safetensors'];
   assert.equal(o?.md5Hash, createHash('md5').update(big).digest('base64'));
   assert.match(run.summary, /resumed 1x/);
+});
+
+test('an upload killed mid-way resumes in the next run from the session it left, sending only the rest, and the object verifies', { timeout: 300_000 }, async () => {
+  const size = 200 * 1024 * 1024;
+  const big = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 512) big.writeUInt32BE(i ^ 0x5a5a5a5a, i);
+  registerModel(sb, 'big-killed', { 'mlabs.data_class': 'public' }, { 'config.json': '{"k":1}', 'model.safetensors': big });
+  // The runner's tool cache, kept between the two runs as the machine's named volume keeps it.
+  const toolCache = mkdtempSync(join(tmpdir(), 'promote-toolcache-'));
+  const inputs = { model: 'models:/big-killed/1', chunk_mib: '16', parallel: '1' };
+  const start = uploads(sb);
+  // The job is killed (a lost runner, a cancelled run) once Cloud Storage holds four chunks of the weights.
+  const kill = new AbortController();
+  const watch = setInterval(() => {
+    if (uploads(sb).chunks.slice(start.chunks.length).filter((c) => c.status === 308).length >= 4) kill.abort();
+  }, 10);
+  const first = await runAction('model-promote', { env: { ...env, RUNNER_TOOL_CACHE: toolCache }, inputs, signal: kill.signal }).finally(() => clearInterval(watch));
+  assert.notEqual(first.exitCode, 0, 'the first run was killed');
+  assert.ok(!gcsNames(sb, 'big-killed/1/').includes('big-killed/1/model.safetensors'), 'no object from the killed run');
+  const mid = uploads(sb);
+
+  const second = await runAction('model-promote', { env: { ...env, RUNNER_TOOL_CACHE: toolCache }, inputs });
+  assert.equal(second.exitCode, 0, second.main.log);
+  const from = Number(/model\.safetensors: resuming the upload an earlier run left, from byte (\d+) of 209715200/.exec(second.main.log)?.[1]);
+  assert.ok(from >= 4 * 16 * 1024 * 1024, `resumed from byte ${from}`);
+  const after = uploads(sb);
+  assert.equal(after.sessions, mid.sessions, 'no new session: the one the killed run left was continued');
+  // Bytes sent by the second run: what the session lacked, in 16 MiB chunks, plus the one status query.
+  const sent = after.chunks.slice(mid.chunks.length);
+  assert.equal(sent.length, 1 + Math.ceil((size - from) / (16 * 1024 * 1024)), `${sent.length} PUTs`);
+  assert.ok(sent.length < 13, 'fewer than a whole upload');
+  const o = (sb.state.storage as StorageState).objects[MODELS_BUCKET]?.['big-killed/1/model.safetensors'];
+  assert.equal(o?.md5Hash, createHash('md5').update(big).digest('base64'));
+  assert.equal(o?.metadata?.['mlabs-sha256'], createHash('sha256').update(big).digest('hex'));
+  assert.deepEqual(readdirSync(join(toolCache, 'mlabs-model-promote', 'sessions')), [], 'the finished session is forgotten');
+});
+
+test('a session an earlier run left that has expired is forgotten, and the upload restarts cleanly', async () => {
+  const weights = 'W'.repeat(3000);
+  registerModel(sb, 'stale-session', { 'mlabs.data_class': 'public' }, { 'config.json': '{"s":1}', 'model.safetensors': weights });
+  const toolCache = mkdtempSync(join(tmpdir(), 'promote-toolcache-'));
+  // What a killed run a week ago left: a session Cloud Storage no longer knows.
+  const dest = 'gs://mlabs-demo-models/stale-session/1/model.safetensors';
+  const etag = createHash('md5').update(weights).digest('hex');
+  const dir = join(toolCache, 'mlabs-model-promote', 'sessions');
+  mkdirSync(dir, { recursive: true });
+  const session = `${sb.url}/upload/storage/v1/b/mlabs-demo-models/o?uploadType=resumable&upload_id=expired-a-week-ago`;
+  writeFileSync(join(dir, `${createHash('sha256').update(`${dest}\n${etag}\n${weights.length}`).digest('hex')}.json`), JSON.stringify({ dest, etag, size: weights.length, session }));
+  const before = uploads(sb);
+  const run = await promote({ model: 'models:/stale-session/1' }, { RUNNER_TOOL_CACHE: toolCache });
+  assert.equal(run.exitCode, 0, run.main.log);
+  assert.match(run.main.log, /model\.safetensors: the upload session an earlier run left has expired \(.*No such upload session.*\); starting again/);
+  assert.equal(uploads(sb).sessions - before.sessions, 2, 'a new session for each file');
+  assert.equal(Buffer.from((sb.state.storage as StorageState).objects[MODELS_BUCKET]?.['stale-session/1/model.safetensors']?.data ?? '', 'base64').toString(), weights);
+  assert.deepEqual(readdirSync(dir), []);
 });
 
 test('a checksum mismatch fails naming the file, and writes neither it nor a manifest', async () => {

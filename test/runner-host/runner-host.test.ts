@@ -1,26 +1,24 @@
 /**
  * scripts/runner-host/runner-host.sh, run as a person runs it, against the recorded stand-ins for
- * docker, nvidia-smi, systemctl and the WSL probes (scripts/workflow/stand-ins), a machine root of
+ * docker, nvidia-smi, systemctl, systemd-run and the WSL probes (test/support/runner-host.ts), a machine root of
  * files in a temp folder (MLABS_HOST_ROOT), and the sandbox's GitHub REST API. Each missing
  * prerequisite gives its message and changes nothing; a second set-up changes nothing; undo removes
- * the service and this machine's registrations, and no other.
+ * the service and this machine's registrations, and no other; upgrade moves the service to a new
+ * digest only once the new runner is online, and refuses what it cannot run, changing nothing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubRestService, GithubSeed } from '../../scripts/sandbox/apis/github-rest.js';
 import { ROOT, runProgram } from '../harness.js';
+import { hostMachine, registerOnline, runHost, RUNNER_HOST_SCRIPT as SCRIPT, type HostRun, type Machine } from '../support/runner-host.js';
 
-const SCRIPT = join(ROOT, 'scripts/runner-host/runner-host.sh');
-const STAND_INS = join(ROOT, 'scripts/workflow/stand-ins');
 const IMAGE = `us-central1-docker.pkg.dev/mlabs-demo/mlabs-runner/mlabs-runner@sha256:${'a'.repeat(64)}`;
 const HOST = hostname();
-/** The programs the script may use besides the stand-ins: nothing else of this machine is on PATH. */
-const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty'];
 
 let sb: Sandbox;
 let gh: GithubRestService;
@@ -33,68 +31,9 @@ beforeAll(async () => {
 afterAll(async () => sb.stop());
 beforeEach(() => gh.reset());
 
-interface Machine {
-  root: string;
-  bin: string;
-  log: string;
-  state: string;
-  tokenFile: string;
-}
-
-/** A machine: its files under root, the stand-ins (all but `without`) and the system tools on PATH. */
-function machine(kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}): Machine {
-  const root = mkdtempSync(join(tmpdir(), `runner-host-${kind}-`));
-  const bin = join(root, '.bin');
-  mkdirSync(bin);
-  copyFileSync(join(STAND_INS, '_stand-in.mjs'), join(bin, '_stand-in.mjs'));
-  for (const t of ['docker', 'nvidia-smi', 'systemctl', 'wslvar', 'wslpath']) {
-    if (!opts.without?.includes(t)) copyFileSync(join(STAND_INS, t), join(bin, t));
-  }
-  for (const t of SYSTEM_TOOLS) {
-    const found = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
-    if (found) symlinkSync(found, join(bin, t));
-  }
-  const file = (p: string, text = '') => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), text);
-  };
-  mkdirSync(join(root, 'var/lib/docker'), { recursive: true });
-  if (kind === 'wsl2') {
-    file('etc/wsl.conf', '[boot]\nsystemd=true\n');
-    file('usr/lib/wsl/lib/libcuda.so.1');
-    file('dev/dxg');
-    file('mnt/c/Users/alice/.wslconfig', '[wsl2]\nmemory=32GB\nprocessors=8\n');
-  }
-  if (kind === 'agx') file('etc/nv_tegra_release', '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
-  const tokenFile = join(root, '.token');
-  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  return { root, bin, log: join(root, '.calls.jsonl'), state: join(root, '.systemd.json'), tokenFile };
-}
-
-interface Run {
-  code: number;
-  out: string;
-  calls: { tool: string; args: string[] }[];
-}
-
-/** The script as a person runs it, asynchronously (the sandbox in this process keeps answering); stdin is not a terminal. */
-async function run(m: Machine, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  writeFileSync(m.log, '');
-  const r = await runProgram('sh', [SCRIPT, ...args], {
-      PATH: m.bin,
-      HOME: m.root,
-      TMPDIR: tmpdir(),
-      MLABS_HOST_ROOT: m.root,
-      MLABS_STAND_IN_LOG: m.log,
-      MLABS_STANDIN_SYSTEMD_STATE: m.state,
-      MLABS_STANDIN_DOCKER_ROOT: join(m.root, 'var/lib/docker'),
-      MLABS_MIN_DISK_GB: '0',
-      GITHUB_API_URL: sb.env.GITHUB_API_URL as string,
-      ...env,
-  });
-  const calls = readFileSync(m.log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: string[] });
-  return { code: r.code, out: `${r.stdout}${r.stderr}`, calls };
-}
+type Run = HostRun;
+const machine = (kind: 'wsl2' | 'dgx' | 'agx', opts: { without?: string[] } = {}): Machine => hostMachine(kind, TOKEN, opts);
+const run = (m: Machine, args: string[], env: Record<string, string> = {}): Promise<Run> => runHost(m, args, sb.env.GITHUB_API_URL as string, env);
 
 const setupArgs = (m: Machine, kind: string) => ['setup', '--machine', kind, '--scope', 'mlabs/platform', '--image', IMAGE, '--token-file', m.tokenFile];
 const unitPath = (m: Machine, kind: string) => join(m.root, `etc/systemd/system/mlabs-runner-${kind}.service`);
@@ -133,12 +72,14 @@ describe('set-up', () => {
       ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'],
       ['enable', 'mlabs-runner-dgx.service'],
       ['is-active', '--quiet', 'mlabs-runner-dgx.service'],
+      ['is-enabled', '--quiet', 'mlabs-runner-upgrade-dgx.path'],
+      ['enable', '--now', 'mlabs-runner-upgrade-dgx.path'],
     ]);
     const unit = readFileSync(unitPath(m, 'dgx'), 'utf8');
     const start = unit.split('\n').find((l) => l.startsWith('ExecStart='));
     assert.equal(
       start,
-      `ExecStart=${join(m.bin, 'docker')} run --rm --name mlabs-runner-dgx --env-file /etc/mlabs-runner/dgx.env --gpus all --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add 0 -v mlabs-runner-toolcache:/opt/hostedtoolcache -v mlabs-runner-minikube:/home/runner/.minikube -v mlabs-runner-kube:/home/runner/.kube ${IMAGE}`,
+      `ExecStart=${join(m.bin, 'docker')} run --rm --name mlabs-runner-dgx --env-file /etc/mlabs-runner/dgx.env --gpus all --network host -v /var/run/docker.sock:/var/run/docker.sock --group-add 0 -v mlabs-runner-toolcache:/opt/hostedtoolcache -v mlabs-runner-minikube:/home/runner/.minikube -v mlabs-runner-kube:/home/runner/.kube -v /var/lib/mlabs-runner/dgx/upgrade:/run/mlabs-runner-upgrade ${IMAGE}`,
     );
     assert.match(unit, /^Restart=always$/m);
     assert.match(unit, /^WantedBy=multi-user\.target$/m);
@@ -147,6 +88,12 @@ describe('set-up', () => {
     assert.match(env, new RegExp(`^RUNNER_TOKEN=${TOKEN}$`, 'm'));
     assert.match(env, /^RUNNER_SCOPE=mlabs\/platform$/m);
     assert.match(env, /^MLABS_MACHINE=dgx$/m);
+    assert.match(env, /^RUNNER_EXTRA_LABELS=mlabs-image-aaaaaaaaaaaa$/m, 'registrations carry the digest');
+    assert.match(env, /^MLABS_RUNNER_UPGRADE_DIR=\/run\/mlabs-runner-upgrade$/m);
+    // The upgrade hook: a path unit on the request file the container can write, and its service.
+    assert.match(readFileSync(join(m.root, 'etc/systemd/system/mlabs-runner-upgrade-dgx.path'), 'utf8'), /^PathChanged=\/var\/lib\/mlabs-runner\/dgx\/upgrade\/request$/m);
+    assert.match(readFileSync(join(m.root, 'etc/systemd/system/mlabs-runner-upgrade-dgx.service'), 'utf8'), /^ExecStart=\/bin\/sh \/usr\/local\/sbin\/mlabs-runner-host upgrade --machine dgx --request \/var\/lib\/mlabs-runner\/dgx\/upgrade\/request$/m);
+    assert.equal(readFileSync(join(m.root, 'usr/local/sbin/mlabs-runner-host'), 'utf8'), readFileSync(SCRIPT, 'utf8'));
     assert.equal(statSync(envPath(m, 'dgx')).mode & 0o777, 0o600, 'the token file is root-only');
     // The token: never printed, never on a command line of anything the script ran, never in the unit.
     assert.ok(!r.out.includes(TOKEN));
@@ -164,7 +111,7 @@ describe('set-up', () => {
     assert.equal(again.code, 0, again.out);
     assert.match(again.out, /already runs .*nothing changed/);
     assert.deepEqual(written(m), before);
-    assert.deepEqual(argsOf(again, 'systemctl'), [['is-system-running'], ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx.service']]);
+    assert.deepEqual(argsOf(again, 'systemctl'), [['is-system-running'], ['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx.service'], ['is-enabled', '--quiet', 'mlabs-runner-upgrade-dgx.path']]);
   });
 
   test('a new image digest rewrites the unit and restarts the service', async () => {
@@ -284,8 +231,11 @@ describe('undo', () => {
     const mark = sb.requests.length;
     const r = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['daemon-reload']]);
+    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['disable', '--now', 'mlabs-runner-upgrade-dgx.path'], ['daemon-reload']]);
     assert.equal(existsSync(unitPath(m, 'dgx')), false);
+    assert.deepEqual(readdirSync(join(m.root, 'etc/systemd/system')), [], 'the upgrade hook\'s units are gone too');
+    assert.equal(existsSync(join(m.root, 'var/lib/mlabs-runner')), false);
+    assert.equal(existsSync(join(m.root, 'usr/local/sbin/mlabs-runner-host')), false);
     assert.equal(existsSync(envPath(m, 'dgx')), false);
     const runners = (sb.state.github as GithubSeed).runners.map((x) => x.id);
     for (const id of mine) assert.ok(!runners.includes(id), `registration ${id} deleted: ${r.out}`);
@@ -314,9 +264,138 @@ describe('the service\'s container', () => {
     assert.equal(r.code, 0, r.stderr);
     const calls = githubCalls(mark);
     assert.deepEqual(calls.map((q) => `${q.method} ${q.rpc} ${q.status}`), ['POST runners.generateJitconfig 201', `DELETE runners.delete 204`]);
-    assert.match(r.stderr, new RegExp(`registering dgx-${HOST}-\\d+ in mlabs/platform with labels self-hosted linux (x64|arm64) dgx gpu-gb10`));
+    assert.match(r.stderr, new RegExp(`registering dgx-${HOST}-\\d+ in mlabs/platform with labels self-hosted linux (x64|arm64) dgx gpu-gb10 mlabs-image-aaaaaaaaaaaa`));
     assert.match(readFileSync(join(home, 'args'), 'utf8'), /^--jitconfig\n[A-Za-z0-9+/=]+\n$/);
     assert.ok(!(sb.state.github as GithubSeed).runners.some((x) => x.name.startsWith(`dgx-${HOST}-`)), 'the registration is gone after the job');
     assert.ok(!r.stderr.includes(TOKEN) && !r.stdout.includes(TOKEN));
+  });
+});
+
+describe('upgrade', () => {
+  const NEXT = IMAGE.replace(/a{64}$/, 'b'.repeat(64));
+  const hookDir = (m: Machine) => join(m.root, 'var/lib/mlabs-runner/dgx/upgrade');
+  const request = (m: Machine, image: string) => {
+    writeFileSync(join(hookDir(m), 'request'), `${image}\n`);
+    return ['upgrade', '--machine', 'dgx', '--request', join(hookDir(m), 'request')];
+  };
+  const fast = { MLABS_UPGRADE_POLL_SECONDS: '0.2' };
+  /**
+   * The new runner's container as the machine would run it: once systemd-run has started it, its
+   * entrypoint registers a just-in-time runner with the labels of the env file upgrade wrote for it,
+   * and the runner comes online.
+   */
+  function newRunnerComesOnline(m: Machine): { stop: () => void } {
+    const timer = setInterval(() => {
+      const file = join(m.root, 'etc/mlabs-runner/dgx.next.env');
+      if (!existsSync(file) || !readFileSync(m.log, 'utf8').includes('"systemd-run"')) return;
+      clearInterval(timer);
+      const extra = /^RUNNER_EXTRA_LABELS=(.*)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? '';
+      void registerOnline(sb, TOKEN, `dgx-${HOST}-777`, ['self-hosted', 'linux', 'x64', 'dgx', ...extra.split(',').filter(Boolean)]);
+    }, 50);
+    return { stop: () => clearInterval(timer) };
+  }
+
+  test('asked through the hook: the new image\'s runner starts alongside, and once GitHub lists it online with the machine\'s and the digest\'s labels the service follows, without stopping the runner serving the job; asked again, nothing changes', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, [...setupArgs(m, 'dgx'), '--labels', 'gpu-gb10'])).code, 0);
+    const sim = newRunnerComesOnline(m);
+    const r = await run(m, request(m, NEXT), fast).finally(sim.stop);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'docker'), [['pull', NEXT]]);
+    assert.deepEqual(argsOf(r, 'systemd-run'), [[
+      '--unit', 'mlabs-runner-dgx-next.service', '--collect', '--property', 'Restart=no', '--description', 'mlabs GitHub Actions runner (dgx, new image)',
+      join(m.bin, 'docker'), 'run', '--rm', '--name', 'mlabs-runner-dgx-next', '--env-file', '/etc/mlabs-runner/dgx.next.env',
+      '--gpus', 'all', '--network', 'host', '-v', '/var/run/docker.sock:/var/run/docker.sock', '--group-add', '0',
+      '-v', 'mlabs-runner-toolcache:/opt/hostedtoolcache', '-v', 'mlabs-runner-minikube:/home/runner/.minikube', '-v', 'mlabs-runner-kube:/home/runner/.kube',
+      '-v', '/var/lib/mlabs-runner/dgx/upgrade:/run/mlabs-runner-upgrade', NEXT,
+    ]]);
+    // The service is only reloaded: its container, serving the job that asked, is neither stopped nor restarted.
+    const sys = argsOf(r, 'systemctl');
+    assert.ok(sys.every((a) => a[0] === 'is-active' || a[0] === 'daemon-reload'), JSON.stringify(sys));
+    assert.ok(sys.every((a) => !a.includes('mlabs-runner-dgx.service')));
+    assert.deepEqual(sys.at(-1), ['daemon-reload']);
+    const unit = readFileSync(unitPath(m, 'dgx'), 'utf8');
+    assert.ok(unit.split('\n').find((l) => l.startsWith('ExecStart='))?.endsWith(` ${NEXT}`));
+    assert.match(unit, /^ExecStartPre=-\S+ wait mlabs-runner-dgx-next$/m, 'the service\'s next container waits for the new runner\'s one job');
+    const env = readFileSync(envPath(m, 'dgx'), 'utf8');
+    assert.match(env, new RegExp(`^MLABS_RUNNER_IMAGE_REF=${NEXT.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.match(env, /^RUNNER_EXTRA_LABELS=gpu-gb10,mlabs-image-bbbbbbbbbbbb$/m);
+    assert.match(env, new RegExp(`^RUNNER_TOKEN=${TOKEN}$`, 'm'));
+    assert.equal(existsSync(join(m.root, 'etc/mlabs-runner/dgx.next.env')), false);
+    assert.equal(existsSync(join(hookDir(m), 'request')), false, 'the request is consumed');
+    assert.equal(readFileSync(join(hookDir(m), 'status'), 'utf8'), `online ${NEXT} runner dgx-${HOST}-777\n`);
+    assert.ok(!r.out.includes(TOKEN) && !JSON.stringify(r.calls).includes(TOKEN));
+
+    const before = written(m);
+    const again = await run(m, request(m, NEXT), fast);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /already runs .*nothing changed/);
+    assert.deepEqual(written(m), before);
+    assert.deepEqual(again.calls, [], 'no program run: no pull, no unit started');
+    assert.equal(readFileSync(join(hookDir(m), 'status'), 'utf8'), `unchanged ${NEXT} already runs this image\n`);
+  });
+
+  test('refused before anything changes: a digest not sha256:<64 hex>, a tag, another repository, an image Docker cannot pull, a machine not set up', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const before = written(m);
+    const repo = IMAGE.slice(0, IMAGE.indexOf('@'));
+    const cases: { image: string; env?: Record<string, string>; code: number; says: RegExp }[] = [
+      { image: `${repo}@sha256:${'b'.repeat(63)}`, code: 64, says: /--image is '.*@sha256:b{63}': expected REGISTRY\/PATH\/mlabs-runner@sha256:<64 hex>/ },
+      { image: `${repo}:latest`, code: 64, says: /--image is '.*:latest': expected .*@sha256:<64 hex>/ },
+      { image: `sha256:${'b'.repeat(64)}`, code: 64, says: /expected REGISTRY\/PATH\/mlabs-runner@sha256:<64 hex>/ },
+      { image: `ghcr.io/someone/else@sha256:${'b'.repeat(64)}`, code: 64, says: /the service runs us-central1-docker\.pkg\.dev\/mlabs-demo\/mlabs-runner\/mlabs-runner, and upgrade moves it to another digest of that repository only/ },
+      { image: NEXT, env: { MLABS_STANDIN_DOCKER_NO_PULL: '1' }, code: 1, says: /docker cannot pull .*manifest unknown.*nothing was changed/ },
+    ];
+    for (const c of cases) {
+      const r = await run(m, request(m, c.image), { ...fast, ...c.env });
+      assert.equal(r.code, c.code, `${c.image}: ${r.out}`);
+      assert.match(r.out, c.says);
+      assert.match(readFileSync(join(hookDir(m), 'status'), 'utf8'), /^failed /, 'the job that asked reads why');
+      assert.deepEqual(written(m), before, `${c.image}: nothing written`);
+      assert.deepEqual(argsOf(r, 'systemd-run'), []);
+      assert.ok(argsOf(r, 'systemctl').every((a) => a[0] === 'is-active'), JSON.stringify(argsOf(r, 'systemctl')));
+    }
+    // The hook folder is the container user's: a request that is a link is refused unread, and a
+    // planted status link is replaced, never written through.
+    const outside = join(m.root, 'outside.txt');
+    writeFileSync(outside, `${NEXT}\n`);
+    symlinkSync(outside, join(hookDir(m), 'request'));
+    rmSync(join(hookDir(m), 'status'), { force: true });
+    symlinkSync(outside, join(hookDir(m), 'status'));
+    const linked = await run(m, ['upgrade', '--machine', 'dgx', '--request', join(hookDir(m), 'request')], fast);
+    assert.equal(linked.code, 64, linked.out);
+    assert.match(linked.out, /the request at .* is not a plain file \(a link\?\): refused unread; nothing was changed/);
+    assert.equal(readFileSync(outside, 'utf8'), `${NEXT}\n`, 'nothing written through the planted link');
+    assert.equal(lstatSync(join(hookDir(m), 'status')).isSymbolicLink(), false);
+    assert.match(readFileSync(join(hookDir(m), 'status'), 'utf8'), /^failed - /);
+    assert.deepEqual(written(m), before);
+    assert.deepEqual(linked.calls, []);
+
+    const bare = machine('dgx');
+    const none = await run(bare, ['upgrade', '--machine', 'dgx', '--image', NEXT]);
+    assert.equal(none.code, 64);
+    assert.match(none.out, /mlabs-runner-dgx\.service is not set up on this machine: run runner-host\.sh setup first/);
+    assert.deepEqual(written(bare), {});
+  });
+
+  test('a new runner that does not come online in time is stopped, and the service keeps its image', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const before = written(m);
+    const r = await run(m, ['upgrade', '--machine', 'dgx', '--image', NEXT, '--wait', '1'], fast);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`the new runner did not come online within 1s .*the service keeps running ${IMAGE.replace(/[.]/g, '\\.')}`));
+    assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-active'), [['stop', 'mlabs-runner-dgx-next.service']]);
+    assert.deepEqual(written(m), before, 'the service\'s files as they were, the new runner\'s env file removed');
+  });
+
+  test('run by hand, the idle service is restarted onto the new image once the new runner is online', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const sim = newRunnerComesOnline(m);
+    const r = await run(m, ['upgrade', '--machine', 'dgx', '--image', NEXT], fast).finally(sim.stop);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-active'), [['daemon-reload'], ['restart', 'mlabs-runner-dgx.service']]);
   });
 });

@@ -22,6 +22,12 @@ export interface ModelVersion {
   aliases: string[];
 }
 
+/** A file of a run's artifacts: its path from the run's artifact root, and its size. */
+export interface ArtifactFile {
+  path: string;
+  size: number;
+}
+
 export interface Run {
   runId: string;
   artifactUri: string;
@@ -101,6 +107,31 @@ export class MlflowClient {
   async run(runId: string): Promise<Run> {
     const r = await this.call<{ run: { info: { run_id: string; artifact_uri: string }; data?: { tags?: unknown } } }>('GET', 'runs/get', { run_id: runId });
     return { runId: r.run.info.run_id, artifactUri: r.run.info.artifact_uri, tags: tagsOf(r.run.data?.tags) };
+  }
+
+  /**
+   * Every file under `path` of a run's artifacts, through MLflow's artifacts API (artifacts/list,
+   * all pages, walking into each directory), in path order: what the version holds, as MLflow says.
+   */
+  async listArtifacts(runId: string, path: string): Promise<ArtifactFile[]> {
+    const out: ArtifactFile[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let pageToken: string | undefined;
+      do {
+        const r = await this.call<{ files?: { path: string; is_dir?: boolean; file_size?: number | string }[]; next_page_token?: string }>('GET', 'artifacts/list', {
+          run_id: runId,
+          path: dir,
+          ...(pageToken ? { page_token: pageToken } : {}),
+        });
+        for (const f of r.files ?? []) {
+          if (f.is_dir) await walk(f.path);
+          else out.push({ path: f.path, size: Number(f.file_size ?? 0) });
+        }
+        pageToken = r.next_page_token || undefined;
+      } while (pageToken);
+    };
+    await walk(path);
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   async setVersionTag(name: string, version: string, key: string, value: string): Promise<void> {

@@ -87,6 +87,8 @@ interface Resolved {
   bucket: string;
   prefix: string;
   source: string;
+  /** A runs:/ source: its files are listed through MLflow's artifacts API (run and path), read from S3. */
+  artifacts?: { runId: string; path: string };
 }
 
 async function resolve(o: PromoteOptions): Promise<Resolved> {
@@ -99,6 +101,28 @@ async function resolve(o: PromoteOptions): Promise<Resolved> {
   const v = o.ref.alias ? await client.versionByAlias(o.ref.name, o.ref.alias) : await client.modelVersion(o.ref.name, o.ref.version as string);
   const run = await client.run(v.runId);
   const gate = gateModelVersion(v.name, v.version, v.runId, run.tags, v.tags);
+  // runs:/<run>/<path>: MLflow says which files the version holds; the bytes are under that run's
+  // artifact root on the local MinIO.
+  const runsUri = /^runs:\/([^/]+)\/?(.*)$/.exec(v.source);
+  if (runsUri) {
+    const runId = runsUri[1] as string;
+    const path = (runsUri[2] ?? '').replace(/^\/+|\/+$/g, '');
+    const owner = runId === run.runId ? run : await client.run(runId);
+    const root = parseS3Uri(owner.artifactUri);
+    if (!root) {
+      throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, and run ${runId} keeps its artifacts at ${owner.artifactUri}, which is not on the local MinIO (s3://...).`, {
+        fix: 'Log the model with an S3 artifact store (mlflow server --default-artifact-root s3://mlflow/), or promote an s3:// URI directly.',
+      });
+    }
+    const base = root.prefix.replace(/\/+$/, '');
+    const prefix = [base, path].filter(Boolean).join('/');
+    return { version: v, runId: v.runId, gate, bucket: root.bucket, prefix: prefix ? `${prefix}/` : '', source: `runs:/${runId}/${path ? `${path}/` : ''}`, artifacts: { runId, path } };
+  }
+  if (v.source.startsWith('mlflow-artifacts:')) {
+    throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, behind MLflow's artifact proxy, whose store promote cannot read and verify by ETag.`, {
+      fix: 'Run the MLflow server with an S3 artifact root the job can read (mlflow server --default-artifact-root s3://mlflow/ --no-serve-artifacts), or promote an s3:// URI directly.',
+    });
+  }
   const src = parseS3Uri(v.source) ?? parseS3Uri(`${run.artifactUri}/model`);
   if (!src) {
     throw new ActionError(`${v.name} version ${v.version}'s artifacts are at ${v.source}, which is not on the local MinIO (s3://...).`, {
@@ -154,6 +178,54 @@ class EtagCheck {
   }
 }
 
+/**
+ * Resumable sessions that outlive a run: an upload cut by a killed job resumes in the next run
+ * instead of restarting. Each session URI is kept in a root-only file under the runner's tool
+ * cache (on the machines a named volume that outlives the runner's containers), named by a hash of
+ * the destination object, the source ETag and the size: a changed source never resumes an old
+ * session. Kept on the runner, not next to the model in the bucket: a session URI lets whoever
+ * holds it write the object. GCS keeps a session a week; an expired one is forgotten and the
+ * upload restarts.
+ */
+class SessionStore {
+  private readonly dir: string;
+  constructor(root: string) {
+    this.dir = process.getBuiltinModule('node:path').join(root, 'mlabs-model-promote', 'sessions');
+  }
+
+  private file(dest: string, etag: string, size: number): string {
+    const id = process.getBuiltinModule('node:crypto').createHash('sha256').update(`${dest}\n${etag}\n${size}`).digest('hex');
+    return process.getBuiltinModule('node:path').join(this.dir, `${id}.json`);
+  }
+
+  find(dest: string, etag: string, size: number): string | undefined {
+    try {
+      const saved = JSON.parse(process.getBuiltinModule('node:fs').readFileSync(this.file(dest, etag, size), 'utf8')) as { session?: unknown; dest?: unknown };
+      return typeof saved.session === 'string' && saved.dest === dest ? saved.session : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  keep(dest: string, etag: string, size: number, session: string): void {
+    const fs = process.getBuiltinModule('node:fs');
+    try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(this.file(dest, etag, size), JSON.stringify({ dest, etag, size, session }), { mode: 0o600 });
+    } catch (err) {
+      warning(`Could not keep the upload session of ${dest} for a later run (${describeError(err)}); an interruption would restart it.`);
+    }
+  }
+
+  forget(dest: string, etag: string, size: number): void {
+    process.getBuiltinModule('node:fs').rmSync(this.file(dest, etag, size), { force: true });
+  }
+}
+
+function sessionStore(): SessionStore {
+  return new SessionStore(process.env.RUNNER_TOOL_CACHE || process.getBuiltinModule('node:os').tmpdir());
+}
+
 function isRetryable(err: unknown): boolean {
   return err instanceof ApiError && (err.httpStatus === 0 || RETRYABLE_STATUS.has(err.httpStatus));
 }
@@ -170,24 +242,56 @@ async function copyOne(o: PromoteOptions, r: Resolved, dest: { bucket: string; p
     parts = h.parts;
   }
   const singleMd5 = multipart ? undefined : Buffer.from(obj.etag, 'hex').toString('base64');
-  const session = await gcs.startResumableUpload(dest.bucket, name, {
+  const store = sessionStore();
+  const where = `gs://${dest.bucket}/${name}`;
+  let offset = 0;
+  let resumed = 0;
+  // A session an earlier run left for these very bytes: continue from what it holds.
+  let session = store.find(where, obj.etag, obj.size);
+  if (session) {
+    try {
+      const st = await gcs.queryUpload(session, obj.size);
+      if (st.done) {
+        // It finished, but that run ended before recording the SHA-256: copy again, cleanly.
+        store.forget(where, obj.etag, obj.size);
+        session = undefined;
+      } else {
+        offset = st.persisted;
+        resumed++;
+        info(`${rel}: resuming the upload an earlier run left, from byte ${offset} of ${obj.size}`);
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError && (err.httpStatus === 404 || err.httpStatus === 410))) throw err;
+      info(`${rel}: the upload session an earlier run left has expired (${describeError(err)}); starting again`);
+      store.forget(where, obj.etag, obj.size);
+      session = undefined;
+    }
+  }
+  session ??= await gcs.startResumableUpload(dest.bucket, name, {
     contentType: rel.endsWith('.json') ? 'application/json' : 'application/octet-stream',
     metadata: { [META_SOURCE_ETAG]: obj.etag },
     size: obj.size,
     ...(singleMd5 ? { md5Hash: singleMd5 } : {}),
   });
+  if (offset === 0) store.keep(where, obj.etag, obj.size, session);
   const sha = process.getBuiltinModule('node:crypto').createHash('sha256');
   const etag = new EtagCheck(partSize, parts);
   const crc = new gcs.Crc32c();
   let hashed = 0;
-  let offset = 0;
-  let resumed = 0;
+  // The bytes the session already holds are read again from S3 (not sent) so every hash covers the whole object.
+  while (hashed < offset) {
+    const part = await o.s3.range(r.bucket, obj.key, hashed, Math.min(hashed + o.chunkBytes, offset) - 1);
+    sha.update(part);
+    etag.update(part);
+    crc.update(part);
+    hashed += part.length;
+  }
   const attempts = o.resumeAttempts ?? 5;
   let finished: gcs.GcsObject | undefined;
   try {
     while (!finished) {
       const end = Math.min(offset + o.chunkBytes, obj.size) - 1;
-      const chunk = obj.size === 0 ? Buffer.alloc(0) : await o.s3.range(r.bucket, obj.key, offset, end);
+      const chunk = obj.size === 0 || offset >= obj.size ? Buffer.alloc(0) : await o.s3.range(r.bucket, obj.key, offset, end);
       // Hash each source byte once, in order, even when a resume re-reads some.
       if (offset + chunk.length > hashed) {
         const fresh = chunk.subarray(hashed - offset);
@@ -204,6 +308,7 @@ async function copyOne(o: PromoteOptions, r: Resolved, dest: { bucket: string; p
         md5 = m;
         if (computedEtag !== obj.etag) {
           await gcs.cancelUpload(session);
+          store.forget(where, obj.etag, obj.size);
           throw new ActionError(`Checksum mismatch on ${rel}: the bytes read from s3://${r.bucket}/${obj.key} give ETag ${computedEtag}, the source says ${obj.etag}. Nothing was written for it.`, {
             fix: 'The source object changed or was corrupted in transit; re-run the step. If it fails again, the object on MinIO is damaged: re-log the model.',
           });
@@ -233,6 +338,7 @@ async function copyOne(o: PromoteOptions, r: Resolved, dest: { bucket: string; p
     }
     throw err;
   }
+  store.forget(where, obj.etag, obj.size);
   const sha256 = sha.digest('hex');
   await gcs.patchMetadata(dest.bucket, name, { [META_SHA256]: sha256 }, { ifGenerationMatch: finished.generation });
   return { path: rel, size: obj.size, sha256, md5: finished.md5Hash ?? '', crc32c: finished.crc32c ?? '', copied: true, resumed };
@@ -271,6 +377,28 @@ export function manifestOf(res: Omit<PromoteResult, 'manifestUri' | 'seconds' | 
   };
 }
 
+/**
+ * The files of a runs:/ source as MLflow's artifacts API lists them, each with its S3 ETag and size
+ * (HeadObject on the run's artifact store), which the copy verifies against; MLflow and the store
+ * must agree on each size.
+ */
+async function listThroughMlflow(o: PromoteOptions, r: Resolved, a: { runId: string; path: string }): Promise<S3ObjectInfo[]> {
+  const files = await (o.mlflow as MlflowClient).listArtifacts(a.runId, a.path);
+  const out: S3ObjectInfo[] = [];
+  for (const f of files) {
+    const rel = a.path ? f.path.slice(a.path.length + 1) : f.path;
+    const key = `${r.prefix}${rel}`;
+    const head = await o.s3.head(r.bucket, key);
+    if (head.size !== f.size) {
+      throw new ActionError(`MLflow lists ${r.source}${rel} with ${f.size} bytes, but s3://${r.bucket}/${key} holds ${head.size}.`, {
+        fix: 'The run\'s artifacts changed after MLflow listed them, or the artifact root is not the one MLflow writes to; re-run the step, then check the run\'s artifact_uri.',
+      });
+    }
+    out.push({ key, size: head.size, etag: head.etag });
+  }
+  return out;
+}
+
 export async function promote(o: PromoteOptions): Promise<PromoteResult> {
   const started = Date.now();
   const r = await resolve(o);
@@ -283,7 +411,7 @@ export async function promote(o: PromoteOptions): Promise<PromoteResult> {
     });
   }
   const uri = `gs://${dest.bucket}/${dest.prefix}`;
-  const listed = (await o.s3.list(r.bucket, r.prefix)).filter((x) => !x.key.endsWith('/'));
+  const listed = r.artifacts ? await listThroughMlflow(o, r, r.artifacts) : (await o.s3.list(r.bucket, r.prefix)).filter((x) => !x.key.endsWith('/'));
   if (listed.length === 0) {
     throw new ActionError(`No files under ${r.source}: the model's artifacts are empty or elsewhere.`, { fix: 'Check the model version\'s source in MLflow (or the s3:// URI).' });
   }

@@ -571,6 +571,9 @@ function getObject(parts: Parts, p: Parsed, bucket: string, key: string): Reply 
         throw new S3Failure(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: range, ActualObjectSize: String(size) });
       }
       partial = true;
+      // A byte range gets no full-object checksum headers, as S3 answers (its checksums cover the
+      // whole object, and a client validating the range's bytes against them would fail).
+      for (const k of Object.keys(headers)) if (k.startsWith('x-amz-checksum-')) delete headers[k];
     }
   }
   const slice = data.subarray(start, end + 1);

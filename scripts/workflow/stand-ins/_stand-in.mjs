@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 
-const [tool, ...args] = process.argv.slice(2);
+// The wrappers pass an argument starting --env-file as +--env-file (Node 20 would read it as its own option).
+const [tool, ...args] = process.argv.slice(2).map((a) => (a.startsWith('+--env-file') ? a.slice(1) : a));
 const log = process.env.MLABS_STAND_IN_LOG;
 if (log) fs.appendFileSync(log, JSON.stringify({ tool, args, cwd: process.cwd() }) + '\n');
 const out = (s) => process.stdout.write(s);
@@ -237,6 +238,10 @@ const tools = {
       if (args[1] === 'build') return buildxBuild();
       return out('#0 building with "default" instance using docker driver (stand-in)\n#1 DONE\n');
     }
+    if (args[0] === 'pull') {
+      if (process.env.MLABS_STANDIN_DOCKER_NO_PULL) return fail(`Error response from daemon: manifest for ${args[args.length - 1]} not found: manifest unknown: manifest unknown`);
+      return out(`${(args[args.length - 1] ?? '').split('@')[1] ?? ''}: Pulling from stand-in\nStatus: Downloaded newer image for ${args[args.length - 1]}\n`);
+    }
     if (args[0] === 'info') {
       if (process.env.MLABS_STANDIN_DOCKER_DOWN) return fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
       const format = opt('--format') ?? '';
@@ -277,6 +282,19 @@ const tools = {
       default:
         return fail(`systemctl stand-in: no answer for ${JSON.stringify(args)}`);
     }
+  },
+  // systemd-run --unit NAME [--collect] [--property P]... [--description D] PROGRAM ARGS: a transient
+  // unit, active in the same state file as systemctl's (its program is not run).
+  'systemd-run'() {
+    const file = process.env.MLABS_STANDIN_SYSTEMD_STATE;
+    const state = file && fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+    const unit = opt('--unit');
+    if (!unit) return fail('systemd-run stand-in: no --unit given');
+    const name = unit.includes('.') ? unit : `${unit}.service`;
+    if (state[name]?.active) return fail(`Failed to start transient service unit: Unit ${name} was already loaded or has a fragment file.`);
+    state[name] = { enabled: false, active: true, transient: true };
+    if (file) fs.writeFileSync(file, JSON.stringify(state));
+    return out(`Running as unit: ${name}\n`);
   },
   // WSL's wslu helpers: the Windows user's profile folder.
   wslvar() {
