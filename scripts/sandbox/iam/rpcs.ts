@@ -168,7 +168,8 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'cloudbilling.CloudCatalog.ListServices': { none: 'public catalog: any valid credential' },
   'cloudbilling.CloudCatalog.ListSkus': { none: 'public catalog: any valid credential' },
   // IAM Credentials checks iam.serviceAccounts.getAccessToken / getOpenIdToken itself, against the
-  // bindings on the service account (apis/iamcredentials.ts), with the same 403 shape.
+  // service account's own policy (the Terraform's bindings on it: bootstrap's ci_wif) and the
+  // project's (apis/iamcredentials.ts), with IAM Credentials' 403 shape (no resource in the message).
   'iamcredentials.GenerateAccessToken': { none: 'apis/iamcredentials.ts checks the account\'s own bindings' },
   'iamcredentials.GenerateIdToken': { none: 'apis/iamcredentials.ts checks the account\'s own bindings' },
   'sts.token': { none: 'token exchange: the subject token is the credential' },
