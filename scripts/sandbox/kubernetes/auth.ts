@@ -347,24 +347,35 @@ const CLUSTER_ROLE_BINDINGS: [name: string, role: string, subjects: Json[]][] = 
   ['system:public-info-viewer', 'system:public-info-viewer', [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }, { apiGroup: RBAC, kind: 'Group', name: 'system:unauthenticated' }]],
 ];
 
-/** The bootstrap ClusterRoles and ClusterRoleBindings (and minikube's own binding) as objects to store. */
-export function bootstrapPolicy(flavor: 'gke' | 'minikube'): { clusterRoles: Json[]; clusterRoleBindings: Json[] } {
-  const labels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
-  const annotations = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
-  const clusterRoles: Json[] = Object.entries(CLUSTER_ROLES).map(([name, rules]) => {
+const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const BOOTSTRAP_ANNOTATIONS = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+
+let bootstrapRoles: Json[] | undefined;
+
+/** The bootstrap ClusterRoles with the aggregated ones filled in, computed once per process. */
+function aggregatedBootstrapRoles(): Json[] {
+  const roles: Json[] = Object.entries(CLUSTER_ROLES).map(([name, rules]) => {
     const agg = AGGREGATED[name];
     const to = AGGREGATE_TO[name]?.label ?? agg?.label;
     return {
-      apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name, labels: { ...labels, ...(to ? { [AGGREGATE(to)]: 'true' } : {}) }, annotations },
+      apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name, labels: { ...BOOTSTRAP_LABELS, ...(to ? { [AGGREGATE(to)]: 'true' } : {}) }, annotations: BOOTSTRAP_ANNOTATIONS },
       ...(agg ? { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [AGGREGATE(agg.selects)]: 'true' } }] } } : {}),
       rules: structuredClone(rules),
     };
   });
-  aggregateRules(clusterRoles);
+  aggregateRules(roles);
+  return roles;
+}
+
+/** The bootstrap ClusterRoles and ClusterRoleBindings (and minikube's own binding) as objects to store. */
+export function bootstrapPolicy(flavor: 'gke' | 'minikube'): { clusterRoles: Json[]; clusterRoleBindings: Json[] } {
+  bootstrapRoles ??= aggregatedBootstrapRoles();
+  // A fresh top level and metadata for the caller to stamp (uid, creationTimestamp); the store copies the rest when it keeps it.
+  const clusterRoles = bootstrapRoles.map((r) => ({ ...r, metadata: { ...meta(r) } }));
   const bindings = [...CLUSTER_ROLE_BINDINGS];
   if (flavor === 'minikube') bindings.push(['minikube-rbac', 'cluster-admin', [{ kind: 'ServiceAccount', name: 'default', namespace: 'kube-system' }]]);
   const clusterRoleBindings = bindings.map(([name, role, subjects]) => ({
-    apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name, ...(name === 'minikube-rbac' ? {} : { labels, annotations }) }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role }, subjects,
+    apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name, ...(name === 'minikube-rbac' ? {} : { labels: BOOTSTRAP_LABELS, annotations: BOOTSTRAP_ANNOTATIONS }) }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role }, subjects,
   }));
   return { clusterRoles, clusterRoleBindings };
 }
@@ -386,10 +397,7 @@ function selectorMatchesLabels(sel: Json, labels: Record<string, string>): boole
   return true;
 }
 
-const sameRule = (a: PolicyRule, b: PolicyRule): boolean => {
-  const norm = (r: PolicyRule): string => JSON.stringify([r.verbs ?? [], r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
-  return norm(a) === norm(b);
-};
+const ruleKey = (r: PolicyRule): string => JSON.stringify([r.verbs ?? [], r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
 
 /**
  * What the aggregation controller does: every ClusterRole with an aggregationRule gets the rules of
@@ -399,22 +407,31 @@ const sameRule = (a: PolicyRule, b: PolicyRule): boolean => {
  */
 export function aggregateRules(roles: Json[]): string[] {
   const changed = new Set<string>();
-  const sorted = [...roles].sort((a, b) => String(meta(a).name).localeCompare(String(meta(b).name)));
-  for (let pass = 0; pass < 10; pass++) {
+  const sorted = [...roles].sort((a, b) => (String(meta(a).name) < String(meta(b).name) ? -1 : 1));
+  const aggregated = sorted.filter((r) => r.aggregationRule);
+  if (!aggregated.length) return [];
+  const labelsOf = (r: Json): Record<string, string> => (meta(r).labels ?? {}) as Record<string, string>;
+  const keysOf = new Map<Json, string[]>(sorted.map((r) => [r, ((r.rules as PolicyRule[] | undefined) ?? []).map(ruleKey)]));
+  for (let pass = 0; pass <= aggregated.length; pass++) {
     let any = false;
-    for (const role of sorted) {
-      const selectors = ((role.aggregationRule as Json | undefined)?.clusterRoleSelectors as Json[] | undefined) ?? [];
-      if (!role.aggregationRule) continue;
+    for (const role of aggregated) {
+      const selectors = ((role.aggregationRule as Json).clusterRoleSelectors as Json[] | undefined) ?? [];
+      const seen = new Set<string>();
       const rules: PolicyRule[] = [];
+      const keys: string[] = [];
       for (const other of sorted) {
-        if (other === role) continue;
-        const labels = (meta(other).labels ?? {}) as Record<string, string>;
-        if (!selectors.some((sel) => selectorMatchesLabels(sel, labels))) continue;
-        for (const r of (other.rules as PolicyRule[] | undefined) ?? []) if (!rules.some((x) => sameRule(x, r))) rules.push(structuredClone(r));
+        if (other === role || !selectors.some((sel) => selectorMatchesLabels(sel, labelsOf(other)))) continue;
+        const otherRules = (other.rules as PolicyRule[] | undefined) ?? [];
+        (keysOf.get(other) ?? []).forEach((k, i) => {
+          if (seen.has(k)) return;
+          seen.add(k);
+          keys.push(k);
+          rules.push(structuredClone(otherRules[i] as PolicyRule));
+        });
       }
-      const before = (role.rules as PolicyRule[] | undefined) ?? [];
-      if (before.length !== rules.length || before.some((r, i) => !sameRule(r, rules[i] as PolicyRule))) {
+      if (keys.join('\n') !== (keysOf.get(role) ?? []).join('\n')) {
         role.rules = rules;
+        keysOf.set(role, keys);
         changed.add(String(meta(role).name));
         any = true;
       }
