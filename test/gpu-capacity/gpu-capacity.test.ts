@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
+import { GPU_TYPES } from '../../actions/lib/gpu.js';
 import type { QuotaEntry } from '../../scripts/sandbox/quota.js';
 import { rankZones } from '../../actions/lib/gpu-capacity.js';
 import { runAction, type ActionRun } from '../harness.js';
@@ -133,6 +134,23 @@ describe('gpu-capacity', () => {
       ['us-central1-c', 'UP', true],
       ['us-central1-a', 'DOWN', false],
     ]);
+  });
+
+  // Every family of the suite's catalog has a seeded regional quota, on-demand and PREEMPTIBLE_, in
+  // each region that offers it: gpu-capacity reads it for each (Spot for every other family).
+  GPU_TYPES.forEach((type, i) => {
+    const spot = i % 2 === 1;
+    test(`every family: ${type.name}${spot ? ' (Spot)' : ''} reads its seeded quota in us-central1`, async () => {
+      const metric = spot ? type.preemptibleMetric : type.metric;
+      const r = await run({ accelerator_type: type.name, count: 1, spot, regions: 'us-central1' });
+      ok(r);
+      const regions = JSON.parse(r.outputs.regions ?? '[]') as Json[];
+      const seeded = sb.ctx.quota.find(metric, 'us-central1');
+      assert.ok(seeded, `seed has ${metric} us-central1`);
+      assert.deepEqual(regions.map((x) => [x.region, x.metric, x.headroom]), [['us-central1', metric, seeded.limit]]);
+      assert.ok(zonesOf(r).length > 0, 'zones of us-central1 offer it');
+      assert.equal(r.outputs.fits, String(seeded.limit >= 1));
+    });
   });
 
   test('spot reads the PREEMPTIBLE_ quota', async () => {

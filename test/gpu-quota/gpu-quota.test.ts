@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, test } from 'vitest';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { QuotaEntry, QuotaReview } from '../../scripts/sandbox/quota.js';
 import { runAction, type ActionRun } from '../harness.js';
+import { GPU_TYPES } from '../../actions/lib/gpu.js';
 
 let sb: Sandbox;
 let seedEntries: QuotaEntry[];
@@ -191,6 +192,24 @@ describe('ensure', () => {
     assert.match(msg, /Fix: Request the quota by hand.*https:\/\/console\.cloud\.google\.com\/iam-admin\/quotas\?project=mlabs-demo/s);
     assert.match(r.summary, /\| denied \|/);
     assert.match(r.summary, /https:\/\/console\.cloud\.google\.com/);
+  });
+
+  // Every family of the suite's catalog has its regional quota seeded (on-demand and PREEMPTIBLE_), so
+  // a raise above the limit files the preference for the quota the sandbox keeps; Spot for every other family.
+  GPU_TYPES.forEach((type, i) => {
+    const spot = i % 2 === 1;
+    test(`every family: ${type.name}${spot ? ' (Spot)' : ''} files its preference against the seeded ${spot ? type.preemptibleMetric : type.metric}`, async () => {
+      const seeded = entry(spot ? type.preemptibleMetric : type.metric, 'us-central1');
+      const count = Math.max(seeded.limit, seeded.autoGrantCeiling ?? 0) + 1; // above what is granted at once: Google reviews it
+      const r = await run({ region: 'us-central1', gpu_family: type.name, spot, count });
+      ok(r);
+      assert.equal(r.outputs.regional_state, 'pending');
+      assert.equal(r.outputs.regional_limit, String(seeded.limit));
+      const p = prefs().find((x) => x.quotaId === seeded.quotaId) as Json | undefined;
+      assert.ok(p, JSON.stringify(prefs()));
+      assert.deepEqual(p.dimensions, { region: 'us-central1', ...(seeded.gpuFamily ? { gpu_family: seeded.gpuFamily } : {}) });
+      assert.equal((p.quotaConfig as Json).preferredValue, String(count));
+    });
   });
 
   test('newer families use GPUS-PER-GPU-FAMILY with the gpu_family dimension', async () => {

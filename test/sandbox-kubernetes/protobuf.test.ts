@@ -113,12 +113,35 @@ describe('kubectl create subcommands (protobuf bodies) against the sandbox dgx c
     assert.match(again.stderr, /failed to create configmap: configmaps "twice" already exists/);
   });
 
-  it('a kind outside the decoded subset is refused with 415 naming it; the same object from YAML is created', async () => {
+  it('create service clusterip|nodeport: ports (name, protocol, port, targetPort), selector and type as sent; headless keeps clusterIP None', async () => {
     const ns = await namespace();
-    const gen = await k.kubectl(['create', 'service', 'clusterip', 'api', '--tcp=80:8080', '-n', ns]);
+    assert.match(await create(['service', 'clusterip', 'api', '--tcp=80:8080', '--tcp=443:8443'], ns), /service\/api created/);
+    const api = await get('service/api', ns);
+    const spec = api.spec as { type: string; selector: Record<string, string>; clusterIP: string; ports: { name: string; protocol: string; port: number; targetPort: number | string; nodePort?: number }[] };
+    assert.equal(spec.type, 'ClusterIP');
+    assert.deepEqual(spec.selector, { app: 'api' });
+    assert.deepEqual(spec.ports, [
+      { name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 },
+      { name: '443-8443', protocol: 'TCP', port: 443, targetPort: 8443 },
+    ]);
+    assert.match(spec.clusterIP, /^10\./, 'a cluster IP is allocated');
+
+    await create(['service', 'clusterip', 'headless', '--clusterip=None', '--tcp=5000:5000'], ns);
+    assert.equal((((await get('service/headless', ns)).spec) as { clusterIP: string }).clusterIP, 'None');
+
+    assert.match(await create(['service', 'nodeport', 'web', '--tcp=80:http', '--node-port=30080'], ns), /service\/web created/);
+    const web = (await get('service/web', ns)).spec as typeof spec;
+    assert.equal(web.type, 'NodePort');
+    assert.deepEqual(web.ports, [{ name: '80-http', protocol: 'TCP', port: 80, targetPort: 'http', nodePort: 30080 }]);
+    const listed = await k.kubectl(['get', 'services', '-n', ns]);
+    assert.match(listed.stdout, /web\s+NodePort\s+\S+\s+<none>\s+80:30080\/TCP/);
+  });
+
+  it('a kind outside the decoded subset is refused with 415 naming it; the same object from YAML is created', async () => {
+    const gen = await k.kubectl(['create', 'priorityclass', 'batch-low', '--value=100']);
     assert.notEqual(gen.code, 0);
-    assert.match(gen.stderr, /failed to create ClusterIP service: the body of the request was in an unknown format - the sandbox decodes protobuf for .*, not v1\/Service; send it as JSON or YAML/);
-    const yaml = await k.kubectl(['create', '-n', ns, '-f', '-'], 'apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  ports: [{port: 80, targetPort: 8080}]\n');
+    assert.match(gen.stderr, /the body of the request was in an unknown format - the sandbox decodes protobuf for .*, not scheduling\.k8s\.io\/v1\/PriorityClass; send it as JSON or YAML/);
+    const yaml = await k.kubectl(['create', '-f', '-'], 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: batch-low}\nvalue: 100\n');
     assert.equal(yaml.code, 0, yaml.stderr);
   });
 });

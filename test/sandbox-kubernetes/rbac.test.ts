@@ -110,6 +110,56 @@ describe('RBAC on the sandbox dgx cluster', () => {
     assert.match(r.stdout, /\[\/api\/\*\]\s+\[\]\s+\[get\]/);
   });
 
+  it('escalation prevention: a Role or binding granting more than the caller holds is refused in the API server\'s words, unless it may escalate or bind', async () => {
+    // A namespace admin (ClusterRole admin bound in its namespace) of its own, made here.
+    for (const args of [['create', 'namespace', 'esc'], ['create', 'serviceaccount', 'granter', '-n', 'esc'], ['create', 'rolebinding', 'granter-admin', '--clusterrole=admin', '--serviceaccount=esc:granter', '-n', 'esc']]) {
+      const r = await k.kubectl(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const t = await k.kubectl(['create', 'token', 'granter', '-n', 'esc']);
+    const asGranter = (args: string[]) => k.kubectl([`--token=${t.stdout.trim()}`, ...args]);
+    const who = 'user "system:serviceaccount:esc:granter" (groups=["system:serviceaccounts" "system:serviceaccounts:esc" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:';
+
+    const within = await asGranter(['create', 'role', 'cfg-reader', '--verb=get,list', '--resource=configmaps', '-n', 'esc']);
+    assert.equal(within.code, 0, within.stderr);
+    const more = await asGranter(['create', 'role', 'node-reader', '--verb=get,list', '--resource=nodes,configmaps', '-n', 'esc']);
+    assert.notEqual(more.code, 0);
+    assert.ok(more.stderr.includes(`roles.rbac.authorization.k8s.io "node-reader" is forbidden: ${who}\n{APIGroups:[""], Resources:["nodes"], Verbs:["get" "list"]}`), more.stderr);
+    const bind = await asGranter(['create', 'rolebinding', 'granter-root', '--clusterrole=cluster-admin', '--serviceaccount=esc:granter', '-n', 'esc']);
+    assert.notEqual(bind.code, 0);
+    assert.ok(bind.stderr.includes(`rolebindings.rbac.authorization.k8s.io "granter-root" is forbidden: ${who}\n{APIGroups:["*"], Resources:["*"], Verbs:["*"]}\n{NonResourceURLs:["*"], Verbs:["*"]}`), bind.stderr);
+    const view = await asGranter(['create', 'rolebinding', 'granter-view', '--clusterrole=view', '--serviceaccount=esc:granter', '-n', 'esc']);
+    assert.equal(view.code, 0, `view is within admin: ${view.stderr}`);
+    assert.equal((await k.kubectl(['get', 'role', 'node-reader', '-n', 'esc'])).code, 1, 'the refused Role was not stored');
+
+    // escalate on roles and bind on cluster-admin lift the check, as the API server's EscalationAllowed / BindingAuthorized do.
+    assert.equal((await k.kubectl(['create', 'role', 'granter-escalate', '--verb=escalate', '--resource=roles', '-n', 'esc'])).code, 0);
+    assert.equal((await k.kubectl(['create', 'role', 'granter-bind', '--verb=bind', '--resource=clusterroles', '--resource-name=cluster-admin', '-n', 'esc'])).code, 0);
+    assert.equal((await k.kubectl(['create', 'rolebinding', 'granter-esc', '--role=granter-escalate', '--serviceaccount=esc:granter', '-n', 'esc'])).code, 0);
+    assert.equal((await k.kubectl(['create', 'rolebinding', 'granter-bind', '--role=granter-bind', '--serviceaccount=esc:granter', '-n', 'esc'])).code, 0);
+    const escalated = await asGranter(['create', 'role', 'node-reader', '--verb=get,list', '--resource=nodes', '-n', 'esc']);
+    assert.equal(escalated.code, 0, escalated.stderr);
+    const bound = await asGranter(['create', 'rolebinding', 'granter-root', '--clusterrole=cluster-admin', '--serviceaccount=esc:granter', '-n', 'esc']);
+    assert.equal(bound.code, 0, bound.stderr);
+  });
+
+  it('ClusterRole aggregation: labelled ClusterRoles flow into view, edit and admin, and into any role whose aggregationRule selects them', async () => {
+    const widgets = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: widgets-view\n  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true", mlabs.dev/aggregate: "true"}\nrules:\n- apiGroups: [mlabs.dev]\n  resources: [widgets]\n  verbs: [get, list, watch]\n';
+    assert.equal((await k.kubectl(['create', '-f', '-'], widgets)).code, 0);
+    const rulesOf = async (name: string): Promise<{ apiGroups?: string[]; resources?: string[]; verbs: string[] }[]> =>
+      (JSON.parse((await k.kubectl(['get', 'clusterrole', name, '-o', 'json'])).stdout) as { rules?: { apiGroups?: string[]; resources?: string[]; verbs: string[] }[] }).rules ?? [];
+    const hasWidgets = (rules: { apiGroups?: string[]; resources?: string[] }[]) => rules.some((r) => r.apiGroups?.includes('mlabs.dev') && r.resources?.includes('widgets'));
+    for (const role of ['view', 'edit', 'admin']) assert.ok(hasWidgets(await rulesOf(role)), `${role} aggregates widgets-view`);
+    assert.ok((await rulesOf('admin')).some((r) => r.resources?.includes('rolebindings')), 'admin keeps its own rules');
+
+    const agg = 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: mlabs-all}\naggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {mlabs.dev/aggregate: "true"}\nrules: []\n';
+    assert.equal((await k.kubectl(['create', '-f', '-'], agg)).code, 0);
+    assert.deepEqual(await rulesOf('mlabs-all'), [{ apiGroups: ['mlabs.dev'], resources: ['widgets'], verbs: ['get', 'list', 'watch'] }]);
+    assert.equal((await k.kubectl(['delete', 'clusterrole', 'widgets-view'])).code, 0);
+    assert.deepEqual(await rulesOf('mlabs-all'), []);
+    assert.ok(!hasWidgets(await rulesOf('admin')), 'a deleted role leaves the aggregates');
+  });
+
   it('impersonation needs the impersonate verb; cluster-admin has it', async () => {
     const as = await k.kubectl(['auth', 'can-i', 'list', 'pods', '-n', 'ml', '--as=system:serviceaccount:ml:runner']);
     assert.equal(as.stdout.trim(), 'yes', as.stderr);

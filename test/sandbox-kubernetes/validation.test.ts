@@ -98,6 +98,29 @@ describe('API server validation on the sandbox dgx cluster', () => {
     assert.match(ip.stderr, /The Service "api" is invalid: spec\.clusterIPs\[0\]: Invalid value: \[\]string\{"10\.96\.250\.250"\}: may not change once set/);
   });
 
+  it('pod updates: image, activeDeadlineSeconds (lowered) and added tolerations may change; anything else is Forbidden in ValidatePodUpdate\'s words', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: upd, namespace: val}\nspec:\n  activeDeadlineSeconds: 600\n  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n  containers:\n  - name: app\n    image: busybox:1\n    ports: [{containerPort: 3000}]\n';
+    assert.equal((await k.kubectl(['create', '-f', '-'], pod)).code, 0);
+    const image = await k.kubectl(['set', 'image', 'pod/upd', 'app=busybox:2', '-n', 'val']);
+    assert.equal(image.code, 0, image.stderr);
+    const allowed = await k.kubectl(['patch', 'pod', 'upd', '-n', 'val', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":300,"tolerations":[{"key":"nvidia.com/gpu","operator":"Exists","effect":"NoSchedule"},{"key":"spot","operator":"Exists"}]}}']);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const got = JSON.parse((await k.kubectl(['get', 'pod', 'upd', '-n', 'val', '-o', 'json'])).stdout) as { spec: { activeDeadlineSeconds: number; tolerations: unknown[]; containers: { image: string }[] } };
+    assert.equal(got.spec.containers[0]?.image, 'busybox:2');
+    assert.equal(got.spec.activeDeadlineSeconds, 300);
+    assert.equal(got.spec.tolerations.length, 2);
+
+    const port = await k.kubectl(['patch', 'pod', 'upd', '-n', 'val', '--type=json', '-p', '[{"op":"replace","path":"/spec/containers/0/ports/0/containerPort","value":9999}]']);
+    assert.notEqual(port.code, 0);
+    assert.match(port.stderr, /The Pod "upd" is invalid: spec: Forbidden: pod updates may not change fields other than `spec\.containers\[\*\]\.image`, `spec\.initContainers\[\*\]\.image`, `spec\.activeDeadlineSeconds`, `spec\.tolerations` \(only additions to existing tolerations\) or `spec\.terminationGracePeriodSeconds` \(allow it to be set to 1 if it was previously negative\)/);
+    const raise = await k.kubectl(['patch', 'pod', 'upd', '-n', 'val', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":900}}']);
+    assert.match(raise.stderr, /The Pod "upd" is invalid: spec\.activeDeadlineSeconds: Invalid value: 900: must be less than or equal to previous value/);
+    const drop = await k.kubectl(['patch', 'pod', 'upd', '-n', 'val', '--type=json', '-p', '[{"op":"remove","path":"/spec/tolerations/0"}]']);
+    assert.match(drop.stderr, /The Pod "upd" is invalid: spec\.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds/);
+    const env = await k.kubectl(['set', 'env', 'pod/upd', 'A=b', '-n', 'val']);
+    assert.match(env.stderr, /spec: Forbidden: pod updates may not change fields other than/);
+  });
+
   it('an unknown field in a patch is refused under Strict and dropped otherwise, never stored', async () => {
     assert.equal((await k.kubectl(['create', 'configmap', 'cfg', '--from-literal=a=1', '-n', 'val'])).code, 0);
     const strict = await patchRaw('/api/v1/namespaces/val/configmaps/cfg?fieldValidation=Strict', '{"datta":{"b":"2"}}');

@@ -116,6 +116,54 @@ describe('skopeo against the Docker host', () => {
   });
 });
 
+describe('IAM on the Docker host: pull, push and delete need the repository permissions Artifact Registry checks', () => {
+  const ci = () => `oauth2accesstoken:${sb.ciToken}`;
+  const REPO = 'projects/mlabs-demo/locations/us-central1/repositories/mlabs-runner';
+  const grant = (...roles: string[]) => sb.iam.setPolicy({ project: roles.map((role) => ({ role, members: [`serviceAccount:${sb.ciServiceAccount}`] })) });
+
+  test('the CI account pushes, reads and deletes under the Terraform policy (its Artifact Registry role)', async () => {
+    const layout = makeLayout(work, { architecture: 'amd64' }, '-iam-ci');
+    const copy = await skopeo('copy', '--dest-tls-verify=false', '--dest-creds', ci(), `oci:${layout.dir}`, ref(':iam-ci'));
+    assert.equal(copy.code, 0, copy.stderr);
+    const inspect = await skopeo('inspect', '--raw', '--tls-verify=false', '--creds', ci(), ref(':iam-ci'));
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const del = await skopeo('delete', '--tls-verify=false', '--creds', ci(), ref(`@${layout.manifestDigest}`));
+    assert.equal(del.code, 0, del.stderr);
+  });
+
+  test('a reader pulls but is refused a push (uploadArtifacts) and a delete (deleteArtifacts); without a role even a pull is refused (downloadArtifacts), in the registry\'s words', async () => {
+    const layout = makeLayout(work, { architecture: 'amd64' }, '-iam-reader');
+    assert.equal((await skopeo('copy', '--dest-tls-verify=false', '--dest-creds', `oauth2accesstoken:${sb.accessToken}`, `oci:${layout.dir}`, ref(':iam-reader'))).code, 0);
+    // skopeo prints `denied: MESSAGE` for a copy or inspect, the registry's JSON body (quotes escaped) for a delete.
+    const q = '\\\\*"';
+    const message = (permission: string) => `Permission ${q}artifactregistry\\.repositories\\.${permission}${q} denied on resource ${q}${REPO.replace(/\//g, '\\/')}${q} \\(or it may not exist\\)`;
+    const denied = (permission: string) => new RegExp(`denied: ${message(permission)}`);
+    try {
+      grant('roles/artifactregistry.reader');
+      const pull = await skopeo('inspect', '--raw', '--tls-verify=false', '--creds', ci(), ref(':iam-reader'));
+      assert.equal(pull.code, 0, pull.stderr);
+      const other = makeLayout(work, { architecture: 'arm64' }, '-iam-refused');
+      const push = await skopeo('copy', '--dest-tls-verify=false', '--dest-creds', ci(), `oci:${other.dir}`, ref(':iam-refused'));
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, denied('uploadArtifacts'));
+      const del = await skopeo('delete', '--tls-verify=false', '--creds', ci(), ref(`@${layout.manifestDigest}`));
+      assert.notEqual(del.code, 0);
+      assert.match(del.stderr, new RegExp(`"code\\\\*": \\\\*"DENIED[\\s\\S]*${message('deleteArtifacts')}[\\s\\S]*\\(403 Forbidden\\)`));
+
+      grant('roles/container.developer');
+      const none = await skopeo('inspect', '--raw', '--tls-verify=false', '--creds', ci(), ref(':iam-reader'));
+      assert.notEqual(none.code, 0);
+      assert.match(none.stderr, denied('downloadArtifacts'));
+      // The registry's own error shape, over plain HTTP with the access token as Basic.
+      const res = await fetch(`http://${host}/v2/${IMAGE_PATH}/manifests/iam-reader`, { headers: { authorization: `Basic ${Buffer.from(ci()).toString('base64')}` } });
+      assert.equal(res.status, 403);
+      assert.deepEqual(await res.json(), { errors: [{ code: 'DENIED', message: `Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "${REPO}" (or it may not exist)` }] });
+    } finally {
+      sb.iam.setPolicy(undefined);
+    }
+  });
+});
+
 describe('the registry API v2 over plain HTTP', () => {
   const base = () => `http://${host}/v2`;
   const basic = () => `Basic ${Buffer.from(`oauth2accesstoken:${sb.accessToken}`).toString('base64')}`;

@@ -169,6 +169,33 @@ describe('the policy from terraform/ and the refusals', () => {
       sb.iam.setPolicy(undefined);
     }
   });
+
+  test("GKE: a Role is held to RBAC's escalation check; IAM's container.roles.escalate (roles/container.admin) lifts it", async () => {
+    const kenv = { ...env, KUBECONFIG: join(cfg, 'kubeconfig-escalate') };
+    const g = await gcloud(kenv, ['container', 'clusters', 'get-credentials', 'mlabs', '--location', 'us-central1']);
+    assert.equal(g.code, 0, g.stderr);
+    const kubectl = (args: string[], input?: string) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        const child = execFile('kubectl', args, { env: { ...process.env, ...kenv } }, (err, _o, stderr) => resolve({ code: err ? 1 : 0, stderr }));
+        if (input !== undefined) child.stdin?.end(input);
+      });
+    // RBAC (made by the project owner) lets the CI account create Roles in default; IAM gives it container.developer.
+    const rbac = `apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-maker, namespace: default}\nrules: [{apiGroups: [rbac.authorization.k8s.io], resources: [roles], verbs: [create]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ci-role-maker, namespace: default}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-maker}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ${sb.ciServiceAccount}}]\n`;
+    const made = await kubectl([`--token=${sb.accessToken}`, 'apply', '-f', '-'], rbac);
+    assert.equal(made.code, 0, made.stderr);
+    sb.iam.setPolicy({ project: [{ role: 'roles/container.developer', members: [`serviceAccount:${sb.ciServiceAccount}`] }] });
+    try {
+      const refused = await kubectl(['create', 'role', 'cm-reader', '--verb=get', '--resource=configmaps']);
+      assert.notEqual(refused.code, 0);
+      // IAM lets it read ConfigMaps, but the escalation check counts only what RBAC gives it.
+      assert.match(refused.stderr, /roles\.rbac\.authorization\.k8s\.io "cm-reader" is forbidden: user "mlabs-ci@mlabs-demo\.iam\.gserviceaccount\.com" \(groups=\[[^\]]*\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\[""\], Resources:\["configmaps"\], Verbs:\["get"\]\}/);
+      sb.iam.setPolicy({ project: [{ role: 'roles/container.admin', members: [`serviceAccount:${sb.ciServiceAccount}`] }] });
+      const allowed = await kubectl(['create', 'role', 'cm-reader', '--verb=get', '--resource=configmaps']);
+      assert.equal(allowed.code, 0, allowed.stderr);
+    } finally {
+      sb.iam.setPolicy(undefined);
+    }
+  });
 });
 
 describe('a role removed from terraform/modules/iam', () => {

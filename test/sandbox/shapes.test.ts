@@ -89,6 +89,21 @@ describe('catalog', () => {
     assert.equal(a100.maximumCardsPerInstance, 16);
   });
 
+  test('every GPU family has its regional quotas, on-demand and PREEMPTIBLE_, in each region that offers it; gcloud reads them from regions describe', async () => {
+    const data = JSON.parse(readFileSync(SHAPES_FILE, 'utf8')) as { acceleratorTypes: Record<string, { zones: string[] }> };
+    for (const t of GPU_TYPES) {
+      const regions = [...new Set(data.acceleratorTypes[t.name]?.zones.map((z) => z.replace(/-[a-z]$/, '')))];
+      assert.ok(regions.length > 0, t.name);
+      for (const region of regions) {
+        for (const metric of [t.metric, t.preemptibleMetric]) assert.ok(sb.ctx.quota.find(metric, region), `the seed has ${metric} in ${region}`);
+      }
+    }
+    const central = (await gcloud(['compute', 'regions', 'describe', 'us-central1'])) as { quotas: { metric: string; limit: number }[] };
+    const metrics = new Set(central.quotas.map((q) => q.metric));
+    for (const t of GPU_TYPES) for (const m of [t.metric, t.preemptibleMetric]) assert.ok(metrics.has(m), `regions describe us-central1 lists ${m}`);
+    assert.equal(central.quotas.find((q) => q.metric === 'NVIDIA_A100_GPUS')?.limit, 16);
+  });
+
   test('machine-types list --zones and describe: CPUs, memory and the GPUs A2/A3/G2 types carry; zone availability', async () => {
     const list = (await gcloud(['compute', 'machine-types', 'list', '--zones', 'us-central1-a'])) as Json[];
     const byName = new Map(list.map((m) => [String(m.name), m]));

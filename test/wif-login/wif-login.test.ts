@@ -2,12 +2,13 @@
  * wif-login through its bundle against the sandbox: GitHub OIDC -> STS -> IAM Credentials,
  * the credentials file read by real clients, every diagnosis, secrets and the post step.
  */
-import { afterAll, beforeAll, test } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runAction, runProgram, type ActionRun } from '../harness.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import type { GithubOidcService } from '../../scripts/sandbox/apis/github-oidc.js';
@@ -342,4 +343,41 @@ test('diagnose: true writes every check and the claims to the summary, and still
   } finally {
     github().setClaims({ environment: undefined });
   }
+});
+
+describe('the CI account\'s roles/iam.workloadIdentityUser binding removed from terraform/bootstrap', () => {
+  // Who may impersonate the CI account is the Terraform's `ci_wif` binding, not a seed: without it
+  // the exchange still succeeds (STS), and IAM Credentials refuses naming the permission.
+  let other: Sandbox;
+  let checkout: string;
+  beforeAll(async () => {
+    checkout = mkdtempSync(join(tmpdir(), 'wif-checkout-'));
+    cpSync(join(dirname(fileURLToPath(import.meta.url)), '../../terraform'), join(checkout, 'terraform'), { recursive: true });
+    const file = join(checkout, 'terraform/bootstrap/main.tf');
+    const text = readFileSync(file, 'utf8');
+    const without = text.replace(/resource "google_service_account_iam_member" "ci_wif" \{[\s\S]*?\n\}\n/, '');
+    assert.notEqual(without, text);
+    writeFileSync(file, without);
+    other = await startSandbox({ checkout });
+  });
+  afterAll(async () => {
+    await other?.stop();
+    if (checkout) rmSync(checkout, { recursive: true, force: true });
+  });
+
+  test('wif-login fails naming iam.serviceAccounts.getAccessToken and the role to grant; the bound sandbox (the real Terraform) logs in', async () => {
+    const run = await runAction('wif-login', { inputs: { workload_identity_provider: PROVIDER, service_account: SA, token_format: 'access_token' }, env: { ...other.env, MLABS_RETRY_BASE_MS: '1' }, post: false });
+    assert.equal(run.exitCode, 1);
+    const err = errorOf(run);
+    assert.match(err, /Permission 'iam\.serviceAccounts\.getAccessToken' denied/);
+    assert.match(err, /--role=roles\/iam\.workloadIdentityUser/);
+    assert.equal(other.requests.filter((r) => r.rpc === 'GenerateAccessToken').at(-1)?.status, 403);
+    const policy = await fetch(`${other.url}/iam/v1/projects/mlabs-demo/serviceAccounts/${SA}:getIamPolicy`, { method: 'POST', headers: { authorization: `Bearer ${other.accessToken}` } });
+    assert.deepEqual(((await policy.json()) as { bindings?: unknown[] }).bindings ?? [], [], 'the account\'s policy is the Terraform\'s: empty');
+
+    const bound = await fetch(`${sb.url}/iam/v1/projects/mlabs-demo/serviceAccounts/${SA}:getIamPolicy`, { method: 'POST', headers: { authorization: `Bearer ${sb.accessToken}` } });
+    assert.deepEqual(((await bound.json()) as { bindings?: unknown[] }).bindings, [
+      { role: 'roles/iam.workloadIdentityUser', members: ['principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/mlabs/platform'] },
+    ]);
+  });
 });

@@ -39,7 +39,24 @@ export interface ServiceAccountSeed {
   email: string;
   uniqueId?: string;
   disabled?: boolean;
+  /**
+   * The account's own IAM policy. Absent: the bindings the Terraform (or the seed's `iamPolicy`)
+   * sets on `projects/-/serviceAccounts/EMAIL` (bootstrap's `ci_wif`, modules/iam's `ci_uses_nodes`);
+   * setIamPolicy writes it, and from then on it is the policy.
+   */
   bindings?: Binding[];
+}
+
+/** The IAM service's view the account modules need (scripts/sandbox/iam/engine.ts). */
+export interface AccountPolicySource {
+  currentPolicy(): Promise<unknown>;
+  resourceBindings(resource: string): Binding[];
+}
+
+/** The account's own policy: its seeded or set bindings, else the Terraform's on it (load the policy first). */
+export function accountBindings(sa: ServiceAccountSeed, iam: AccountPolicySource | undefined): Binding[] {
+  if (sa.bindings) return sa.bindings;
+  return (iam?.resourceBindings(`projects/-/serviceAccounts/${sa.email}`) ?? []).map((b) => ({ role: b.role, members: [...b.members] }));
 }
 
 export interface IamSeed {
@@ -87,20 +104,12 @@ export function defaultWorkloadIdentity(projectNumber: string): WorkloadIdentity
   };
 }
 
-export function defaultIam(projectId: string, projectNumber: string): IamSeed {
-  const pool = `principalSet://${IAM_HOST}/${poolName(projectNumber, 'github')}`;
+export function defaultIam(projectId: string): IamSeed {
   return {
     serviceAccounts: [
-      {
-        email: `mlabs-ci@${projectId}.iam.gserviceaccount.com`,
-        uniqueId: '100000000000000000001',
-        bindings: [{ role: 'roles/iam.workloadIdentityUser', members: [`${pool}/attribute.repository/mlabs/platform`] }],
-      },
-      {
-        email: `mlabs-nodes@${projectId}.iam.gserviceaccount.com`,
-        uniqueId: '100000000000000000002',
-        bindings: [{ role: 'roles/iam.serviceAccountUser', members: [`serviceAccount:mlabs-ci@${projectId}.iam.gserviceaccount.com`] }],
-      },
+      // Their own policies (who may impersonate or act as them) come from the Terraform: see accountBindings().
+      { email: `mlabs-ci@${projectId}.iam.gserviceaccount.com`, uniqueId: '100000000000000000001' },
+      { email: `mlabs-nodes@${projectId}.iam.gserviceaccount.com`, uniqueId: '100000000000000000002' },
     ],
     allowLifetimeExtension: false,
   };

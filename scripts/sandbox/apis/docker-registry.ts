@@ -11,10 +11,20 @@
 // repository paths add `service` and `scope`; the token service takes Basic `oauth2accesstoken`
 // (or `_dcgcloud_token`) with an OAuth access token; requests may also send that access token as
 // Bearer or Basic directly. Errors are the distribution spec's `{"errors":[{code,message,detail}]}`.
+//
+// IAM as Artifact Registry checks it on these hosts (cloud.google.com/artifact-registry/docs/access-control):
+// a pull (GET/HEAD of manifests, blobs, tags) needs artifactregistry.repositories.downloadArtifacts,
+// a push (blob uploads, manifest PUT) uploadArtifacts, a manifest or tag DELETE deleteArtifacts, all
+// on the repository, for the identity behind the credential (a registry token stands for the access
+// token it was exchanged for). The refusal is the registry's: 403 `{"errors":[{"code":"DENIED",
+// "message":"Permission \"artifactregistry.repositories.uploadArtifacts\" denied on resource
+// \"projects/P/locations/L/repositories/R\" (or it may not exist)"}]}`, the text docker and skopeo
+// print after `denied:`.
 import { createHash, randomUUID } from 'node:crypto';
 import type { ApiModule, SandboxContext } from '../context.js';
 import type { SandboxReply, SandboxRequest } from '../router.js';
 import type { TokenInfo } from '../tokens.js';
+import type { IamEngine } from '../iam/engine.js';
 import type { ArPackage, ArTag, ArVersion, ArtifactRegistryState } from './artifactregistry.js';
 import { OCI_EMPTY } from './artifactregistry.js';
 
@@ -74,6 +84,7 @@ function dockerRegistryParts(ctx: SandboxContext) {
   const hosts = new Map<string, string>(); // location -> loopback host:port
 
   const hostOf = (location: string): string => `${location}-docker.pkg.dev`;
+  const iam = ctx.services.get('iam') as IamEngine | undefined;
 
   /** PROJECT/REPO/IMAGE... → the AR repository and package; NAME_UNKNOWN when the repository is not there. */
   const resolve = (location: string, name: string) => {
@@ -121,15 +132,26 @@ function dockerRegistryParts(ctx: SandboxContext) {
     return { given: false };
   };
 
-  return { ctx, st, blobs, held, uploads, hosts, hostOf, resolve, heldBy, versionsOf, findVersion, ensurePackage, credentialOf };
+  return { ctx, iam, st, blobs, held, uploads, hosts, hostOf, resolve, heldBy, versionsOf, findVersion, ensurePackage, credentialOf };
 }
 
 type Parts = ReturnType<typeof dockerRegistryParts>;
 
 const WRITE = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
 
-/** 401/403 unless the request carries a credential allowed to do this to `name`. */
-function authorize(p: Parts, req: SandboxRequest, location: string, name: string, repo: string): void {
+/** The IAM permission a registry request needs on its repository. */
+const PERMISSION = {
+  pull: 'artifactregistry.repositories.downloadArtifacts',
+  push: 'artifactregistry.repositories.uploadArtifacts',
+  delete: 'artifactregistry.repositories.deleteArtifacts',
+} as const;
+
+/**
+ * 401/403 unless the request carries a credential allowed to do this to `name`: the registry
+ * token's scope, then IAM (the policy is loaded before any handler runs, see the route wrapper).
+ * `action` defaults to pull for reads and push for writes; a manifest or tag DELETE is `delete`.
+ */
+function authorize(p: Parts, req: SandboxRequest, location: string, name: string, repo: string, action?: keyof typeof PERMISSION): void {
   const host = p.hostOf(location);
   const realm = `http://${p.hosts.get(location)}/v2/token`;
   const write = WRITE.has(req.method);
@@ -137,7 +159,7 @@ function authorize(p: Parts, req: SandboxRequest, location: string, name: string
   const challenge = { 'www-authenticate': `Bearer realm="${realm}",service="${host}",scope="${scope}"` };
   const { token, given } = p.credentialOf(req);
   if (!token) throw new RegistryError(401, 'UNAUTHORIZED', given ? 'No valid credential was supplied.' : 'Authentication is required.', undefined, challenge);
-  const permission = write ? 'artifactregistry.repositories.uploadArtifacts' : 'artifactregistry.repositories.downloadArtifacts';
+  const permission = PERMISSION[action ?? (write ? 'push' : 'pull')];
   if (token.kind === 'docker-registry') {
     if (token.claims.anonymous === true) {
       throw new RegistryError(403, 'DENIED', `Unauthenticated request. Unauthenticated requests do not have permission "${permission}" on resource "${repo}" (or it may not exist)`);
@@ -150,6 +172,11 @@ function authorize(p: Parts, req: SandboxRequest, location: string, name: string
         'www-authenticate': `Bearer realm="${realm}",service="${host}",scope="${scope}",error="insufficient_scope"`,
       });
     }
+  }
+  // IAM, for the identity behind the credential: a registry token stands for the access token it was exchanged for.
+  const principal = token.kind === 'docker-registry' ? p.ctx.tokens.verify(String(token.claims.principal ?? '')) : token;
+  if (p.iam && (!principal || p.iam.allowedNow(principal, permission, repo) !== true)) {
+    throw new RegistryError(403, 'DENIED', `Permission "${permission}" denied on resource "${repo}" (or it may not exist)`);
   }
 }
 
@@ -231,7 +258,7 @@ function manifestRoutes(p: Parts): Record<string, (req: SandboxRequest, location
 
   const del = (req: SandboxRequest, location: string, name: string, reference: string): SandboxReply => {
     const { repo, pkg } = p.resolve(location, name);
-    authorize(p, req, location, name, repo);
+    authorize(p, req, location, name, repo, 'delete');
     if (!DIGEST.test(reference)) {
       // Deleting by tag removes the tag (distribution spec 1.1), not the manifest.
       const tagName = `${pkg}/tags/${reference}`;
@@ -372,7 +399,9 @@ const dockerRegistry: ApiModule = {
           name,
           auth: false,
           faultReply: (f) => errorReply(new RegistryError(f.status, f.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', f.message ?? `Injected fault (${f.status}).`)),
-          handler: (req) => {
+          handler: async (req) => {
+            // IAM's check in authorize() is synchronous: load the policy (the Terraform's, once) first.
+            await p.iam?.currentPolicy();
             try {
               const reply = fn(req, req.params);
               return { ...reply, headers: { 'docker-distribution-api-version': 'registry/2.0', ...(reply.headers ?? {}) } };
@@ -411,7 +440,7 @@ const dockerRegistry: ApiModule = {
         subject: token?.subject ?? 'anonymous',
         kind: 'docker-registry',
         ttlSeconds: 3600,
-        claims: { access, anonymous: !token, service: p.hostOf(location) },
+        claims: { access, anonymous: !token, service: p.hostOf(location), ...(token ? { principal: token.token } : {}) },
       });
       return { status: 200, json: { token: issued.token, access_token: issued.token, expires_in: 3600, issued_at: new Date(issued.issuedAt).toISOString() } };
     });

@@ -18,7 +18,8 @@
 import { createHash } from 'node:crypto';
 import type { ApiModule, SandboxContext } from '../context.js';
 import { CelError, check } from './_cel.js';
-import { defaultIam, defaultWorkloadIdentity, poolName, providerName, type IamSeed, type PoolSeed, type ServiceAccountSeed, type WorkloadIdentitySeed } from './_wif.js';
+import type { IamEngine } from '../iam/engine.js';
+import { accountBindings, defaultIam, defaultWorkloadIdentity, poolName, providerName, type IamSeed, type PoolSeed, type ServiceAccountSeed, type WorkloadIdentitySeed } from './_wif.js';
 
 type Json = Record<string, unknown>;
 
@@ -29,7 +30,7 @@ const iamModule: ApiModule = {
   register(ctx: SandboxContext) {
     const { errors } = ctx;
     const { projectId, projectNumber } = ctx.project;
-    const iam = ctx.state.section<IamSeed>('iam', () => defaultIam(projectId, projectNumber));
+    const iam = ctx.state.section<IamSeed>('iam', () => defaultIam(projectId));
     iam.serviceAccounts ??= [];
     const wi = ctx.state.section<WorkloadIdentitySeed>('workloadIdentity', () => defaultWorkloadIdentity(projectNumber));
     wi.pools ??= [];
@@ -70,8 +71,10 @@ const iamModule: ApiModule = {
       if (!p) throw errors.notFound(`Requested entity was not found.`);
       return p;
     };
+    const engine = ctx.services.get('iam') as IamEngine | undefined;
+    /** The account's own policy (the Terraform's until a setIamPolicy); load the engine's policy first. */
     const policyJson = (sa: ServiceAccountSeed): Json => {
-      const bindings = (sa.bindings ?? []).filter((b) => b.members.length).map((b) => ({ role: b.role, members: [...b.members] }));
+      const bindings = accountBindings(sa, engine).filter((b) => b.members.length).map((b) => ({ role: b.role, members: [...b.members] }));
       return { version: 1, etag: etag(bindings), ...(bindings.length ? { bindings } : {}) };
     };
     const providerJson = (pool: PoolSeed, p: PoolSeed['providers'][number]): Json => ({
@@ -116,7 +119,8 @@ const iamModule: ApiModule = {
       path: '/iam/v1/projects/{project}/serviceAccounts/{account}:getIamPolicy',
       api: 'iam',
       name: 'GetIamPolicy',
-      handler: (req) => {
+      handler: async (req) => {
+        await engine?.currentPolicy();
         checkProject(req.params.project, 'iam.serviceAccounts.getIamPolicy');
         const sa = accountOf(req.params.account);
         return { json: policyJson(sa) };
@@ -208,7 +212,8 @@ const iamModule: ApiModule = {
       path: '/iam/v1/projects/{project}/serviceAccounts/{account}:setIamPolicy',
       api: 'iam',
       name: 'SetIamPolicy',
-      handler: (req) => {
+      handler: async (req) => {
+        await engine?.currentPolicy();
         checkProject(req.params.project, 'iam.serviceAccounts.setIamPolicy');
         const sa = accountOf(req.params.account);
         const policy = ((req.json() ?? {}) as { policy?: { etag?: string; bindings?: Array<{ role?: unknown; members?: unknown }> } }).policy;

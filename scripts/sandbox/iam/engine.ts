@@ -142,6 +142,21 @@ export class IamEngine {
     return this.bindingsFor(this.policy, resource).some((b) => b.members.some((m) => mine.includes(m)) && roleGrants(b.role, permission));
   }
 
+  /**
+   * The bindings set on one resource itself (a service account's own policy: `projects/-/serviceAccounts/EMAIL`),
+   * from the loaded policy (await currentPolicy() first); empty before it is loaded.
+   */
+  resourceBindings(resource: string): PolicyBinding[] {
+    return this.policy?.resources[resource] ?? [];
+  }
+
+  /** Whether the project's own bindings (not a resource's) grant the token `permission`; the policy must be loaded. */
+  allowedOnProject(token: TokenInfo, permission: string): boolean {
+    if (token.kind === 'sandbox') return true;
+    const mine = membersOf(token);
+    return (this.policy?.project ?? []).some((b) => b.members.some((m) => mine.includes(m)) && roleGrants(b.role, permission));
+  }
+
   private bindingsFor(policy: IamPolicy, resource: string): PolicyBinding[] {
     const own = Object.entries(policy.resources).filter(([k]) => resource === k || resource.startsWith(`${k}/`));
     return [...policy.project, ...own.flatMap(([, b]) => b)];

@@ -168,7 +168,8 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'cloudbilling.CloudCatalog.ListServices': { none: 'public catalog: any valid credential' },
   'cloudbilling.CloudCatalog.ListSkus': { none: 'public catalog: any valid credential' },
   // IAM Credentials checks iam.serviceAccounts.getAccessToken / getOpenIdToken itself, against the
-  // bindings on the service account (apis/iamcredentials.ts), with the same 403 shape.
+  // service account's own policy (the Terraform's bindings on it: bootstrap's ci_wif) and the
+  // project's (apis/iamcredentials.ts), with IAM Credentials' 403 shape (no resource in the message).
   'iamcredentials.GenerateAccessToken': { none: 'apis/iamcredentials.ts checks the account\'s own bindings' },
   'iamcredentials.GenerateIdToken': { none: 'apis/iamcredentials.ts checks the account\'s own bindings' },
   'sts.token': { none: 'token exchange: the subject token is the credential' },
@@ -178,10 +179,11 @@ export const RPC_PERMISSIONS: Record<string, RpcEntry> = {
   'github.*': { none: 'GitHub, not a Google API (its own token permissions, apis/github-rest.ts)' },
   'mlflow.*': { none: 'the local MLflow on the dgx machine, not a Google API' },
   's3.*': { none: 'the local MinIO (S3 API, SigV4), not a Google API' },
-  // Artifact Registry's Docker hosts: the bearer is the access token itself (user oauth2accesstoken).
-  // Gap: the sandbox does not check artifactregistry.repositories.downloadArtifacts / uploadArtifacts /
-  // deleteArtifacts on these paths; the REST paths (image-prune's deletes) are checked above.
-  'docker-registry.*': { none: 'Docker Registry HTTP API v2 of Artifact Registry: repository permissions not modelled (see above)' },
+  // Artifact Registry's Docker hosts: the registry answers in its own shape (401 challenge, 403
+  // `{"errors":[{"code":"DENIED",...}]}`), so apis/docker-registry.ts checks IAM itself on every
+  // repository path: pull artifactregistry.repositories.downloadArtifacts, push uploadArtifacts,
+  // delete deleteArtifacts, on projects/P/locations/L/repositories/R.
+  'docker-registry.*': { none: 'apis/docker-registry.ts checks downloadArtifacts / uploadArtifacts / deleteArtifacts on the repository, in the registry\'s error shape' },
 };
 
 /** The entry for a route, or undefined when the table lacks it. */

@@ -307,11 +307,31 @@ const ADMIN: PolicyRule[] = [
   ...EDIT,
 ];
 
+const AGGREGATE = (to: string): string => `rbac.authorization.k8s.io/aggregate-to-${to}`;
+
+/**
+ * admin, edit and view are aggregated ClusterRoles, as the bootstrap policy makes them: each has an
+ * aggregationRule selecting the `aggregate-to-*` label, and its rules are what the aggregation
+ * controller collects (system:aggregate-to-view holds view's own rules, system:aggregate-to-edit
+ * edit's, system:aggregate-to-admin admin's; view carries aggregate-to-edit, edit aggregate-to-admin).
+ */
+const AGGREGATED: Record<string, { selects: string; label?: string }> = {
+  admin: { selects: 'admin' },
+  edit: { selects: 'edit', label: 'admin' },
+  view: { selects: 'view', label: 'edit' },
+};
+const AGGREGATE_TO: Record<string, { label: string; rules: PolicyRule[] }> = {
+  'system:aggregate-to-admin': { label: 'admin', rules: ADMIN.slice(0, ADMIN.length - EDIT.length) },
+  'system:aggregate-to-edit': { label: 'edit', rules: EDIT.slice(0, EDIT.length - VIEW.length) },
+  'system:aggregate-to-view': { label: 'view', rules: VIEW },
+};
+
 const CLUSTER_ROLES: Record<string, PolicyRule[]> = {
   'cluster-admin': [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }],
-  admin: ADMIN,
-  edit: EDIT,
-  view: VIEW,
+  admin: [],
+  edit: [],
+  view: [],
+  ...Object.fromEntries(Object.entries(AGGREGATE_TO).map(([name, a]) => [name, a.rules])),
   'system:basic-user': [
     { apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
     { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
@@ -327,17 +347,212 @@ const CLUSTER_ROLE_BINDINGS: [name: string, role: string, subjects: Json[]][] = 
   ['system:public-info-viewer', 'system:public-info-viewer', [{ apiGroup: RBAC, kind: 'Group', name: 'system:authenticated' }, { apiGroup: RBAC, kind: 'Group', name: 'system:unauthenticated' }]],
 ];
 
+const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
+const BOOTSTRAP_ANNOTATIONS = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
+
+let bootstrapRoles: Json[] | undefined;
+
+/** The bootstrap ClusterRoles with the aggregated ones filled in, computed once per process. */
+function aggregatedBootstrapRoles(): Json[] {
+  const roles: Json[] = Object.entries(CLUSTER_ROLES).map(([name, rules]) => {
+    const agg = AGGREGATED[name];
+    const to = AGGREGATE_TO[name]?.label ?? agg?.label;
+    return {
+      apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name, labels: { ...BOOTSTRAP_LABELS, ...(to ? { [AGGREGATE(to)]: 'true' } : {}) }, annotations: BOOTSTRAP_ANNOTATIONS },
+      ...(agg ? { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [AGGREGATE(agg.selects)]: 'true' } }] } } : {}),
+      rules: structuredClone(rules),
+    };
+  });
+  aggregateRules(roles);
+  return roles;
+}
+
 /** The bootstrap ClusterRoles and ClusterRoleBindings (and minikube's own binding) as objects to store. */
 export function bootstrapPolicy(flavor: 'gke' | 'minikube'): { clusterRoles: Json[]; clusterRoleBindings: Json[] } {
-  const labels = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
-  const annotations = { 'rbac.authorization.kubernetes.io/autoupdate': 'true' };
-  const clusterRoles = Object.entries(CLUSTER_ROLES).map(([name, rules]) => ({
-    apiVersion: `${RBAC}/v1`, kind: 'ClusterRole', metadata: { name, labels: { ...labels, ...(name === 'edit' ? { 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' } : {}) }, annotations }, rules: structuredClone(rules),
-  }));
+  bootstrapRoles ??= aggregatedBootstrapRoles();
+  // A fresh top level and metadata for the caller to stamp (uid, creationTimestamp); the store copies the rest when it keeps it.
+  const clusterRoles = bootstrapRoles.map((r) => ({ ...r, metadata: { ...meta(r) } }));
   const bindings = [...CLUSTER_ROLE_BINDINGS];
   if (flavor === 'minikube') bindings.push(['minikube-rbac', 'cluster-admin', [{ kind: 'ServiceAccount', name: 'default', namespace: 'kube-system' }]]);
   const clusterRoleBindings = bindings.map(([name, role, subjects]) => ({
-    apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name, ...(name === 'minikube-rbac' ? {} : { labels, annotations }) }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role }, subjects,
+    apiVersion: `${RBAC}/v1`, kind: 'ClusterRoleBinding', metadata: { name, ...(name === 'minikube-rbac' ? {} : { labels: BOOTSTRAP_LABELS, annotations: BOOTSTRAP_ANNOTATIONS }) }, roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: role }, subjects,
   }));
   return { clusterRoles, clusterRoleBindings };
+}
+
+// ---- ClusterRole aggregation (pkg/controller/clusterroleaggregation) -----------------------------
+
+function selectorMatchesLabels(sel: Json, labels: Record<string, string>): boolean {
+  const ml = (sel.matchLabels ?? {}) as Record<string, string>;
+  if (!Object.entries(ml).every(([k, v]) => labels[k] === v)) return false;
+  for (const e of (sel.matchExpressions as Json[] | undefined) ?? []) {
+    const key = String(e.key);
+    const values = ((e.values as string[] | undefined) ?? []).map(String);
+    const has = key in labels;
+    if (e.operator === 'In' && !(has && values.includes(labels[key] as string))) return false;
+    if (e.operator === 'NotIn' && has && values.includes(labels[key] as string)) return false;
+    if (e.operator === 'Exists' && !has) return false;
+    if (e.operator === 'DoesNotExist' && has) return false;
+  }
+  return true;
+}
+
+const ruleKey = (r: PolicyRule): string => JSON.stringify([r.verbs ?? [], r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
+
+/**
+ * What the aggregation controller does: every ClusterRole with an aggregationRule gets the rules of
+ * the ClusterRoles its selectors match (by name order, each rule once, itself left out), repeated
+ * until nothing changes (edit aggregates view, admin aggregates edit). Changes `roles` in place and
+ * returns the names whose rules changed.
+ */
+export function aggregateRules(roles: Json[]): string[] {
+  const changed = new Set<string>();
+  const sorted = [...roles].sort((a, b) => (String(meta(a).name) < String(meta(b).name) ? -1 : 1));
+  const aggregated = sorted.filter((r) => r.aggregationRule);
+  if (!aggregated.length) return [];
+  const labelsOf = (r: Json): Record<string, string> => (meta(r).labels ?? {}) as Record<string, string>;
+  const keysOf = new Map<Json, string[]>(sorted.map((r) => [r, ((r.rules as PolicyRule[] | undefined) ?? []).map(ruleKey)]));
+  for (let pass = 0; pass <= aggregated.length; pass++) {
+    let any = false;
+    for (const role of aggregated) {
+      const selectors = ((role.aggregationRule as Json).clusterRoleSelectors as Json[] | undefined) ?? [];
+      const seen = new Set<string>();
+      const rules: PolicyRule[] = [];
+      const keys: string[] = [];
+      for (const other of sorted) {
+        if (other === role || !selectors.some((sel) => selectorMatchesLabels(sel, labelsOf(other)))) continue;
+        const otherRules = (other.rules as PolicyRule[] | undefined) ?? [];
+        (keysOf.get(other) ?? []).forEach((k, i) => {
+          if (seen.has(k)) return;
+          seen.add(k);
+          keys.push(k);
+          rules.push(structuredClone(otherRules[i] as PolicyRule));
+        });
+      }
+      if (keys.join('\n') !== (keysOf.get(role) ?? []).join('\n')) {
+        role.rules = rules;
+        keysOf.set(role, keys);
+        changed.add(String(meta(role).name));
+        any = true;
+      }
+    }
+    if (!any) break;
+  }
+  return [...changed];
+}
+
+// ---- RBAC escalation prevention (pkg/registry/rbac/{role,clusterrole,rolebinding,clusterrolebinding}/policybased) --
+
+/** One verb on one group/resource (and name), or on one non-resource URL: Covers() breaks rules into these. */
+interface SimpleRule {
+  verb: string;
+  group?: string;
+  resource?: string;
+  name?: string;
+  url?: string;
+}
+
+function breakdown(r: PolicyRule): SimpleRule[] {
+  const out: SimpleRule[] = [];
+  for (const group of r.apiGroups ?? []) {
+    for (const resource of r.resources ?? []) {
+      for (const verb of r.verbs) {
+        if (r.resourceNames?.length) for (const name of r.resourceNames) out.push({ verb, group, resource, name });
+        else out.push({ verb, group, resource });
+      }
+    }
+  }
+  for (const url of r.nonResourceURLs ?? []) for (const verb of r.verbs) out.push({ verb, url });
+  return out;
+}
+
+function resourceCovers(owner: string, want: string): boolean {
+  if (owner === '*' || owner === want) return true;
+  const [res, sub] = want.split('/');
+  if (sub !== undefined && owner === `${res}/*`) return true;
+  if (sub !== undefined && owner === `*/${sub}`) return true;
+  return false;
+}
+
+function covers(owner: PolicyRule, want: SimpleRule): boolean {
+  if (!owner.verbs.includes('*') && !owner.verbs.includes(want.verb)) return false;
+  if (want.url !== undefined) return (owner.nonResourceURLs ?? []).some((u) => u === '*' || u === want.url || (u.endsWith('*') && want.url?.startsWith(u.slice(0, -1))));
+  if (!(owner.apiGroups ?? []).some((g) => g === '*' || g === want.group)) return false;
+  if (!(owner.resources ?? []).some((x) => resourceCovers(x, String(want.resource)))) return false;
+  const names = owner.resourceNames ?? [];
+  return names.length === 0 || (want.name !== undefined && names.includes(want.name));
+}
+
+const goQuoted = (xs: string[]): string => `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
+
+/** rbacv1helpers.CompactString: `{APIGroups:["apps"], Resources:["deployments"], Verbs:["get" "list"]}`. */
+function compactString(r: { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; resourceNames?: string[]; verbs: string[] }): string {
+  const parts: string[] = [];
+  if (r.apiGroups?.length) parts.push(`APIGroups:${goQuoted(r.apiGroups)}`);
+  if (r.resources?.length) parts.push(`Resources:${goQuoted(r.resources)}`);
+  if (r.nonResourceURLs?.length) parts.push(`NonResourceURLs:${goQuoted(r.nonResourceURLs)}`);
+  if (r.resourceNames?.length) parts.push(`ResourceNames:${goQuoted(r.resourceNames)}`);
+  if (r.verbs.length) parts.push(`Verbs:${goQuoted(r.verbs)}`);
+  return `{${parts.join(', ')}}`;
+}
+
+/**
+ * ConfirmNoEscalation: the rules the user does not hold (RBAC's rules in `namespace`), as the API
+ * server's sentence; undefined when the user holds them all.
+ */
+export function escalationMessage(store: Store, user: UserInfo, namespace: string, rules: PolicyRule[]): string | undefined {
+  const held = rbacRulesFor(store, user, namespace);
+  const owner: PolicyRule[] = [
+    ...held.resourceRules.map((r) => r as unknown as PolicyRule),
+    ...held.nonResourceRules.map((r) => r as unknown as PolicyRule),
+  ];
+  const missing = rules.flatMap(breakdown).filter((w) => !owner.some((o) => covers(o, w)));
+  if (!missing.length) return undefined;
+  // CompactRules: one rule per group/resource/name, its verbs merged.
+  const compact = new Map<string, { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; resourceNames?: string[]; verbs: string[] }>();
+  for (const m of missing) {
+    const key = JSON.stringify([m.group, m.resource, m.name, m.url]);
+    const r = compact.get(key) ?? (m.url !== undefined ? { nonResourceURLs: [m.url], verbs: [] } : { apiGroups: [m.group as string], resources: [m.resource as string], ...(m.name !== undefined ? { resourceNames: [m.name] } : {}), verbs: [] });
+    r.verbs.push(m.verb);
+    compact.set(key, r);
+  }
+  const lines = [...new Set([...compact.values()].map(compactString))].sort();
+  let msg = `user ${JSON.stringify(user.username)} (groups=${goQuoted(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${lines.join('\n')}`;
+  if (held.errors.length) msg += `; resolution errors: [${held.errors.join(' ')}]`;
+  return msg;
+}
+
+/** The RBAC kinds whose writes are checked for escalation. */
+const ESCALATION_KINDS = new Set(['roles', 'clusterroles', 'rolebindings', 'clusterrolebindings']);
+
+/** Full authority: what a ClusterRole with an aggregationRule may come to hold. */
+const FULL_AUTHORITY: PolicyRule[] = [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+
+/**
+ * The API server's refusal of a Role, ClusterRole, RoleBinding or ClusterRoleBinding write that
+ * grants more than the caller holds: undefined when allowed. Allowed outright for system:masters;
+ * a role write when the caller may `escalate` roles (clusterroles), a binding when it may `bind` the
+ * role it references (both asked of the whole authorizer chain, GKE's IAM included); otherwise the
+ * caller's RBAC rules must cover the role's rules (an aggregated ClusterRole needs full authority).
+ */
+export function escalationRefusal(store: Store, resource: string, obj: Json, user: UserInfo, allowed: (a: RequestAttributes) => boolean): { status: number; reason: string; message: string; details: Json } | undefined {
+  if (!ESCALATION_KINDS.has(resource) || user.groups.includes('system:masters')) return undefined;
+  const name = String(meta(obj).name ?? '');
+  const namespace = resource === 'roles' || resource === 'rolebindings' ? String(meta(obj).namespace ?? '') : '';
+  const attrs = (verb: string, res: string, n: string, ns: string): RequestAttributes => ({ user, verb, resourceRequest: true, path: '', namespace: ns, apiGroup: RBAC, apiVersion: 'v1', resource: res, subresource: '', name: n });
+  const forbidden = (message: string) => ({ status: 403, reason: 'Forbidden', message: `${resource}.${RBAC} ${JSON.stringify(name)} is forbidden: ${message}`, details: { name, group: RBAC, kind: resource } });
+  let rules: PolicyRule[];
+  if (resource === 'roles' || resource === 'clusterroles') {
+    if (allowed(attrs('escalate', resource, name, namespace))) return undefined;
+    rules = resource === 'clusterroles' && obj.aggregationRule ? FULL_AUTHORITY : ((obj.rules as PolicyRule[] | undefined) ?? []);
+  } else {
+    const ref = (obj.roleRef ?? {}) as Json;
+    const refResource = ref.kind === 'ClusterRole' ? 'clusterroles' : 'roles';
+    if (allowed(attrs('bind', refResource, String(ref.name ?? ''), namespace))) return undefined;
+    const role = refResource === 'clusterroles' ? store.get(T.clusterRoles, '', String(ref.name)) : store.get(T.roles, namespace, String(ref.name));
+    if (!role) return { status: 404, reason: 'NotFound', message: `${refResource}.${RBAC} ${JSON.stringify(String(ref.name ?? ''))} not found`, details: { name: String(ref.name ?? ''), group: RBAC, kind: refResource } };
+    rules = (role.rules as PolicyRule[] | undefined) ?? [];
+  }
+  const msg = escalationMessage(store, user, namespace, rules);
+  return msg ? forbidden(msg) : undefined;
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { FaultInjector } from '../faults.js';
 import { bearerOf, type TokenInfo, type TokenRegistry } from '../tokens.js';
-import { authorize, bootstrapPolicy, forbiddenStatus, parseServiceAccountUser, rbacRulesFor, requestAttributes, serviceAccountUser, type ExternalAuthorizer, type RequestAttributes, type UserInfo } from './auth.js';
+import { aggregateRules, authorize, bootstrapPolicy, escalationRefusal, forbiddenStatus, parseServiceAccountUser, rbacRulesFor, requestAttributes, serviceAccountUser, type ExternalAuthorizer, type RequestAttributes, type UserInfo } from './auth.js';
 import { LogRequestError, LogStore, servePodLog } from './logs.js';
 import { Controllers, type Delays } from './controllers.js';
 import { jsonPatch, mergePatch, PatchError, recordUpdate, serverSideApply, strategicMerge, fieldsV1, type ManagerEntry } from './patch.js';
@@ -74,6 +74,12 @@ export interface ClusterOptions {
   authorize?: ExternalAuthorizer;
   /** What `/version` answers beyond KUBE_VERSION (GKE's gitVersion, the machine's platform). */
   version?: Partial<typeof KUBE_VERSION> & { goVersion?: string };
+}
+
+/** Who makes a write: RBAC writes are checked against what they hold. */
+interface Caller {
+  user: UserInfo;
+  token?: TokenInfo;
 }
 
 interface Target {
@@ -246,7 +252,7 @@ export class KubeCluster {
   // ---- object lifecycle (used by handlers and controllers) ------------------------------------
 
   /** Admission + storage of a new object. Throws KubeError. */
-  createObject(t: ResourceType, body: Json, manager: string, opts: { dryRun?: boolean } = {}): Json {
+  createObject(t: ResourceType, body: Json, manager: string, opts: { dryRun?: boolean; caller?: Caller } = {}): Json {
     const obj = structuredClone(body);
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
@@ -271,6 +277,7 @@ export class KubeCluster {
     delete m.managedFields;
     this.defaults(t, obj);
     this.validate(t, obj);
+    if (opts.caller) this.confirmNoEscalation(t, obj, opts.caller);
     if (t.resource === 'pods') this.checkQuota(obj);
     if (opts.dryRun) return obj;
     if (t.resource === 'customresourcedefinitions') obj.status = crdStatus(obj);
@@ -278,12 +285,27 @@ export class KubeCluster {
     const stored = this.store.put(t, obj);
     if (t.resource === 'customresourcedefinitions') this.syncCrds();
     if (t.resource === 'namespaces') this.namespaceDefaults(name);
+    if (t.resource === 'clusterroles' && t.group === 'rbac.authorization.k8s.io') this.aggregateClusterRoles();
     this.controllers.kick();
-    return stored;
+    return this.store.get(t, String(m.namespace ?? ''), name) ?? stored;
+  }
+
+  /** Role and binding writes by a user may not grant more than the user holds (auth.ts escalationRefusal). */
+  private confirmNoEscalation(t: ResourceType, obj: Json, caller: Caller): void {
+    if (t.group !== 'rbac.authorization.k8s.io') return;
+    const refusal = escalationRefusal(this.store, t.resource, obj, caller.user, (a) => this.authorize(a, caller.token).allowed);
+    if (refusal) throw new KubeError(refusal.status, refusal.reason, refusal.message, refusal.details);
+  }
+
+  /** The ClusterRole aggregation controller: aggregated roles take the rules of the roles their selectors match. */
+  private aggregateClusterRoles(): void {
+    const t = this.type('rbac.authorization.k8s.io', 'clusterroles');
+    const roles = this.store.list(t).map((r) => structuredClone(r));
+    for (const name of aggregateRules(roles)) this.store.put(t, roles.find((r) => meta(r).name === name) as Json);
   }
 
   /** Store an update of an existing object (generation, finalizer-driven removal, managed fields). */
-  updateObject(t: ResourceType, current: Json, next: Json, manager: string | undefined, opts: { dryRun?: boolean; subresource?: string; managers?: ManagerEntry[] } = {}): Json {
+  updateObject(t: ResourceType, current: Json, next: Json, manager: string | undefined, opts: { dryRun?: boolean; subresource?: string; managers?: ManagerEntry[]; caller?: Caller } = {}): Json {
     const cm = meta(current);
     const nm = meta(next);
     next.apiVersion = apiVersionOf(t);
@@ -303,6 +325,7 @@ export class KubeCluster {
     if (specOf(current) !== specOf(next) && opts.subresource !== 'status') nm.generation = Number(cm.generation ?? 1) + 1;
     this.defaults(t, next);
     if (manager !== undefined) this.validate(t, next, current);
+    if (opts.caller) this.confirmNoEscalation(t, next, opts.caller);
     if (opts.dryRun) return next;
     if (manager !== undefined) {
       const managers = opts.managers ?? recordUpdate(current, next, manager, this.managers.get(String(cm.uid)) ?? [], this.schemaOf(t), apiVersionOf(t));
@@ -314,6 +337,7 @@ export class KubeCluster {
     }
     const stored = this.store.put(t, next);
     if (t.resource === 'customresourcedefinitions') this.syncCrds();
+    if (t.resource === 'clusterroles' && t.group === 'rbac.authorization.k8s.io') this.aggregateClusterRoles();
     this.controllers.kick();
     return stored;
   }
@@ -371,6 +395,7 @@ export class KubeCluster {
       }
       this.syncCrds();
     }
+    if (t.resource === 'clusterroles' && t.group === 'rbac.authorization.k8s.io') this.aggregateClusterRoles();
     this.controllers.kick();
     return gone;
   }
@@ -785,7 +810,7 @@ export class KubeCluster {
             throw new KubeError(400, 'BadRequest', `the namespace of the provided object does not match the namespace sent on the request`);
           im.namespace = namespace;
         }
-        const created = this.createObject(t, input, manager, { dryRun });
+        const created = this.createObject(t, input, manager, { dryRun, ...(user ? { caller: { user, token } } : {}) });
         return this.send(res, 201, created, warnHeader());
       }
       if (method === 'DELETE') {
@@ -805,11 +830,11 @@ export class KubeCluster {
       const input = this.decode(t, this.parseBody(req, body), q.get('fieldValidation'), warnings);
       const rv = meta(input).resourceVersion;
       if (rv !== undefined && rv !== '' && rv !== meta(current).resourceVersion) throw this.conflict(t, name);
-      return this.send(res, 200, this.updateObject(t, current, input, manager, { dryRun, subresource: sub }), warnHeader());
+      return this.send(res, 200, this.updateObject(t, current, input, manager, { dryRun, subresource: sub, ...(user ? { caller: { user, token } } : {}) }), warnHeader());
     }
     if (method === 'PATCH') {
       const ctype = String(req.headers['content-type'] ?? '').split(';')[0]?.trim();
-      if (ctype === 'application/apply-patch+yaml') return this.apply(res, t, namespace, name, current, body, q, manager, warnings, sub);
+      if (ctype === 'application/apply-patch+yaml') return this.apply(res, t, namespace, name, current, body, q, manager, warnings, sub, user ? { user, token } : undefined);
       if (!current) throw notFound(t, name);
       const patch = this.parseBody(req, body);
       let next: unknown;
@@ -822,7 +847,7 @@ export class KubeCluster {
       const decoded = this.decode(t, next, q.get('fieldValidation'), warnings);
       const rv = isObj(patch) && isObj(patch.metadata) ? patch.metadata.resourceVersion : undefined;
       if (rv !== undefined && rv !== meta(current).resourceVersion) throw this.conflict(t, name);
-      return this.send(res, 200, this.updateObject(t, current, decoded, manager, { dryRun, subresource: sub }), warnHeader());
+      return this.send(res, 200, this.updateObject(t, current, decoded, manager, { dryRun, subresource: sub, ...(user ? { caller: { user, token } } : {}) }), warnHeader());
     }
     if (method === 'DELETE') {
       if (!current) throw notFound(t, name);
@@ -866,7 +891,7 @@ export class KubeCluster {
     }
   }
 
-  private apply(res: ServerResponse, t: ResourceType, namespace: string, name: string, current: Json | undefined, body: Buffer, q: URLSearchParams, manager: string, warnings: string[], sub?: string): void {
+  private apply(res: ServerResponse, t: ResourceType, namespace: string, name: string, current: Json | undefined, body: Buffer, q: URLSearchParams, manager: string, warnings: string[], sub?: string, caller?: Caller): void {
     if (!q.get('fieldManager')) throw new KubeError(400, 'BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
     let applied: unknown;
     try {
@@ -900,7 +925,7 @@ export class KubeCluster {
     const dryRun = q.get('dryRun') === 'All';
     if (!current) {
       const obj = result.object;
-      const created = this.createObject(t, obj, manager, { dryRun });
+      const created = this.createObject(t, obj, manager, { dryRun, ...(caller ? { caller } : {}) });
       if (!dryRun) {
         const stored = this.store.get(t, namespace, name) as Json;
         this.setManagers(stored, result.managers.map((m) => (m.manager === manager ? { ...m, operation: 'Apply' as const } : m)));
@@ -908,7 +933,7 @@ export class KubeCluster {
       }
       return this.send(res, 201, created);
     }
-    return this.send(res, 200, this.updateObject(t, current, result.object, manager, { dryRun, subresource: sub, managers: result.managers }), warnings.length ? { warning: warnings.join(', ') } : {});
+    return this.send(res, 200, this.updateObject(t, current, result.object, manager, { dryRun, subresource: sub, managers: result.managers, ...(caller ? { caller } : {}) }), warnings.length ? { warning: warnings.join(', ') } : {});
   }
 
   private scale(res: ServerResponse, method: string, t: ResourceType, namespace: string, name: string, body: Buffer, manager: string, ctype: string): void {

@@ -1,5 +1,5 @@
 // Decodes the application/vnd.kubernetes.protobuf bodies kubectl's generator subcommands send
-// (`kubectl create namespace|configmap|secret|serviceaccount|deployment|job|quota`) into the JSON
+// (`kubectl create namespace|configmap|secret|serviceaccount|service clusterip|nodeport|deployment|job|quota`) into the JSON
 // the same object would have, so they take the JSON requests' validation and storage path.
 // The wire format: the magic bytes "k8s\0", then a runtime.Unknown whose typeMeta names the kind and
 // whose raw holds the object's own message (field numbers in protobuf.proto, from Kubernetes'
@@ -17,6 +17,7 @@ const KINDS: Record<string, string> = {
   'v1/ConfigMap': 'ConfigMap',
   'v1/Secret': 'Secret',
   'v1/ServiceAccount': 'ServiceAccount',
+  'v1/Service': 'Service',
   'v1/ResourceQuota': 'ResourceQuota',
   'apps/v1/Deployment': 'Deployment',
   'batch/v1/Job': 'Job',
@@ -61,6 +62,12 @@ const POINTERS = new Set([
   'JobSpec.podReplacementPolicy',
   'JobSpec.managedBy',
   'TokenRequestSpec.expirationSeconds',
+  'ServiceSpec.ipFamilyPolicy',
+  'ServiceSpec.allocateLoadBalancerNodePorts',
+  'ServiceSpec.loadBalancerClass',
+  'ServiceSpec.internalTrafficPolicy',
+  'ServiceSpec.trafficDistribution',
+  'ServicePort.appProtocol',
 ]);
 
 export class ProtobufBodyError extends Error {}

@@ -275,11 +275,73 @@ export function validateObject(t: ResourceType, obj: Json): Cause[] {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * ValidatePodUpdate (pkg/apis/core/validation/validation.go): a pod's spec may change only in the
+ * fields below; everything else is compared after "munging" those into the old values. The
+ * sentence is the API server's (as of Kubernetes 1.31+; the real one is followed by a cmp.Diff of
+ * the two PodSpecs, which the sandbox leaves out).
+ */
+export const POD_UPDATABLE_FIELDS =
+  'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
+
+/** JSON with keys in order and undefined members dropped: equality that ignores a patch's key order. */
+const canonical = (v: unknown): string => JSON.stringify(sortedKeys(v));
+function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!isObj(v)) return v;
+  return Object.fromEntries(Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => [k, sortedKeys(v[k])]));
+}
+
+function validatePodUpdate(ns: Json, os: Json): Cause[] {
+  const out: Cause[] = [];
+  const munged: Json = structuredClone(ns);
+  // spec.containers[*].image, spec.initContainers[*].image (same containers, same order).
+  for (const key of ['containers', 'initContainers']) {
+    const nc = Array.isArray(munged[key]) ? (munged[key] as Json[]) : [];
+    const oc = Array.isArray(os[key]) ? (os[key] as Json[]) : [];
+    if (nc.length === oc.length) nc.forEach((c, i) => (isObj(c) && isObj(oc[i]) ? (c.image = oc[i].image) : undefined));
+  }
+  // spec.activeDeadlineSeconds: set from nil, or lowered; never raised or removed.
+  const na = ns.activeDeadlineSeconds;
+  const oa = os.activeDeadlineSeconds;
+  if (typeof na === 'number') {
+    if (na < 0 || na > 2147483647) out.push(invalid('spec.activeDeadlineSeconds', String(na), 'must be between 0 and 2147483647, inclusive'));
+    else if (typeof oa === 'number' && oa < na) out.push(invalid('spec.activeDeadlineSeconds', String(na), 'must be less than or equal to previous value'));
+  } else if (typeof oa === 'number') out.push(invalid('spec.activeDeadlineSeconds', 'null', 'must not update from a positive integer to nil value'));
+  if (oa !== undefined || na !== undefined) munged.activeDeadlineSeconds = oa;
+  if (oa === undefined) delete munged.activeDeadlineSeconds;
+  // spec.tolerations: additions only; an existing one may change only its tolerationSeconds (ValidateTolerationsUpdate).
+  const nt = Array.isArray(ns.tolerations) ? (ns.tolerations as Json[]) : [];
+  const ot = Array.isArray(os.tolerations) ? (os.tolerations as Json[]) : [];
+  const key = (x: Json): string => canonical({ ...x, tolerationSeconds: undefined });
+  if (ot.every((o) => nt.some((n) => key(n) === key(o)))) {
+    if (os.tolerations === undefined) delete munged.tolerations;
+    else munged.tolerations = os.tolerations;
+  } else out.push(forbidden('spec.tolerations', 'existing toleration can not be modified except its tolerationSeconds'));
+  // spec.terminationGracePeriodSeconds: to 1 when it was negative.
+  if (typeof os.terminationGracePeriodSeconds === 'number' && os.terminationGracePeriodSeconds < 0 && ns.terminationGracePeriodSeconds === 1) munged.terminationGracePeriodSeconds = os.terminationGracePeriodSeconds;
+  // spec.schedulingGates: may only be removed.
+  const ng = Array.isArray(ns.schedulingGates) ? (ns.schedulingGates as Json[]) : [];
+  const og = Array.isArray(os.schedulingGates) ? (os.schedulingGates as Json[]) : [];
+  if (ng.every((g) => og.some((o) => canonical(o) === canonical(g)))) {
+    if (os.schedulingGates === undefined) delete munged.schedulingGates;
+    else munged.schedulingGates = os.schedulingGates;
+  }
+  // spec.nodeName is set once, by the scheduler's binding.
+  if (!os.nodeName && ns.nodeName) munged.nodeName = os.nodeName;
+  if (munged.nodeName === undefined) delete munged.nodeName;
+  if (!out.length && canonical(munged) !== canonical(os)) out.push(forbidden('spec', POD_UPDATABLE_FIELDS));
+  return out;
+}
+
 export function validateUpdate(t: ResourceType, next: Json, old: Json): Cause[] {
   const ns = isObj(next.spec) ? next.spec : {};
   const os = isObj(old.spec) ? old.spec : {};
   const out: Cause[] = [];
   switch (t.kind) {
+    case 'Pod':
+      if (t.group === '') out.push(...validatePodUpdate(ns, os));
+      break;
     case 'Deployment':
     case 'ReplicaSet':
     case 'DaemonSet':

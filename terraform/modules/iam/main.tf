@@ -10,7 +10,7 @@ locals {
   ci_project_roles = toset([
     "roles/container.clusterAdmin",            # platform-create/-destroy (cluster, system pool); node-pool-expand, -destroy, -restore, cost-cleanup (GPU pools)
     "roles/container.developer",               # train-private-first's burst: its ConfigMap and Job, their pods' logs; cost-cleanup: reads pods and their GPU requests (Kubernetes objects need these container.* permissions; clusterAdmin grants none)
-    "roles/artifactregistry.admin",            # platform-create/-destroy (repositories and cleanup policies); image-merge (push); image-prune (delete versions)
+    "roles/artifactregistry.admin",            # platform-create/-destroy (repositories and cleanup policies); image-build, image-merge (push through the Docker host: uploadArtifacts); image-prune (delete versions: deleteArtifacts)
     "roles/storage.admin",                     # platform-create/-destroy (snapshot bucket settings); node-pool-snapshot/-restore (snapshot objects); cost-cleanup (old snapshots); model-promote/-retire (models bucket objects)
     "roles/compute.viewer",                    # gpu-capacity: accelerator types per zone and regional GPU quotas
     "roles/compute.storageAdmin",              # cost-cleanup: snapshot, then delete, unattached persistent disks
