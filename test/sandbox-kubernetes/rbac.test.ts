@@ -13,8 +13,10 @@ import { run, startKube, type KubeFixture } from './helpers.js';
 describe('RBAC on the sandbox dgx cluster', () => {
   let k: KubeFixture;
   let token: string;
+  let nobodyToken: string;
   let dir: string;
   const asRunner = (args: string[], input?: string) => k.kubectl([`--token=${token}`, ...args], input);
+  const asNobody = (args: string[]) => k.kubectl([`--token=${nobodyToken}`, ...args]);
   beforeAll(async () => {
     k = await startKube();
     dir = mkdtempSync(join(tmpdir(), 'rbac-test-'));
@@ -22,9 +24,23 @@ describe('RBAC on the sandbox dgx cluster', () => {
       const r = await k.kubectl(args);
       assert.equal(r.code, 0, r.stderr);
     }
+    // Every test reads this state only, so each passes alone and in any order: `nobody` holds no
+    // binding; `runner` views the namespace and may update and patch the ConfigMap cfg alone.
+    for (const args of [
+      ['create', 'serviceaccount', 'nobody', '-n', 'ml'],
+      ['create', 'rolebinding', 'runner-view', '--clusterrole=view', '--serviceaccount=ml:runner', '-n', 'ml'],
+      ['create', 'role', 'edit-cfg', '--verb=update,patch', '--resource=configmaps', '--resource-name=cfg', '-n', 'ml'],
+      ['create', 'rolebinding', 'runner-edit-cfg', '--role=edit-cfg', '--serviceaccount=ml:runner', '-n', 'ml'],
+    ]) {
+      const r = await k.kubectl(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
     const t = await k.kubectl(['create', 'token', 'runner', '-n', 'ml']);
     assert.equal(t.code, 0, t.stderr);
     token = t.stdout.trim();
+    const n = await k.kubectl(['create', 'token', 'nobody', '-n', 'ml']);
+    assert.equal(n.code, 0, n.stderr);
+    nobodyToken = n.stdout.trim();
   });
   afterAll(async () => {
     await k?.stop();
@@ -58,25 +74,23 @@ describe('RBAC on the sandbox dgx cluster', () => {
   });
 
   it('a service account without bindings is refused in Kubernetes words', async () => {
-    const w = await asRunner(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
-    assert.equal(w.stdout.trim(), 'system:serviceaccount:ml:runner', w.stderr);
-    const list = await asRunner(['get', 'pods', '-n', 'ml']);
+    const w = await asNobody(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    assert.equal(w.stdout.trim(), 'system:serviceaccount:ml:nobody', w.stderr);
+    const list = await asNobody(['get', 'pods', '-n', 'ml']);
     assert.notEqual(list.code, 0);
-    assert.match(list.stderr, /Error from server \(Forbidden\): pods is forbidden: User "system:serviceaccount:ml:runner" cannot list resource "pods" in API group "" in the namespace "ml"/);
-    const nodes = await asRunner(['get', 'nodes']);
-    assert.match(nodes.stderr, /nodes is forbidden: User "system:serviceaccount:ml:runner" cannot list resource "nodes" in API group "" at the cluster scope/);
-    const create = await asRunner(['create', 'deployment', 'web', '--image=nginx', '-n', 'ml']);
-    assert.match(create.stderr, /deployments\.apps is forbidden: User "system:serviceaccount:ml:runner" cannot create resource "deployments" in API group "apps" in the namespace "ml"/);
-    const get = await asRunner(['get', 'configmap', 'cfg', '-n', 'ml']);
-    assert.match(get.stderr, /configmaps "cfg" is forbidden: User "system:serviceaccount:ml:runner" cannot get resource "configmaps" in API group "" in the namespace "ml"/);
-    const can = await asRunner(['auth', 'can-i', 'list', 'pods', '-n', 'ml']);
+    assert.match(list.stderr, /Error from server \(Forbidden\): pods is forbidden: User "system:serviceaccount:ml:nobody" cannot list resource "pods" in API group "" in the namespace "ml"/);
+    const nodes = await asNobody(['get', 'nodes']);
+    assert.match(nodes.stderr, /nodes is forbidden: User "system:serviceaccount:ml:nobody" cannot list resource "nodes" in API group "" at the cluster scope/);
+    const create = await asNobody(['create', 'deployment', 'web', '--image=nginx', '-n', 'ml']);
+    assert.match(create.stderr, /deployments\.apps is forbidden: User "system:serviceaccount:ml:nobody" cannot create resource "deployments" in API group "apps" in the namespace "ml"/);
+    const get = await asNobody(['get', 'configmap', 'cfg', '-n', 'ml']);
+    assert.match(get.stderr, /configmaps "cfg" is forbidden: User "system:serviceaccount:ml:nobody" cannot get resource "configmaps" in API group "" in the namespace "ml"/);
+    const can = await asNobody(['auth', 'can-i', 'list', 'pods', '-n', 'ml']);
     assert.equal(can.stdout.trim(), 'no');
     assert.equal(can.code, 1);
   });
 
   it('a RoleBinding to the view ClusterRole lets it read, not write; subresources are their own resource', async () => {
-    const b = await k.kubectl(['create', 'rolebinding', 'runner-view', '--clusterrole=view', '--serviceaccount=ml:runner', '-n', 'ml']);
-    assert.equal(b.code, 0, b.stderr);
     const list = await asRunner(['get', 'configmaps', '-n', 'ml', '-o', 'name']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /configmap\/cfg/);
@@ -90,11 +104,7 @@ describe('RBAC on the sandbox dgx cluster', () => {
   });
 
   it('resourceNames limit a Role to the objects it names', async () => {
-    const role = await k.kubectl(['create', 'role', 'edit-cfg', '--verb=update,patch', '--resource=configmaps', '--resource-name=cfg', '-n', 'ml']);
-    assert.equal(role.code, 0, role.stderr);
-    const b = await k.kubectl(['create', 'rolebinding', 'runner-edit-cfg', '--role=edit-cfg', '--serviceaccount=ml:runner', '-n', 'ml']);
-    assert.equal(b.code, 0, b.stderr);
-    const ok = await asRunner(['label', 'configmap', 'cfg', 'touched=yes', '-n', 'ml']);
+    const ok = await asRunner(['label', '--overwrite', 'configmap', 'cfg', 'touched=yes', '-n', 'ml']);
     assert.equal(ok.code, 0, ok.stderr);
     const no = await asRunner(['label', 'configmap', 'other', 'touched=yes', '-n', 'ml']);
     assert.match(no.stderr, /configmaps "other" is forbidden: User "system:serviceaccount:ml:runner" cannot patch resource "configmaps" in API group "" in the namespace "ml"/);
