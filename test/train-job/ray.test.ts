@@ -126,7 +126,7 @@ describe('engine ray: a KubeRay RayJob', () => {
     const r = await train(f, { target: 'local', runner_label: 'dgx', engine: 'ray', nodes: '2', image: 'rayproject/ray:2.9.0', command: 'python\ntrain.py', name: 'ray-none', env: 'A=1' });
     assert.equal(r.exitCode, 1);
     assert.match(errors(r), /KubeRay is not installed on the cluster at \S+ \(it does not serve RayJob in ray\.io\/v1\); nothing was created\./);
-    assert.match(errors(r), /helm install kuberay-operator kuberay-operator --repo https:\/\/ray-project\.github\.io\/kuberay-helm\/ --version 1\.2\.2/);
+    assert.match(errors(r), /the local-stack action with `components: kuberay` \(ray-project\/kuberay v1\.7\.0\); on GKE, the cluster-operators workflow with `operators: kuberay`/);
     assert.deepEqual({ jobs: jobs(c), secrets: secrets(c), pods: pods(c).length }, before);
     assert.equal(r.main.state.job, undefined);
   });

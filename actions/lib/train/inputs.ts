@@ -84,7 +84,7 @@ export async function engineCheck(kube: KubeClient, want: { nodes: number; engin
   for (const op of needed) {
     if (!(await kube.serves(op.apiVersion, op.kind))) {
       throw new ActionError(`${op.name} is not installed on the cluster at ${kube.config.server} (it does not serve ${op.kind} in ${op.apiVersion}); nothing was created.`, {
-        fix: `Install it once: ${op.install}${op.name === 'Kueue' ? ' (then create a ResourceFlavor, ClusterQueue and the LocalQueue)' : ''}; on the local stack, deploy its component.`,
+        fix: `Install it once: ${op.install}${op.name === 'Kueue' ? ' (then create a ResourceFlavor, ClusterQueue and the LocalQueue)' : ''}.`,
       });
     }
   }
