@@ -5,6 +5,7 @@
  * fresh clone, as CI has): size says little here, where a short file can drive gcloud for a minute.
  * The weights are seconds a file took in a whole-suite run on the 2-core machine; only their order
  * matters. A file not listed keeps vitest's order after the listed ones (each of those is short).
+ * With `--sequence.shuffle` the files run in the seed's order instead, as with vitest's own sequencer.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { relative } from 'node:path';
@@ -54,9 +55,29 @@ export function weightOf(path: string): number {
   return WEIGHTS[path.split('\\').join('/')] ?? 0;
 }
 
+/** Files in an order drawn from `seed` (Fisher-Yates on a mulberry32 stream): the same seed, the same order. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 export default class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const base = await super.sort(files);
+    // `--sequence.shuffle` (an order check) shuffles the files as vitest's own sequencer would.
+    const { shuffle, seed } = this.ctx.config.sequence;
+    if (shuffle) return shuffled(base, seed);
     const root = this.ctx.config.root;
     const weight = new Map(base.map((f) => [f, weightOf(relative(root, f.moduleId))]));
     // Array.prototype.sort is stable: equal weights (every unlisted file) keep vitest's order.
