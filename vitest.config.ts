@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/support/longest-first.js';
 
 // The suite's tests spawn bundles, sandboxes and real tools (gcloud, kubectl, skopeo): each file runs
 // in its own forked process, two at a time on CI's two cores, with generous per-test limits that only
@@ -11,6 +12,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     fileParallelism: true,
+    // The longest files first (test/support/longest-first.ts), so the run does not end on one of them.
+    sequence: { sequencer: LongestFirst },
     // A test that needs another environment stubs it (vi.stubEnv); vitest restores it after the test.
     unstubEnvs: true,
     testTimeout: 240_000,
