@@ -1,10 +1,12 @@
 /**
  * Scaling a KubeRay RayCluster's workers: the replicas of one worker group (the first unless named),
  * checked against what exists before anything changes, patched with the object's resourceVersion so a
- * concurrent change is refused rather than overwritten. A count outside the group's minReplicas /
+ * concurrent change is never overwritten: KubeRay writes the RayCluster's status as it works, so a
+ * conflict (409) reads the cluster again and tries once more, a few times. A count outside the group's minReplicas /
  * maxReplicas moves that bound too (KubeRay would otherwise hold the group inside them).
  */
 import { ActionError } from '../errors.js';
+import { isConflict } from '../http.js';
 import type { KubeClient, KubeObject } from '../kubernetes/client.js';
 import { OPERATORS } from './inputs.js';
 
@@ -23,7 +25,19 @@ export interface ScaleResult {
 
 const list = (names: string[]): string => (names.length ? names.join(', ') : 'none');
 
-export async function scaleWorkers(kube: KubeClient, want: { namespace: string; cluster?: string; group?: string; replicas: number }): Promise<ScaleResult> {
+type Want = { namespace: string; cluster?: string; group?: string; replicas: number };
+
+export async function scaleWorkers(kube: KubeClient, want: Want): Promise<ScaleResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scaleOnce(kube, want);
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function scaleOnce(kube: KubeClient, want: Want): Promise<ScaleResult> {
   const where = `namespace ${want.namespace} on ${kube.config.context}`;
   if (!(await kube.serves(RAY_CLUSTER.apiVersion, RAY_CLUSTER.kind))) {
     throw new ActionError(`KubeRay is not installed on the cluster at ${kube.config.server} (it does not serve RayCluster in ${RAY_CLUSTER.apiVersion}); nothing was changed.`, { fix: `Install it once: ${OPERATORS.ray.install}` });
