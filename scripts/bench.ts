@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- cold waiter cleanup]`: what every run of the suite pays (all three sections by default).
+ * `npm run bench [-- cold waiter cleanup train promote]`: what every run of the suite pays (every section by default).
  * - cold: each action's bundle size, every file it may load (index.js and its chunks; aim: < 300 KB), and
  *   its cold start `node dist/index.js` loading and evaluating the bundle (MLABS_LOAD_ONLY), timed in pairs
  *   with the floor `node -e 0`: median and p95 of the per-pair ratio (aim: median within 1.5x). Empty ESM and
@@ -8,6 +8,7 @@
  * - waiter: the operation waiter's schedule over operation lengths 0.2 s to 10 min (scripts/bench/operation-waiter.ts).
  * - cleanup: cost-cleanup against a sandbox seeded at scale (scripts/bench/cost-cleanup.ts).
  * - train: train-job's delay from the training container's end to the action's exit (scripts/bench/train-exit.ts).
+ * - promote: model-promote's throughput next to `gcloud storage cp` of the same bytes (scripts/bench/model-promote.ts).
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,10 @@ try {
     const { benchCostCleanup, printCleanupBench } = await import('./bench/cost-cleanup.js');
     console.log('\ncost-cleanup at scale (its bundle against the sandbox):');
     printCleanupBench(await benchCostCleanup());
+  }
+  if (runs('promote')) {
+    console.log('\nmodel-promote against the sandbox, next to gcloud storage cp of the same bytes:');
+    await import('./bench/model-promote.js');
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

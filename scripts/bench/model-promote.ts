@@ -1,5 +1,6 @@
 /**
- * `npx tsx scripts/bench/model-promote.ts [MiB]`: model-promote's throughput against the sandbox
+ * `npm run bench -- promote` (or `npx tsx scripts/bench/model-promote.ts`; BENCH_PROMOTE_MIB sets the size,
+ * default 128): model-promote's throughput against the sandbox
  * (MinIO stand-in → Cloud Storage, the committed bundle, default chunking and parallelism) next to
  * `gcloud storage cp` of the same bytes from a local file in the same run. Not a test: it prints
  * MiB/s for both; the sandbox is one process on this machine, so the numbers compare the two
@@ -14,7 +15,7 @@ import type { S3Service } from '../sandbox/apis/s3.js';
 import { startSandbox } from '../sandbox/index.js';
 import { ROOT } from '../bundle.js';
 
-const MIB = Number(process.argv[2] ?? 128);
+const MIB = Number(process.env.BENCH_PROMOTE_MIB ?? 128);
 const tmp = mkdtempSync(join(tmpdir(), 'mlabs-bench-promote-'));
 
 function run(cmd: string, args: string[], env: Record<string, string | undefined>): Promise<{ code: number; out: string }> {
