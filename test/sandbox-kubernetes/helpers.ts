@@ -1,6 +1,9 @@
 // Shared by the Kubernetes sandbox tests: a sandbox, a machine cluster, and real kubectl.
 import { execFile } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { onTestFinished } from 'vitest';
+import type { FaultRule } from '../../scripts/sandbox/faults.js';
 import { startSandbox, type Sandbox } from '../../scripts/sandbox/index.js';
 import { kubernetesOf, type ClusterHandle, type KubernetesService } from '../../scripts/sandbox/kubernetes/index.js';
 
@@ -50,4 +53,16 @@ export async function startKube(): Promise<KubeFixture> {
     kubectl: async (args, input) => { const t0 = Date.now(); const r = await run('kubectl', args, env, input); if (process.env.KDEBUG) console.error(`kubectl ${args.join(" ")} -> ${r.code} in ${Date.now() - t0}ms ${r.stderr}`); return r; },
     stop: () => sb.stop(),
   };
+}
+
+/** A sandbox fault rule for the running test only (removed when it finishes). */
+export function faultForTest(k: KubeFixture, rule: FaultRule): void {
+  const id = k.sb.faults.add(rule);
+  onTestFinished(() => k.sb.faults.remove(id));
+}
+
+/** `kubectl apply -f -` of a manifest, which must succeed. */
+export async function applyOk(k: KubeFixture, yaml: string): Promise<void> {
+  const r = await k.kubectl(['apply', '-f', '-'], yaml);
+  assert.equal(r.code, 0, r.stderr);
 }

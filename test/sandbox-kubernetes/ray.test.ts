@@ -4,10 +4,10 @@
 // RayCluster, then the submitter Job whose pod (run by the kubelet simulation, podExit rules decide its
 // end) decides jobStatus and jobDeploymentStatus; RBAC for the CRDs like any other resource.
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { FaultRule } from '../../scripts/sandbox/faults.js';
 import { shlexSplit } from '../../scripts/sandbox/kubernetes/controllers-ray.js';
-import { startKube, type KubeFixture } from './helpers.js';
+import { applyOk, faultForTest, startKube, type KubeFixture } from './helpers.js';
 
 let k: KubeFixture;
 beforeAll(async () => {
@@ -17,15 +17,9 @@ beforeAll(async () => {
 });
 afterAll(async () => k.stop());
 
-const fault = (rule: FaultRule): void => {
-  const id = k.sb.faults.add(rule);
-  onTestFinished(() => k.sb.faults.remove(id));
-};
+const fault = (rule: FaultRule): void => faultForTest(k, rule);
 
-const apply = async (yaml: string): Promise<void> => {
-  const r = await k.kubectl(['apply', '-f', '-'], yaml);
-  assert.equal(r.code, 0, r.stderr);
-};
+const apply = (yaml: string): Promise<void> => applyOk(k, yaml);
 
 const jsonpath = async (what: string[], path: string): Promise<string> => {
   const r = await k.kubectl(['get', ...what, '-n', 'ray', '-o', `jsonpath=${path}`]);

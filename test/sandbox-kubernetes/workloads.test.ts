@@ -2,10 +2,10 @@
 // dgx machine cluster. How a container runs and exits comes from sandbox fault rules (podExit,
 // imagePull), never from the manifests.
 import assert from 'node:assert/strict';
-import { afterAll, beforeAll, describe, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { runProgram, ROOT } from '../harness.js';
 import type { FaultRule } from '../../scripts/sandbox/faults.js';
-import { startKube, type KubeFixture } from './helpers.js';
+import { applyOk, faultForTest, startKube, type KubeFixture } from './helpers.js';
 
 let k: KubeFixture;
 beforeAll(async () => {
@@ -14,18 +14,12 @@ beforeAll(async () => {
 });
 afterAll(async () => k.stop());
 
-const fault = (rule: FaultRule): void => {
-  const id = k.sb.faults.add(rule);
-  onTestFinished(() => k.sb.faults.remove(id));
-};
+const fault = (rule: FaultRule): void => faultForTest(k, rule);
 
 const job = (name: string, extra = '', podExtra = '', restartPolicy = 'Never'): string =>
   `apiVersion: batch/v1\nkind: Job\nmetadata: {name: ${name}, namespace: wl}\nspec:\n${extra}  template:\n    spec:\n      restartPolicy: ${restartPolicy}\n${podExtra}      containers:\n      - name: train\n        image: ghcr.io/mlabs/trainer:1\n        command: [python, train.py]\n`;
 
-const apply = async (yaml: string): Promise<void> => {
-  const r = await k.kubectl(['apply', '-f', '-'], yaml);
-  assert.equal(r.code, 0, r.stderr);
-};
+const apply = (yaml: string): Promise<void> => applyOk(k, yaml);
 
 const jsonpath = async (what: string[], path: string): Promise<string> => {
   const r = await k.kubectl(['get', ...what, '-n', 'wl', '-o', `jsonpath=${path}`]);

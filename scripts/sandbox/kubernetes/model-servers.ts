@@ -13,6 +13,7 @@
 // GET /v1/models lists the model of the image (nvcr.io/nim/ORG/MODEL:TAG → ORG/MODEL).
 import { createHash } from 'node:crypto';
 import type { ProxyAnswer } from './cluster.js';
+import { openAiModelList } from './vllm.js';
 
 type Json = Record<string, unknown>;
 
@@ -123,16 +124,6 @@ export function nimAnswer(pod: Json, path: string, method: string): ProxyAnswer 
   if (!model || method !== 'GET') return undefined;
   if (path === '/v1/health/ready') return { status: 200, contentType: 'application/json', body: '{"object":"health-response","message":"Service is ready."}' };
   if (path === '/v1/health/live') return { status: 200, contentType: 'application/json', body: '{"object":"health-response","message":"Service is live."}' };
-  if (path === '/v1/models') {
-    const created = Math.floor(Date.parse(String(((pod.metadata as Json | undefined)?.creationTimestamp) ?? new Date().toISOString())) / 1000);
-    return {
-      status: 200,
-      contentType: 'application/json',
-      body: JSON.stringify({
-        object: 'list',
-        data: [{ id: model, object: 'model', created, owned_by: 'system', root: model, parent: null, max_model_len: 131072, permission: [{ id: `modelperm-${created}`, object: 'model_permission', created, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: '*', group: null, is_blocking: false }] }],
-      }),
-    };
-  }
+  if (path === '/v1/models') return openAiModelList(pod, model, model, 'system', 131072);
   return undefined;
 }

@@ -26,15 +26,20 @@ export function vllmAnswer(pod: Json, path: string, method: string): ProxyAnswer
     const model = argValue(args, '--model') ?? '';
     const served = argValue(args, '--served-model-name') ?? model;
     const maxLen = Number(argValue(args, '--max-model-len') ?? 4096);
-    const created = Math.floor(Date.parse(String(((pod.metadata as Json | undefined)?.creationTimestamp) ?? new Date().toISOString())) / 1000);
-    return {
-      status: 200,
-      contentType: 'application/json',
-      body: JSON.stringify({
-        object: 'list',
-        data: [{ id: served, object: 'model', created, owned_by: 'vllm', root: model, parent: null, max_model_len: maxLen, permission: [{ id: `modelperm-${created}`, object: 'model_permission', created, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: '*', group: null, is_blocking: false }] }],
-      }),
-    };
+    return openAiModelList(pod, served, model, 'vllm', maxLen);
   }
   return undefined;
+}
+
+/** An OpenAI-compatible `/v1/models` answer (vLLM's and NIM's shape) for the model a Ready pod serves. */
+export function openAiModelList(pod: Json, id: string, root: string, ownedBy: string, maxModelLen: number): ProxyAnswer {
+  const created = Math.floor(Date.parse(String(((pod.metadata as Json | undefined)?.creationTimestamp) ?? new Date().toISOString())) / 1000);
+  return {
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      object: 'list',
+      data: [{ id, object: 'model', created, owned_by: ownedBy, root, parent: null, max_model_len: maxModelLen, permission: [{ id: `modelperm-${created}`, object: 'model_permission', created, allow_create_engine: false, allow_sampling: true, allow_logprobs: true, allow_search_indices: false, allow_view: true, allow_fine_tuning: false, organization: '*', group: null, is_blocking: false }] }],
+    }),
+  };
 }
