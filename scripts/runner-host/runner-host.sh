@@ -415,6 +415,12 @@ do_undo() {
     systemctl disable --now "$hook_path"
     say "stopped and disabled $hook_path"
   fi
+  # A runner an upgrade started alongside that has not served its job yet (a transient unit: it
+  # has no file). Its container's stop deletes its registration; the clean-up below catches a leftover.
+  if systemctl is-active --quiet "$next_unit"; then
+    systemctl stop "$next_unit"
+    say "stopped $next_unit"
+  fi
   for f in "$unit_file" "$env_file" "$next_env" "$ROOT/etc/systemd/system/$hook_path" "$ROOT/etc/systemd/system/$hook_service" "$ROOT$installed"; do
     if [ -f "$f" ]; then rm -f "$f"; say "removed $(printf '%s' "$f" | sed "s|^$ROOT||")"; fi
   done
@@ -528,7 +534,10 @@ do_upgrade() {
       fail_upgrade "--image is '$image': the service runs ${current%@*}, and upgrade moves it to another digest of that repository only (run setup to change the repository); nothing was changed." 64 ;;
   esac
   if systemctl is-active --quiet "$next_unit"; then
-    fail_upgrade "the runner the last upgrade started ($next_unit) has not served its one job yet (it may be serving this one); re-run the upgrade once it has. Nothing was changed."
+    # The last upgrade succeeded (a runner that did not come online is stopped): the service already
+    # runs that runner's image. Stopping it is safe: its container deletes its registration, and the
+    # service's next container (waiting on it) takes its place on the same image.
+    fail_upgrade "the runner the last upgrade started ($next_unit, on the image the service now runs) has not served its one job yet (it may be serving this one): run a job on it (runs-on: [self-hosted, $machine]) and re-run the upgrade once it has, or stop it with sudo systemctl stop $next_unit (its container deletes its registration; the service's next container takes its place) and re-run. Nothing was changed."
   fi
   if ! docker pull "$image" >"$tmp/pull" 2>&1; then
     fail_upgrade "docker cannot pull $image ($(tail -n 1 "$tmp/pull")): check the digest and that this machine may read the registry; nothing was changed."

@@ -231,7 +231,7 @@ describe('undo', () => {
     const mark = sb.requests.length;
     const r = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['disable', '--now', 'mlabs-runner-upgrade-dgx.path'], ['daemon-reload']]);
+    assert.deepEqual(argsOf(r, 'systemctl'), [['disable', '--now', 'mlabs-runner-dgx.service'], ['disable', '--now', 'mlabs-runner-upgrade-dgx.path'], ['is-active', '--quiet', 'mlabs-runner-dgx-next.service'], ['daemon-reload']]);
     assert.equal(existsSync(unitPath(m, 'dgx')), false);
     assert.deepEqual(readdirSync(join(m.root, 'etc/systemd/system')), [], 'the upgrade hook\'s units are gone too');
     assert.equal(existsSync(join(m.root, 'var/lib/mlabs-runner')), false);
@@ -246,7 +246,7 @@ describe('undo', () => {
 
     const again = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
     assert.equal(again.code, 0, again.out);
-    assert.deepEqual(argsOf(again, 'systemctl'), [['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['daemon-reload']]);
+    assert.deepEqual(argsOf(again, 'systemctl'), [['is-enabled', '--quiet', 'mlabs-runner-dgx.service'], ['is-active', '--quiet', 'mlabs-runner-dgx-next.service'], ['daemon-reload']]);
     assert.equal(sb.requests.slice(mark).filter((q) => q.rpc === 'runners.delete').length, 2, 'nothing more to delete');
   });
 });
@@ -388,6 +388,47 @@ describe('upgrade', () => {
     assert.match(r.out, new RegExp(`the new runner did not come online within 1s .*the service keeps running ${IMAGE.replace(/[.]/g, '\\.')}`));
     assert.deepEqual(argsOf(r, 'systemctl').filter((a) => a[0] !== 'is-active'), [['stop', 'mlabs-runner-dgx-next.service']]);
     assert.deepEqual(written(m), before, 'the service\'s files as they were, the new runner\'s env file removed');
+  });
+
+  test('while the runner the last upgrade started has not served its job, a new upgrade is refused, saying what to do, and changes nothing; undo then stops that runner and deletes its registration', async () => {
+    const m = machine('dgx');
+    assert.equal((await run(m, setupArgs(m, 'dgx'))).code, 0);
+    const sim = newRunnerComesOnline(m);
+    const first = await run(m, request(m, NEXT), fast).finally(sim.stop);
+    assert.equal(first.code, 0, first.out);
+    const state = () => JSON.parse(readFileSync(m.state, 'utf8')) as Record<string, { active: boolean }>;
+    assert.equal(state()['mlabs-runner-dgx-next.service']?.active, true, 'the new runner waits for its one job');
+
+    const before = written(m);
+    const third = IMAGE.replace(/a{64}$/, 'c'.repeat(64));
+    const r = await run(m, request(m, third), fast);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /the runner the last upgrade started \(mlabs-runner-dgx-next\.service, on the image the service now runs\) has not served its one job yet/);
+    assert.match(r.out, /run a job on it \(runs-on: \[self-hosted, dgx\]\) and re-run the upgrade once it has, or stop it with sudo systemctl stop mlabs-runner-dgx-next\.service .* Nothing was changed\./);
+    assert.match(readFileSync(join(hookDir(m), 'status'), 'utf8'), new RegExp(`^failed ${third.replace(/[.]/g, '\\.')} the runner the last upgrade started`), 'the job that asked reads why');
+    assert.deepEqual(written(m), before, 'nothing written');
+    assert.deepEqual(r.calls.map((c) => c.tool), ['systemctl'], 'no pull, no unit started');
+    assert.deepEqual(argsOf(r, 'systemctl'), [['is-active', '--quiet', 'mlabs-runner-dgx-next.service']]);
+    assert.ok(readFileSync(unitPath(m, 'dgx'), 'utf8').includes(NEXT));
+
+    const mark = sb.requests.length;
+    const undo = await run(m, ['undo', '--machine', 'dgx', '--scope', 'mlabs/platform', '--token-file', m.tokenFile]);
+    assert.equal(undo.code, 0, undo.out);
+    assert.deepEqual(argsOf(undo, 'systemctl'), [
+      ['disable', '--now', 'mlabs-runner-dgx.service'],
+      ['disable', '--now', 'mlabs-runner-upgrade-dgx.path'],
+      ['is-active', '--quiet', 'mlabs-runner-dgx-next.service'],
+      ['stop', 'mlabs-runner-dgx-next.service'],
+      ['daemon-reload'],
+    ]);
+    assert.match(undo.out, /stopped mlabs-runner-dgx-next\.service/);
+    assert.equal(state()['mlabs-runner-dgx-next.service']?.active, false);
+    assert.deepEqual(readdirSync(join(m.root, 'etc/systemd/system')), [], 'the service and the upgrade hook\'s path unit and service are gone');
+    assert.equal(existsSync(join(m.root, 'var/lib/mlabs-runner')), false, 'the hook folder is gone');
+    assert.equal(existsSync(join(m.root, 'usr/local/sbin/mlabs-runner-host')), false, 'the hook\'s copy of the script is gone');
+    assert.equal(existsSync(join(m.root, 'etc/mlabs-runner')), false);
+    assert.ok(!(sb.state.github as GithubSeed).runners.some((x) => x.name === `dgx-${HOST}-777`), `the new runner's registration is deleted: ${undo.out}`);
+    assert.deepEqual(sb.requests.slice(mark).filter((q) => q.rpc === 'runners.delete').map((q) => q.status), [204]);
   });
 
   test('run by hand, the idle service is restarted onto the new image once the new runner is online', async () => {
