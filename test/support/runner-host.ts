@@ -17,6 +17,17 @@ const STAND_INS = join(ROOT, 'scripts/workflow/stand-ins');
 /** The programs the script may use besides the stand-ins: nothing else of this machine is on PATH. */
 const SYSTEM_TOOLS = ['sh', 'bash', 'node', 'env', 'curl', 'sed', 'grep', 'awk', 'tr', 'head', 'cmp', 'cp', 'chmod', 'mkdir', 'rm', 'rmdir', 'mktemp', 'cat', 'df', 'stat', 'hostname', 'dirname', 'wc', 'stty', 'id', 'chown', 'mv', 'date', 'sleep', 'tail'];
 
+let toolPaths: [string, string][] | undefined;
+/** Where this machine has each of SYSTEM_TOOLS (those it has): one shell for all, once per test process. */
+function systemTools(): [string, string][] {
+  if (!toolPaths) {
+    // A line each, empty for a tool this machine lacks.
+    const lines = spawnSync('sh', ['-c', 'for t in "$@"; do command -v "$t" || echo; done', 'sh', ...SYSTEM_TOOLS], { encoding: 'utf8' }).stdout.split('\n');
+    toolPaths = SYSTEM_TOOLS.flatMap((t, i): [string, string][] => (lines[i] ? [[t, lines[i]]] : []));
+  }
+  return toolPaths;
+}
+
 export type MachineKind = 'wsl2' | 'dgx' | 'agx';
 
 export interface Machine {
@@ -43,10 +54,7 @@ export function hostMachine(kind: MachineKind, token: string, opts: { without?: 
   for (const t of ['docker', 'nvidia-smi', 'systemctl', 'systemd-run', 'wslvar', 'wslpath']) {
     if (!opts.without?.includes(t)) copyFileSync(join(STAND_INS, t), join(bin, t));
   }
-  for (const t of SYSTEM_TOOLS) {
-    const found = spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim();
-    if (found) symlinkSync(found, join(bin, t));
-  }
+  for (const [t, found] of systemTools()) symlinkSync(found, join(bin, t));
   const file = (p: string, text = '') => {
     mkdirSync(dirname(join(root, p)), { recursive: true });
     writeFileSync(join(root, p), text);
