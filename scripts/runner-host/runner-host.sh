@@ -75,6 +75,11 @@ if [ "$cmd" = setup ] || [ "$cmd" = undo ]; then
   else die "--scope is '$scope': expected OWNER/REPO for a repository runner, or an organisation name."
   fi
 fi
+if [ "$cmd" = upgrade ]; then
+  case "$wait_s" in
+    ''|*[!0-9]*) die "--wait is '$wait_s': expected whole seconds, 0 or more (how long upgrade waits for the new runner to come online; MLABS_UPGRADE_WAIT_SECONDS sets the default, 600)." ;;
+  esac
+fi
 by_digest() { printf '%s\n' "$1" | grep -Eq '^([a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@)?sha256:[0-9a-f]{64}$'; }
 if [ "$cmd" = setup ]; then
   # By digest: the service runs exactly the image that was built and checked, and runner-upgrade

@@ -391,6 +391,14 @@ describe('upgrade', () => {
     assert.deepEqual(written(m), before);
     assert.deepEqual(linked.calls, []);
 
+    for (const wait of ['soon', '-1', '']) {
+      const r = await run(m, ['upgrade', '--machine', 'dgx', '--image', NEXT, '--wait', wait], fast);
+      assert.equal(r.code, 64, r.out);
+      assert.match(r.out, new RegExp(`--wait is '${wait}': expected whole seconds, 0 or more`));
+      assert.deepEqual(r.calls, [], 'refused before any program runs');
+      assert.deepEqual(written(m), before);
+    }
+
     const bare = machine('dgx');
     const none = await run(bare, ['upgrade', '--machine', 'dgx', '--image', NEXT]);
     assert.equal(none.code, 64);
