@@ -18,7 +18,10 @@ export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
 export interface Timeline {
   created?: number;
+  /** The first admission: an evicted workload admitted again keeps it. */
   admitted?: number;
+  /** Milliseconds spent queued again after Kueue evicted the admitted workload. */
+  requeued?: number;
   running?: number;
   finished?: number;
 }
@@ -127,7 +130,7 @@ export function started(pod: KubeObject, container = CONTAINER): boolean {
 }
 
 /** The job's Workload as Kueue keeps it (found by the job-uid label Kueue puts on it): admitted, or why it waits. */
-async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueue: string): Promise<QueueState & { admitted: boolean }> {
+async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueue: string): Promise<QueueState & { admitted: boolean; evicted?: string }> {
   let found: KubeObject[];
   try {
     found = await kube.list({ ...refs.workload, namespace: w.namespace }, { labelSelector: `${JOB_UID_LABEL}=${uid}` });
@@ -142,7 +145,11 @@ async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueu
   const admitted = isTrue(wl, 'Admitted') !== undefined;
   const flavors = [...new Set(((admission?.podSetAssignments as Json[] | undefined) ?? []).flatMap((p) => Object.values((p.flavors ?? {}) as Record<string, string>)))];
   const pending = conds(wl).find((c) => c.type === 'QuotaReserved' && c.status === 'False');
-  return { admitted, clusterQueue: String(admission?.clusterQueue ?? clusterQueue), flavors, message: admitted ? '' : String(pending?.message ?? 'Kueue has not considered it yet') };
+  const ev = isTrue(wl, 'Evicted');
+  return {
+    admitted, clusterQueue: String(admission?.clusterQueue ?? clusterQueue), flavors, message: admitted ? '' : String(pending?.message ?? 'Kueue has not considered it yet'),
+    ...(ev ? { evicted: `${String(ev.reason)}: ${String(ev.message ?? '')}` } : {}),
+  };
 }
 
 export async function runTraining(kube: KubeClient, w: Workload, opts: RunOptions): Promise<RunResult> {
@@ -165,6 +172,8 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
   const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...(queue ? { queue } : {}), ...extra });
   const queuedSince = Date.now();
   let said = '';
+  /** Since when, and why, Kueue holds the evicted workload back. */
+  let evicted: { since: number; why: string } | undefined;
   const unschedulableSince = new Map<string, number>();
   const multi = w.nodes > 1;
   let lastPods: KubeObject[] = [];
@@ -189,6 +198,30 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
         }
         timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
         info(`Admitted by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${waited} s in the queue.`);
+      }
+      else if (queue) {
+        // Admitted once: Kueue may evict it (preempted, deactivated...), stop the job and requeue it.
+        const q = await readQueue(kube, w, uid, queue.clusterQueue);
+        const where = `LocalQueue ${w.queue}${q.clusterQueue ? ` (ClusterQueue ${q.clusterQueue})` : ''}`;
+        if (!evicted && (q.evicted !== undefined || cur.spec?.suspend === true)) {
+          evicted = { since: Date.now(), why: q.evicted ?? 'the Job was suspended again' };
+          info(`Evicted by Kueue from ${where}: ${evicted.why}. Its pods were stopped; waiting up to ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout) for it to be admitted again.`);
+        }
+        if (evicted) {
+          if (q.evicted === undefined && q.admitted && cur.spec?.suspend === false) {
+            const waited = Date.now() - evicted.since;
+            timeline.requeued = (timeline.requeued ?? 0) + waited;
+            queue = { clusterQueue: q.clusterQueue, flavors: q.flavors, message: '' };
+            info(`Admitted again by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${Math.round(waited / 1000)} s re-queued.`);
+            evicted = undefined;
+          } else {
+            if (Date.now() - evicted.since >= opts.scheduleTimeoutMs) {
+              return result('failed', `evicted by Kueue (${evicted.why}) and not admitted again by ${where} within ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout)${q.message ? `: ${q.message}` : ''}`);
+            }
+            await sleep(opts.pollMs);
+            continue;
+          }
+        }
       }
       if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
       const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: multi ? `jobset.sigs.k8s.io/jobset-uid=${uid}` : `batch.kubernetes.io/controller-uid=${uid}` });

@@ -25,7 +25,13 @@
 // - ClusterQueue status (pendingWorkloads, reservingWorkloads, admittedWorkloads, flavorsReservation,
 //   flavorsUsage, the Active condition) and LocalQueue status (the same counters, flavorsReservation,
 //   flavorUsage, Active) as Kueue fills them.
-// Not simulated: cohorts and borrowing, preemption, admission checks, partial admission, eviction,
+// - eviction: a workload with Evicted True (a test's `evictWorkload`: reason Preempted, or
+//   InactiveWorkload when spec.active is set false) loses its reservation as the job reconciler's
+//   StopJob does: the job goes back to suspended (its pods go), status.admission is cleared,
+//   QuotaReserved False (Pending, the eviction's message), Admitted False (NoReservation), Requeued
+//   (True after a preemption, False while deactivated); an inactive workload is not scheduled; on
+//   re-admission Evicted turns False, reason QuotaReserved, message `Previously: <message>`.
+// Not simulated: cohorts and borrowing, preemption by the scheduler, admission checks, partial admission,
 // the resource-in-use finalizer (the workload goes with its owner at once).
 import { createHash } from 'node:crypto';
 import type { KubeCluster } from './cluster.js';
@@ -284,10 +290,38 @@ export function reconcileKueue(host: KueueHost): void {
     if (cur) c.updateObject(wlType, cur, { ...cur, status: st }, undefined);
   };
 
+  // ---- eviction: a deactivated workload is evicted; an evicted one that holds quota stops its job and requeues
+  for (const w of workloads()) {
+    if (!active(w) || !reserved(w)) continue;
+    const gen = meta(w).generation;
+    let st = structuredClone((w.status ?? {}) as Json);
+    const inactive = (w.spec as Json).active === false;
+    if (inactive && !isTrue(w, 'Evicted')) {
+      st.conditions = setCondition((st.conditions as Json[] | undefined) ?? [], 'Evicted', 'True', 'InactiveWorkload', 'The workload is deactivated', gen);
+      host.event(w, 'Normal', 'EvictedDueToInactiveWorkload', 'The workload is deactivated', MANAGER);
+    }
+    const ev = ((st.conditions as Json[] | undefined) ?? []).find((x) => x.type === 'Evicted' && x.status === 'True');
+    if (!ev) continue;
+    const ref = ((meta(w).ownerReferences as Json[] | undefined) ?? [])[0];
+    const t = ref?.kind === 'Job' ? jobType : ref?.kind === 'JobSet' ? jsType : undefined;
+    const job = t && ref ? c.store.get(t, String(meta(w).namespace), String(ref.name)) : undefined;
+    if (t && job && meta(job).uid === ref?.uid && (job.spec as Json).suspend !== true) {
+      c.updateObject(t, job, { ...job, spec: { ...(job.spec as Json), suspend: true } }, undefined);
+      host.event(job, 'Normal', 'Stopped', String(ev.message), MANAGER);
+    }
+    st = { ...st };
+    delete st.admission;
+    let list = setCondition((st.conditions as Json[] | undefined) ?? [], 'QuotaReserved', 'False', 'Pending', String(ev.message), gen);
+    list = setCondition(list, 'Admitted', 'False', 'NoReservation', 'The workload has no reservation', gen);
+    list = setCondition(list, 'Requeued', inactive ? 'False' : 'True', String(ev.reason), String(ev.message), gen);
+    st.conditions = list;
+    writeStatus(w, st);
+  }
+
   // ---- the scheduler, per ClusterQueue: quota held by admitted workloads, then the pending ones in order
   const byQueue = new Map<string, Json[]>();
   for (const w of workloads()) {
-    if (!active(w) || reserved(w)) continue;
+    if (!active(w) || reserved(w) || (w.spec as Json).active === false) continue;
     const lq = lqOf(w);
     const gen = meta(w).generation;
     const st = structuredClone((w.status ?? {}) as Json);
@@ -340,6 +374,8 @@ export function reconcileKueue(host: KueueHost): void {
       };
       let list = setCondition((st.conditions as Json[] | undefined) ?? [], 'QuotaReserved', 'True', 'QuotaReserved', `Quota reserved in ClusterQueue ${cqName}`, gen);
       list = setCondition(list, 'Admitted', 'True', 'Admitted', 'The workload is admitted', gen);
+      const evicted = list.find((x) => x.type === 'Evicted' && x.status === 'True');
+      if (evicted) list = setCondition(list, 'Evicted', 'False', 'QuotaReserved', `Previously: ${String(evicted.message)}`, gen);
       st.conditions = list;
       writeStatus(w, st);
       const waited = Math.round((Date.now() - Date.parse(String(meta(w).creationTimestamp))) / 1000);
