@@ -192,4 +192,29 @@ describe('queue: Kueue admission', () => {
     const g = f.gke.cluster;
     await until(() => g.store.list(g.type('batch', 'jobs'), 'default').length === 0 && g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').length === 0, 'nothing left on GKE');
   });
+
+  test('engine ray behind a queue: the RayJob is created with the queue label, Kueue\'s Workload has the head and worker-group pod sets, and once admitted it runs to success', async () => {
+    const k = kubernetesOf(f.sb);
+    k.installOperator('mlabs', 'kuberay');
+    k.seedKueueQueue('mlabs', { queue: 'ray-burst', namespace: 'default', clusterQueue: 'ray-l4', flavor: 'ray-l4-burst', quota: { 'nvidia.com/gpu': '2' }, nodeLabels: { 'cloud.google.com/gke-nodepool': BURST_POOL } });
+    rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'batch.kubernetes.io/job-name=ray-queued' }, afterMs: 300, log: ["Job 'ray-queued' succeeded"] });
+    const g = f.gke.cluster;
+    let rayJob: Json | undefined;
+    let wl: Json | undefined;
+    const spy = setInterval(() => {
+      rayJob ??= structuredClone(g.store.get(g.type('ray.io', 'rayjobs'), 'default', 'ray-queued'));
+      wl ??= structuredClone(g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').find((w) => ownerName(w) === 'ray-queued'));
+    }, 10);
+    const r = await train(f, { target: 'cloud', cloud_accelerator: 'nvidia-l4', cloud_gpus: '1', pool: BURST_POOL, cluster: 'mlabs', location: 'us-central1', engine: 'ray', nodes: '2', image: 'rayproject/ray-ml:2.9.0-gpu', command: '["python", "train.py"]', name: 'ray-queued', queue: 'ray-burst' }).finally(() => clearInterval(spy));
+    assert.equal(r.exitCode, 0, r.main.log);
+    assert.equal(r.outputs.outcome, 'succeeded');
+    assert.equal(r.outputs.exit_code, '0');
+    assert.match(r.main.log, /Admitted by LocalQueue ray-burst \(ClusterQueue ray-l4\), flavor ray-l4-burst, after \d+ s in the queue\./);
+    assert.match(r.main.log, /Created RayJob default\/ray-queued.*, waiting for admission by LocalQueue ray-burst\./);
+    assert.equal(((rayJob?.metadata as Json).labels as Json)['kueue.x-k8s.io/queue-name'], 'ray-burst');
+    assert.match(String((wl?.metadata as Json | undefined)?.name), /^rayjob-ray-queued-[0-9a-f]{5}$/);
+    assert.deepEqual(((wl?.spec as Json).podSets as Json[]).map((p) => [p.name, p.count]), [['head', 1], ['workers', 2]]);
+    assert.match(r.summary, /LocalQueue ray-burst \(ClusterQueue ray-l4\): admitted after/);
+    await until(() => g.store.list(g.type('ray.io', 'rayjobs'), 'default').length === 0 && g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').length === 0, 'nothing left on GKE');
+  });
 });
