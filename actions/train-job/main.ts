@@ -153,13 +153,15 @@ await runAction({
     await endRun(result.outcome);
     saveState('mlflow', '');
     // A queued workload Kueue never admitted ran nothing worth keeping, and would still run later: it goes, whatever cleanup says.
-    const neverAdmitted = w.queue !== '' && result.timeline.admitted === undefined;
+    // So does one Kueue evicted and did not admit again: it would run again later.
+    const evictedOut = w.queue !== '' && result.reason.startsWith('evicted by Kueue');
+    const neverAdmitted = (w.queue !== '' && result.timeline.admitted === undefined) || evictedOut;
     const keep = result.outcome !== 'cancelled' && !neverAdmitted && (cleanup === 'never' || (cleanup === 'on-success' && result.outcome !== 'succeeded'));
     let cleanupNote = `kept (cleanup: ${cleanup}): kubectl delete ${workloadRef(w).kind.toLowerCase()} ${w.name} -n ${w.namespace}`;
     if (!keep) {
       try {
         await removeWorkload(kube, w);
-        cleanupNote = `${neverAdmitted ? 'never admitted: ' : ''}${w.engine === 'ray' ? 'the RayJob, its RayCluster, submitter Job, pods and Secret were deleted' : `the Job, its pods and its Secret were deleted${w.queue ? ' (its Workload goes with it)' : ''}`}`;
+        cleanupNote = `${evictedOut ? 'evicted and not admitted again: ' : neverAdmitted ? 'never admitted: ' : ''}${w.engine === 'ray' ? 'the RayJob, its RayCluster, submitter Job, pods and Secret were deleted' : `the Job, its pods and its Secret were deleted${w.queue ? ' (its Workload goes with it)' : ''}`}`;
       } catch (err) {
         cleanupNote = `deleting failed (${describeError(err)}); the post step tries again`;
         warning(`Could not delete ${describeJob(w)}: ${describeError(err)}`);
@@ -174,6 +176,11 @@ await runAction({
     const tail = result.tail.length ? `\nLast log lines:\n${result.tail.slice(-20).join('\n')}` : '';
     if (result.outcome === 'cancelled') {
       throw new ActionError(`The run was cancelled (${signalled ?? 'signal'}): ${describeJob(w)} ${keep ? 'was kept' : 'and its pods were deleted'}.`);
+    }
+    if (evictedOut) {
+      throw new ActionError(`${describeJob(w)} was ${result.reason}. ${cleanupNote.startsWith('deleting failed') ? 'Deleting it failed; the post step tries again' : 'It was deleted'}.${tail}`, {
+        fix: `Kueue's reason says why it was evicted: a higher-priority workload took its quota (Preempted), or someone deactivated its Workload (InactiveWorkload; kubectl get workloads -n ${w.namespace}). Run it again, or give schedule_timeout more time to be admitted again.`,
+      });
     }
     if (neverAdmitted && result.reason.startsWith('not admitted by')) {
       throw new ActionError(`${describeJob(w)} was ${result.reason}. ${cleanupNote.startsWith('deleting failed') ? 'Deleting it failed; the post step tries again' : 'It was deleted; nothing ran'}.`, {

@@ -2,7 +2,7 @@
 // real kubectl against the dgx machine cluster: cluster-scoped ResourceFlavor and ClusterQueue, a
 // namespaced LocalQueue, a Workload per queued Job, admission within nominalQuota in creation order,
 // the flavor's nodeLabels on the admitted pods, quota released when the Job ends, the queues' counters,
-// and a missing LocalQueue's message.
+// a missing LocalQueue's message, and eviction of a deactivated Workload.
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { FaultRule } from '../../scripts/sandbox/faults.js';
@@ -117,6 +117,27 @@ describe('Kueue', () => {
     await ok(['delete', 'job/second', '-n', 'team']);
     assert.equal((await k.kubectl(['wait', '--for=delete', `workload/${w2}`, '-n', 'team', '--timeout=30s'])).code, 0);
     assert.equal(await ok(['get', 'cq/gpus', '-o', 'jsonpath={.status.pendingWorkloads}/{.status.admittedWorkloads}']), '0/0');
+  });
+
+  it('a Workload deactivated with kubectl (spec.active false) is evicted: its Job suspended, its quota released, Requeued False; active again, it is admitted again and Evicted turns False', async () => {
+    await apply(QUEUE);
+    fault({ kind: 'podExit', match: { namespace: 'team', labelSelector: 'job-name=evictee' }, afterMs: 600_000 });
+    await apply(queued('evictee', 'training'));
+    const w = await workloadOf('evictee');
+    assert.equal((await k.kubectl(['wait', '--for=condition=admitted', `workload/${w}`, '-n', 'team', '--timeout=30s'])).code, 0);
+    await ok(['patch', `workload/${w}`, '-n', 'team', '--type=merge', '-p', '{"spec":{"active":false}}']);
+    assert.equal((await k.kubectl(['wait', '--for=condition=evicted', `workload/${w}`, '-n', 'team', '--timeout=30s'])).code, 0);
+    assert.equal((await k.kubectl(['wait', '--for=jsonpath={.spec.suspend}=true', 'job/evictee', '-n', 'team', '--timeout=30s'])).code, 0);
+    const get = (path: string): Promise<string> => ok(['get', `workload/${w}`, '-n', 'team', '-o', `jsonpath=${path}`]);
+    assert.equal(await get('{.status.conditions[?(@.type=="Evicted")].reason}: {.status.conditions[?(@.type=="Evicted")].message}'), 'InactiveWorkload: The workload is deactivated');
+    assert.equal(await get('{.status.conditions[?(@.type=="QuotaReserved")].status}/{.status.conditions[?(@.type=="Admitted")].reason}/{.status.conditions[?(@.type=="Requeued")].status}'), 'False/NoReservation/False');
+    assert.equal(await get('{.status.admission}'), '');
+    await ok(['patch', `workload/${w}`, '-n', 'team', '--type=merge', '-p', '{"spec":{"active":true}}']);
+    assert.equal((await k.kubectl(['wait', '--for=condition=admitted', `workload/${w}`, '-n', 'team', '--timeout=30s'])).code, 0);
+    assert.equal(await get('{.status.conditions[?(@.type=="Evicted")].status}/{.status.conditions[?(@.type=="Evicted")].reason}/{.status.conditions[?(@.type=="Evicted")].message}'), 'False/QuotaReserved/Previously: The workload is deactivated');
+    assert.equal(await ok(['get', 'job/evictee', '-n', 'team', '-o', 'jsonpath={.spec.suspend}']), 'false');
+    await ok(['delete', 'job/evictee', '-n', 'team']);
+    assert.equal((await k.kubectl(['wait', '--for=delete', `workload/${w}`, '-n', 'team', '--timeout=30s'])).code, 0);
   });
 
   it('a Job naming a LocalQueue that does not exist stays suspended, its Workload pending with Kueue\'s message', async () => {

@@ -1,7 +1,7 @@
 // train-job with `queue`: the Job is created suspended with Kueue's queue label and runs when Kueue
 // admits its Workload (the sandbox's Kueue, v0.10.1's shapes, on the dgx machine cluster with one
 // ClusterQueue of 1 GPU). Queue time, Kueue's pending message, a queue that does not exist, a workload
-// never admitted, a cancelled queued run.
+// never admitted, a cancelled queued run, an admitted workload Kueue evicts (admitted again, or not).
 import assert from 'node:assert/strict';
 import { afterAll, beforeAll, describe, test, onTestFinished } from 'vitest';
 import { kubernetesOf } from '../../scripts/sandbox/kubernetes/index.js';
@@ -128,6 +128,59 @@ describe('queue: Kueue admission', () => {
     await gone();
   });
 
+  test('an admitted Job Kueue evicts is stopped and re-queued with Kueue\'s reason in the log; admitted again, it runs to the end, the timeline keeps the first admission and queued_seconds adds the time re-queued', async () => {
+    rule({ kind: 'podExit', match: { namespace: 'default', labelSelector: 'mlabs.dev/train-job=evicted' }, afterMs: 600_000, count: 1 });
+    rule({ kind: 'podExit', match: { namespace: 'default', labelSelector: 'mlabs.dev/train-job=evicted' }, afterMs: 200, log: ['second go done'] });
+    const run = spawnTrain(f, { ...local, name: 'evicted', queue: 'training' });
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    onTestFinished(() => {
+      if (!ended) process.kill(run.pid, 'SIGKILL');
+    });
+    const running = (p: Json): boolean => (((p.status as Json | undefined)?.containerStatuses as Json[] | undefined) ?? []).some((s) => (s.state as Json | undefined)?.running !== undefined);
+    await until(() => /Admitted by LocalQueue training/.test(run.logSoFar()) && pods(c()).some((p) => String((p.metadata as Json).name).startsWith('evicted-') && running(p)), 'the Job admitted and its first pod running');
+    const wl = String((workloadOf('evicted')?.metadata as Json).name);
+    const reactivate = kubernetesOf(f.sb).evictWorkload('dgx', 'default', wl, 'InactiveWorkload');
+    await until(() => /Evicted by Kueue/.test(run.logSoFar()), 'the action to say the Job was evicted');
+    const job = c().store.get(c().type('batch', 'jobs'), 'default', 'evicted') as Json;
+    assert.equal((job.spec as Json).suspend, true, 'Kueue stopped the Job');
+    const w = workloadOf('evicted');
+    assert.equal(cond(w, 'Evicted')?.reason, 'InactiveWorkload');
+    assert.equal(cond(w, 'QuotaReserved')?.status, 'False');
+    assert.equal(cond(w, 'Admitted')?.reason, 'NoReservation');
+    assert.equal((w?.status as Json).admission, undefined);
+    await new Promise((r) => setTimeout(r, 1100));
+    reactivate();
+    const r = await run.done;
+    assert.equal(r.code, 0, r.log);
+    assert.equal(r.outputs.outcome, 'succeeded');
+    const log = r.log;
+    const evictedAt = log.search(/Evicted by Kueue from LocalQueue training \(ClusterQueue gpus\): InactiveWorkload: The workload is deactivated\. Its pods were stopped; waiting up to \d+ s \(schedule_timeout\) for it to be admitted again\./);
+    const again = log.search(/Admitted again by LocalQueue training \(ClusterQueue gpus\), flavor dgx-gpu, after \d+ s re-queued\./);
+    assert.ok(evictedAt >= 0 && again > evictedAt && log.indexOf('second go done') > again, log);
+    assert.ok(Number(r.outputs.queued_seconds) >= 1, r.outputs.queued_seconds);
+    await gone();
+  });
+
+  test('an admitted Job Kueue evicts and does not admit again within schedule_timeout fails naming the eviction, and is deleted whatever cleanup says', async () => {
+    rule({ kind: 'podExit', match: { namespace: 'default', labelSelector: 'mlabs.dev/train-job=deactivated' }, afterMs: 600_000 });
+    const run = spawnTrain(f, { ...local, name: 'deactivated', queue: 'training', schedule_timeout: '1s', cleanup: 'never' });
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    onTestFinished(() => {
+      if (!ended) process.kill(run.pid, 'SIGKILL');
+    });
+    await until(() => /Admitted by LocalQueue training/.test(run.logSoFar()), 'the Job admitted');
+    const wl = String((workloadOf('deactivated')?.metadata as Json).name);
+    kubernetesOf(f.sb).evictWorkload('dgx', 'default', wl, 'InactiveWorkload');
+    const r = await run.done;
+    assert.equal(r.code, 1, r.log);
+    assert.equal(r.outputs.outcome, 'failed');
+    assert.match(r.log, /Job default\/deactivated was evicted by Kueue \(InactiveWorkload: The workload is deactivated\) and not admitted again by LocalQueue training \(ClusterQueue gpus\) within 1 s \(schedule_timeout\): The workload is deactivated\. It was deleted\./);
+    assert.match(r.summary, /evicted and not admitted again: the Job, its pods and its Secret were deleted/);
+    await gone();
+  });
+
   test('on GKE (the Google identity reads LocalQueues and Workloads as container.thirdPartyObjects.*): a flavor of the burst pool admits the L4 Job, whose pods keep the pool\'s selector', async () => {
     kubernetesOf(f.sb).seedKueueQueue('mlabs', { queue: 'burst', namespace: 'default', clusterQueue: 'l4', flavor: 'l4-burst', quota: { 'nvidia.com/gpu': '2' }, nodeLabels: { 'cloud.google.com/gke-nodepool': BURST_POOL } });
     rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'mlabs.dev/train-job=burst-queued' }, afterMs: 200 });
@@ -138,5 +191,30 @@ describe('queue: Kueue admission', () => {
     assert.match(r.outputs.node ?? '', new RegExp(BURST_POOL));
     const g = f.gke.cluster;
     await until(() => g.store.list(g.type('batch', 'jobs'), 'default').length === 0 && g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').length === 0, 'nothing left on GKE');
+  });
+
+  test('engine ray behind a queue: the RayJob is created with the queue label, Kueue\'s Workload has the head and worker-group pod sets, and once admitted it runs to success', async () => {
+    const k = kubernetesOf(f.sb);
+    k.installOperator('mlabs', 'kuberay');
+    k.seedKueueQueue('mlabs', { queue: 'ray-burst', namespace: 'default', clusterQueue: 'ray-l4', flavor: 'ray-l4-burst', quota: { 'nvidia.com/gpu': '2' }, nodeLabels: { 'cloud.google.com/gke-nodepool': BURST_POOL } });
+    rule({ kind: 'podExit', match: { cluster: 'mlabs', labelSelector: 'batch.kubernetes.io/job-name=ray-queued' }, afterMs: 300, log: ["Job 'ray-queued' succeeded"] });
+    const g = f.gke.cluster;
+    let rayJob: Json | undefined;
+    let wl: Json | undefined;
+    const spy = setInterval(() => {
+      rayJob ??= structuredClone(g.store.get(g.type('ray.io', 'rayjobs'), 'default', 'ray-queued'));
+      wl ??= structuredClone(g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').find((w) => ownerName(w) === 'ray-queued'));
+    }, 10);
+    const r = await train(f, { target: 'cloud', cloud_accelerator: 'nvidia-l4', cloud_gpus: '1', pool: BURST_POOL, cluster: 'mlabs', location: 'us-central1', engine: 'ray', nodes: '2', image: 'rayproject/ray-ml:2.9.0-gpu', command: '["python", "train.py"]', name: 'ray-queued', queue: 'ray-burst' }).finally(() => clearInterval(spy));
+    assert.equal(r.exitCode, 0, r.main.log);
+    assert.equal(r.outputs.outcome, 'succeeded');
+    assert.equal(r.outputs.exit_code, '0');
+    assert.match(r.main.log, /Admitted by LocalQueue ray-burst \(ClusterQueue ray-l4\), flavor ray-l4-burst, after \d+ s in the queue\./);
+    assert.match(r.main.log, /Created RayJob default\/ray-queued.*, waiting for admission by LocalQueue ray-burst\./);
+    assert.equal(((rayJob?.metadata as Json).labels as Json)['kueue.x-k8s.io/queue-name'], 'ray-burst');
+    assert.match(String((wl?.metadata as Json | undefined)?.name), /^rayjob-ray-queued-[0-9a-f]{5}$/);
+    assert.deepEqual(((wl?.spec as Json).podSets as Json[]).map((p) => [p.name, p.count]), [['head', 1], ['workers', 2]]);
+    assert.match(r.summary, /LocalQueue ray-burst \(ClusterQueue ray-l4\): admitted after/);
+    await until(() => g.store.list(g.type('ray.io', 'rayjobs'), 'default').length === 0 && g.store.list(g.type('kueue.x-k8s.io', 'workloads'), 'default').length === 0, 'nothing left on GKE');
   });
 });

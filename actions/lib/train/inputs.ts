@@ -88,9 +88,6 @@ export async function engineCheck(kube: KubeClient, want: { nodes: number; engin
       });
     }
   }
-  if (want.engine === 'ray' && want.queue) {
-    throw new ActionError('A RayJob behind a Kueue queue is not supported by this version of train-job; nothing was created.', { fix: 'Leave queue empty for engine: ray, or use engine: batch (a Job, or a JobSet for more than one node) with the queue.' });
-  }
 }
 
 /** Fails, before anything is created, when the `queue` LocalQueue does not exist in the namespace; returns its ClusterQueue. */

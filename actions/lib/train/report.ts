@@ -22,7 +22,7 @@ export function figures(w: Workload, r: RunResult): Figures {
   const t = r.timeline;
   const end = t.finished ?? Date.now();
   const durationSeconds = t.running !== undefined ? Math.max(0, (end - t.running) / 1000) : 0;
-  const queuedSeconds = t.created !== undefined ? Math.max(0, ((t.admitted ?? end) - t.created) / 1000) : 0;
+  const queuedSeconds = t.created !== undefined ? Math.max(0, ((t.admitted ?? end) - t.created + (t.requeued ?? 0)) / 1000) : 0;
   const gpuHours = (w.gpus * w.nodes * durationSeconds) / 3600;
   const type = w.target === 'cloud' ? findGpuType(r.gpu || w.accelerator) : undefined;
   const rate = type ? (r.spot ? type.price.spot : type.price.onDemand) : 0;

@@ -18,7 +18,10 @@ export type Outcome = 'succeeded' | 'failed' | 'timed-out' | 'cancelled';
 
 export interface Timeline {
   created?: number;
+  /** The first admission: an evicted workload admitted again keeps it. */
   admitted?: number;
+  /** Milliseconds spent queued again after Kueue evicted the admitted workload. */
+  requeued?: number;
   running?: number;
   finished?: number;
 }
@@ -127,7 +130,7 @@ export function started(pod: KubeObject, container = CONTAINER): boolean {
 }
 
 /** The job's Workload as Kueue keeps it (found by the job-uid label Kueue puts on it): admitted, or why it waits. */
-async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueue: string): Promise<QueueState & { admitted: boolean }> {
+async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueue: string): Promise<QueueState & { admitted: boolean; evicted?: string }> {
   let found: KubeObject[];
   try {
     found = await kube.list({ ...refs.workload, namespace: w.namespace }, { labelSelector: `${JOB_UID_LABEL}=${uid}` });
@@ -142,7 +145,31 @@ async function readQueue(kube: KubeClient, w: Workload, uid: string, clusterQueu
   const admitted = isTrue(wl, 'Admitted') !== undefined;
   const flavors = [...new Set(((admission?.podSetAssignments as Json[] | undefined) ?? []).flatMap((p) => Object.values((p.flavors ?? {}) as Record<string, string>)))];
   const pending = conds(wl).find((c) => c.type === 'QuotaReserved' && c.status === 'False');
-  return { admitted, clusterQueue: String(admission?.clusterQueue ?? clusterQueue), flavors, message: admitted ? '' : String(pending?.message ?? 'Kueue has not considered it yet') };
+  const ev = isTrue(wl, 'Evicted');
+  return {
+    admitted, clusterQueue: String(admission?.clusterQueue ?? clusterQueue), flavors, message: admitted ? '' : String(pending?.message ?? 'Kueue has not considered it yet'),
+    ...(ev ? { evicted: `${String(ev.reason)}: ${String(ev.message ?? '')}` } : {}),
+  };
+}
+
+/**
+ * One look at a queued workload not yet admitted: logs Kueue's pending message when it changes, says
+ * when it is admitted (the Workload Admitted, or the job resumed), fails past schedule_timeout.
+ */
+async function awaitAdmission(kube: KubeClient, w: Workload, uid: string, cur: KubeObject, wait: { since: number; said: string; clusterQueue: string }, opts: RunOptions): Promise<{ queue: QueueState; admitted: boolean; failed?: string }> {
+  const q = await readQueue(kube, w, uid, wait.clusterQueue);
+  wait.clusterQueue = q.clusterQueue;
+  const waited = Math.round((Date.now() - wait.since) / 1000);
+  const where = `LocalQueue ${w.queue}${q.clusterQueue ? ` (ClusterQueue ${q.clusterQueue})` : ''}`;
+  const queue = { clusterQueue: q.clusterQueue, flavors: q.flavors, message: q.message };
+  if (!q.admitted && cur.spec?.suspend !== false) {
+    if (q.message !== wait.said) info(`Queued in ${where} for ${waited} s: ${q.message}`);
+    wait.said = q.message;
+    if (Date.now() - wait.since >= opts.scheduleTimeoutMs) return { queue, admitted: false, failed: `not admitted by ${where} within ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${q.message}` };
+    return { queue, admitted: false };
+  }
+  info(`Admitted by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${waited} s in the queue.`);
+  return { queue, admitted: true };
 }
 
 export async function runTraining(kube: KubeClient, w: Workload, opts: RunOptions): Promise<RunResult> {
@@ -163,8 +190,9 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
   const follower = new LogFollower(kube, w.namespace, CONTAINER);
   let queue: QueueState | undefined = w.queue ? { clusterQueue: opts.clusterQueue ?? '', flavors: [], message: '' } : undefined;
   const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...(queue ? { queue } : {}), ...extra });
-  const queuedSince = Date.now();
-  let said = '';
+  const wait = { since: Date.now(), said: '', clusterQueue: opts.clusterQueue ?? '' };
+  /** Since when, and why, Kueue holds the evicted workload back. */
+  let evicted: { since: number; why: string } | undefined;
   const unschedulableSince = new Map<string, number>();
   const multi = w.nodes > 1;
   let lastPods: KubeObject[] = [];
@@ -174,21 +202,37 @@ export async function runTraining(kube: KubeClient, w: Workload, opts: RunOption
       const cur = await kube.get({ ...workloadRef(w), namespace: w.namespace }, w.name);
       if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
       if (queue && timeline.admitted === undefined) {
-        const q = await readQueue(kube, w, uid, queue.clusterQueue);
-        const waited = Math.round((Date.now() - queuedSince) / 1000);
-        const where = `LocalQueue ${w.queue}${q.clusterQueue ? ` (ClusterQueue ${q.clusterQueue})` : ''}`;
-        queue = { clusterQueue: q.clusterQueue, flavors: q.flavors, message: q.message };
-        if (!q.admitted && cur.spec?.suspend !== false) {
-          if (q.message !== said) info(`Queued in ${where} for ${waited} s: ${q.message}`);
-          said = q.message;
-          if (Date.now() - queuedSince >= opts.scheduleTimeoutMs) {
-            return result('failed', `not admitted by ${where} within ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout): ${q.message}`);
-          }
+        const a = await awaitAdmission(kube, w, uid, cur, wait, opts);
+        queue = a.queue;
+        if (a.failed) return result('failed', a.failed);
+        if (!a.admitted) {
           await sleep(opts.pollMs);
           continue;
         }
         timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
-        info(`Admitted by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${waited} s in the queue.`);
+      } else if (queue) {
+        // Admitted once: Kueue may evict it (preempted, deactivated...), stop the job and requeue it.
+        const q = await readQueue(kube, w, uid, queue.clusterQueue);
+        const where = `LocalQueue ${w.queue}${q.clusterQueue ? ` (ClusterQueue ${q.clusterQueue})` : ''}`;
+        if (!evicted && (q.evicted !== undefined || cur.spec?.suspend === true)) {
+          evicted = { since: Date.now(), why: q.evicted ?? 'the Job was suspended again' };
+          info(`Evicted by Kueue from ${where}: ${evicted.why}. Its pods were stopped; waiting up to ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout) for it to be admitted again.`);
+        }
+        if (evicted) {
+          if (q.evicted === undefined && q.admitted && cur.spec?.suspend === false) {
+            const waited = Date.now() - evicted.since;
+            timeline.requeued = (timeline.requeued ?? 0) + waited;
+            queue = { clusterQueue: q.clusterQueue, flavors: q.flavors, message: '' };
+            info(`Admitted again by ${where}${q.flavors.length ? `, flavor ${q.flavors.join(', ')}` : ''}, after ${Math.round(waited / 1000)} s re-queued.`);
+            evicted = undefined;
+          } else {
+            if (Date.now() - evicted.since >= opts.scheduleTimeoutMs) {
+              return result('failed', `evicted by Kueue (${evicted.why}) and not admitted again by ${where} within ${Math.round(opts.scheduleTimeoutMs / 1000)} s (schedule_timeout)${q.message ? `: ${q.message}` : ''}`);
+            }
+            await sleep(opts.pollMs);
+            continue;
+          }
+        }
       }
       if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
       const pods = await kube.list({ ...refs.pod, namespace: w.namespace }, { labelSelector: multi ? `jobset.sigs.k8s.io/jobset-uid=${uid}` : `batch.kubernetes.io/controller-uid=${uid}` });
@@ -267,7 +311,9 @@ async function followRayJob(kube: KubeClient, w: Workload, opts: RunOptions, job
   const uid = String(job.metadata.uid);
   const follower = new LogFollower(kube, w.namespace, RAY_SUBMITTER);
   const headLog = new LogFollower(kube, w.namespace, RAY_HEAD);
-  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...extra });
+  let queue: QueueState | undefined = w.queue ? { clusterQueue: opts.clusterQueue ?? '', flavors: [], message: '' } : undefined;
+  const wait = { since: Date.now(), said: '', clusterQueue: opts.clusterQueue ?? '' };
+  const result = (outcome: Outcome, reason: string, extra: Partial<RunResult> = {}): RunResult => ({ outcome, reason, timeline, node: '', gpu: '', spot: false, adopted, tail: follower.tail(), ...(queue ? { queue } : {}), ...extra });
   const unschedulableSince = new Map<string, number>();
   let submitters: KubeObject[] = [];
   let workers: KubeObject[] = [];
@@ -284,6 +330,16 @@ async function followRayJob(kube: KubeClient, w: Workload, opts: RunOptions, job
       if (opts.signal.aborted) return result('cancelled', 'the workflow run was cancelled');
       const cur = await kube.get({ ...refs.rayjob, namespace: w.namespace }, w.name);
       if (!cur || cur.metadata.uid !== uid) return result('failed', `${describeJob(w)} was deleted while it ran`);
+      if (queue && timeline.admitted === undefined) {
+        const a = await awaitAdmission(kube, w, uid, cur, wait, opts);
+        queue = a.queue;
+        if (a.failed) return result('failed', a.failed);
+        if (!a.admitted) {
+          await sleep(opts.pollMs);
+          continue;
+        }
+        timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
+      }
       if (timeline.admitted === undefined && cur.spec?.suspend === false) timeline.admitted = adopted ? at(cur.status?.startTime) ?? Date.now() : Date.now();
       const st = (cur.status ?? {}) as Json;
       const cluster = String(st.rayClusterName ?? '');

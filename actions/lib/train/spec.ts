@@ -52,7 +52,7 @@ export const refs = {
   rayjob: { apiVersion: 'ray.io/v1', kind: 'RayJob' },
   pod: { apiVersion: 'v1', kind: 'Pod' },
   secret: { apiVersion: 'v1', kind: 'Secret' },
-  /** Kueue's Workload for a queued Job or JobSet (owned by it, labelled with its uid). */
+  /** Kueue's Workload for a queued Job, JobSet or RayJob (owned by it, labelled with its uid). */
   workload: { apiVersion: 'kueue.x-k8s.io/v1beta1', kind: 'Workload' },
 } as const;
 

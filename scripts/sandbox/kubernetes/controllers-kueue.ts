@@ -1,12 +1,13 @@
 // The Kueue controllers (kueue.x-k8s.io/v1beta1, kubernetes-sigs/kueue v0.10.1), when its
 // CustomResourceDefinitions are installed (`operators.ts`). The shapes and words follow v0.10.1's
 // apis/kueue/v1beta1 and pkg/ (jobframework, scheduler/flavorassigner, controller/core):
-// - a batch/v1 Job or a JobSet labelled `kueue.x-k8s.io/queue-name` (and not owned by another
+// - a batch/v1 Job, a JobSet or a KubeRay RayJob labelled `kueue.x-k8s.io/queue-name` (and not owned by another
 //   object Kueue manages: a JobSet's child Jobs are the JobSet's) is held suspended (the webhook's
-//   default) and gets a Workload `job-<name>-<hash>` / `jobset-<name>-<hash>` (SHA-1 of kind, group,
+//   default) and gets a Workload `job-<name>-<hash>` / `jobset-<name>-<hash>` / `rayjob-<name>-<hash>` (SHA-1 of kind, group,
 //   name, uid; label `kueue.x-k8s.io/job-uid`; owned by the job, so the garbage collector removes it
 //   with the job) whose podSets are the pod templates with their counts (a Job's `main`: parallelism,
-//   or completions when fewer; a JobSet's one per replicatedJob: replicas × parallelism);
+//   or completions when fewer; a JobSet's one per replicatedJob: replicas × parallelism; a RayJob's
+//   `head` (1) and one per worker group: replicas × numOfHosts; its submitter is not a pod set here);
 // - the workload's LocalQueue and ClusterQueue are checked in the workload controller's order
 //   (QuotaReserved False, reason Inadmissible: `LocalQueue <lq> doesn't exist`, `ClusterQueue <cq>
 //   doesn't exist`, `ClusterQueue <cq> is inactive` when a ResourceFlavor it names is missing);
@@ -25,7 +26,13 @@
 // - ClusterQueue status (pendingWorkloads, reservingWorkloads, admittedWorkloads, flavorsReservation,
 //   flavorsUsage, the Active condition) and LocalQueue status (the same counters, flavorsReservation,
 //   flavorUsage, Active) as Kueue fills them.
-// Not simulated: cohorts and borrowing, preemption, admission checks, partial admission, eviction,
+// - eviction: a workload with Evicted True (a test's `evictWorkload`: reason Preempted, or
+//   InactiveWorkload when spec.active is set false) loses its reservation as the job reconciler's
+//   StopJob does: the job goes back to suspended (its pods go), status.admission is cleared,
+//   QuotaReserved False (Pending, the eviction's message), Admitted False (NoReservation), Requeued
+//   (True after a preemption, False while deactivated); an inactive workload is not scheduled; on
+//   re-admission Evicted turns False, reason QuotaReserved, message `Previously: <message>`.
+// Not simulated: cohorts and borrowing, preemption by the scheduler, admission checks, partial admission,
 // the resource-in-use finalizer (the workload goes with its owner at once).
 import { createHash } from 'node:crypto';
 import type { KubeCluster } from './cluster.js';
@@ -79,15 +86,24 @@ function podRequests(template: Json): Record<string, number> {
 }
 
 interface Owner {
-  kind: 'Job' | 'JobSet';
+  kind: 'Job' | 'JobSet' | 'RayJob';
   obj: Json;
   /** The pod templates the workload's podSets describe, with their counts. */
   podSets: { name: string; count: number; template: Json }[];
   finished?: { success: boolean; message: string };
 }
 
-function ownerOf(kind: 'Job' | 'JobSet', obj: Json): Owner {
+function ownerOf(kind: 'Job' | 'JobSet' | 'RayJob', obj: Json): Owner {
   const spec = (obj.spec ?? {}) as Json;
+  if (kind === 'RayJob') {
+    // Kueue's rayjob integration: a pod set `head` (1) and one per worker group (replicas × numOfHosts)
+    const rc = (spec.rayClusterSpec ?? {}) as Json;
+    const head = ((rc.headGroupSpec as Json | undefined)?.template ?? {}) as Json;
+    const groups = ((rc.workerGroupSpecs as Json[] | undefined) ?? []).map((g) => ({ name: String(g.groupName), count: Number(g.replicas ?? 1) * Number(g.numOfHosts ?? 1), template: structuredClone((g.template ?? {}) as Json) }));
+    const st = (obj.status ?? {}) as Json;
+    const done = st.jobDeploymentStatus === 'Complete' || st.jobDeploymentStatus === 'Failed';
+    return { kind, obj, podSets: [{ name: 'head', count: 1, template: structuredClone(head) }, ...groups], ...(done ? { finished: { success: st.jobStatus === 'SUCCEEDED', message: String(st.message ?? '') } } : {}) };
+  }
   if (kind === 'Job') {
     const parallelism = Number(spec.parallelism ?? 1);
     const count = spec.completions !== undefined ? Math.min(parallelism, Number(spec.completions)) : parallelism;
@@ -219,15 +235,18 @@ export function reconcileKueue(host: KueueHost): void {
   if (!wlType || !lqType || !cqType || !rfType) return;
   const jobType = c.type('batch', 'jobs');
   const jsType = c.types.find((x) => x.group === 'jobset.x-k8s.io' && x.resource === 'jobsets');
+  const rjType = c.types.find((x) => x.group === 'ray.io' && x.resource === 'rayjobs');
+  const typeOf = (kind: unknown) => (kind === 'Job' ? jobType : kind === 'JobSet' ? jsType : kind === 'RayJob' ? rjType : undefined);
 
   // ---- the job reconciler: a Workload per queued job, held suspended until admitted; finished jobs finish it
   const owners: Owner[] = [];
   for (const j of c.store.list(jobType)) {
     // a Job owned by a JobSet is the JobSet's (Kueue manages the parent)
-    if (((meta(j).ownerReferences as Json[] | undefined) ?? []).some((r) => r.kind === 'JobSet')) continue;
+    if (((meta(j).ownerReferences as Json[] | undefined) ?? []).some((r) => r.kind === 'JobSet' || r.kind === 'RayJob')) continue;
     owners.push(ownerOf('Job', j));
   }
   for (const js of jsType ? c.store.list(jsType) : []) owners.push(ownerOf('JobSet', js));
+  for (const rj of rjType ? c.store.list(rjType) : []) owners.push(ownerOf('RayJob', rj));
   const workloads = (): Json[] => c.store.list(wlType).map((w) => {
     arrival(w);
     return w;
@@ -237,7 +256,7 @@ export function reconcileKueue(host: KueueHost): void {
     const queue = ((m.labels ?? {}) as Json)[QUEUE_NAME_LABEL];
     if (m.deletionTimestamp || typeof queue !== 'string' || !queue) continue;
     const ns = String(m.namespace);
-    const t = o.kind === 'Job' ? jobType : jsType;
+    const t = typeOf(o.kind);
     if (!t) continue;
     let wl = workloads().find((w) => meta(w).namespace === ns && ((meta(w).ownerReferences as Json[] | undefined) ?? []).some((r) => r.uid === m.uid));
     if (!wl) {
@@ -247,7 +266,7 @@ export function reconcileKueue(host: KueueHost): void {
         const cur = c.store.get(t, ns, String(m.name));
         if (cur) c.updateObject(t, cur, { ...cur, spec: { ...(cur.spec as Json), suspend: true } }, undefined);
       }
-      const group = o.kind === 'Job' ? 'batch' : 'jobset.x-k8s.io';
+      const group = o.kind === 'Job' ? 'batch' : o.kind === 'JobSet' ? 'jobset.x-k8s.io' : 'ray.io';
       try {
         wl = c.createObject(wlType, {
           apiVersion: `${KUEUE_GROUP}/v1beta1`, kind: 'Workload',
@@ -284,10 +303,38 @@ export function reconcileKueue(host: KueueHost): void {
     if (cur) c.updateObject(wlType, cur, { ...cur, status: st }, undefined);
   };
 
+  // ---- eviction: a deactivated workload is evicted; an evicted one that holds quota stops its job and requeues
+  for (const w of workloads()) {
+    if (!active(w) || !reserved(w)) continue;
+    const gen = meta(w).generation;
+    let st = structuredClone((w.status ?? {}) as Json);
+    const inactive = (w.spec as Json).active === false;
+    if (inactive && !isTrue(w, 'Evicted')) {
+      st.conditions = setCondition((st.conditions as Json[] | undefined) ?? [], 'Evicted', 'True', 'InactiveWorkload', 'The workload is deactivated', gen);
+      host.event(w, 'Normal', 'EvictedDueToInactiveWorkload', 'The workload is deactivated', MANAGER);
+    }
+    const ev = ((st.conditions as Json[] | undefined) ?? []).find((x) => x.type === 'Evicted' && x.status === 'True');
+    if (!ev) continue;
+    const ref = ((meta(w).ownerReferences as Json[] | undefined) ?? [])[0];
+    const t = typeOf(ref?.kind);
+    const job = t && ref ? c.store.get(t, String(meta(w).namespace), String(ref.name)) : undefined;
+    if (t && job && meta(job).uid === ref?.uid && (job.spec as Json).suspend !== true) {
+      c.updateObject(t, job, { ...job, spec: { ...(job.spec as Json), suspend: true } }, undefined);
+      host.event(job, 'Normal', 'Stopped', String(ev.message), MANAGER);
+    }
+    st = { ...st };
+    delete st.admission;
+    let list = setCondition((st.conditions as Json[] | undefined) ?? [], 'QuotaReserved', 'False', 'Pending', String(ev.message), gen);
+    list = setCondition(list, 'Admitted', 'False', 'NoReservation', 'The workload has no reservation', gen);
+    list = setCondition(list, 'Requeued', inactive ? 'False' : 'True', String(ev.reason), String(ev.message), gen);
+    st.conditions = list;
+    writeStatus(w, st);
+  }
+
   // ---- the scheduler, per ClusterQueue: quota held by admitted workloads, then the pending ones in order
   const byQueue = new Map<string, Json[]>();
   for (const w of workloads()) {
-    if (!active(w) || reserved(w)) continue;
+    if (!active(w) || reserved(w) || (w.spec as Json).active === false) continue;
     const lq = lqOf(w);
     const gen = meta(w).generation;
     const st = structuredClone((w.status ?? {}) as Json);
@@ -340,6 +387,8 @@ export function reconcileKueue(host: KueueHost): void {
       };
       let list = setCondition((st.conditions as Json[] | undefined) ?? [], 'QuotaReserved', 'True', 'QuotaReserved', `Quota reserved in ClusterQueue ${cqName}`, gen);
       list = setCondition(list, 'Admitted', 'True', 'Admitted', 'The workload is admitted', gen);
+      const evicted = list.find((x) => x.type === 'Evicted' && x.status === 'True');
+      if (evicted) list = setCondition(list, 'Evicted', 'False', 'QuotaReserved', `Previously: ${String(evicted.message)}`, gen);
       st.conditions = list;
       writeStatus(w, st);
       const waited = Math.round((Date.now() - Date.parse(String(meta(w).creationTimestamp))) / 1000);
@@ -352,14 +401,20 @@ export function reconcileKueue(host: KueueHost): void {
   for (const w of workloads()) {
     if (!active(w) || !isTrue(w, 'Admitted')) continue;
     const ref = ((meta(w).ownerReferences as Json[] | undefined) ?? [])[0];
-    const t = ref?.kind === 'Job' ? jobType : ref?.kind === 'JobSet' ? jsType : undefined;
+    const t = typeOf(ref?.kind);
     if (!t || !ref) continue;
     const job = c.store.get(t, String(meta(w).namespace), String(ref.name));
     if (!job || meta(job).uid !== ref.uid || (job.spec as Json).suspend !== true) continue;
     const as = assignmentsOf(w);
     const spec = structuredClone(job.spec as Json);
     if (ref.kind === 'Job') spec.template = injectFlavors((spec.template ?? {}) as Json, as.find((a) => a.name === 'main'), flavors);
-    else {
+    else if (ref.kind === 'RayJob') {
+      const rc = structuredClone((spec.rayClusterSpec ?? {}) as Json);
+      const hg = ((rc.headGroupSpec ??= {}) as Json);
+      hg.template = injectFlavors((hg.template ?? {}) as Json, as.find((a) => a.name === 'head'), flavors);
+      rc.workerGroupSpecs = ((rc.workerGroupSpecs as Json[] | undefined) ?? []).map((g) => ({ ...g, template: injectFlavors((g.template ?? {}) as Json, as.find((a) => a.name === g.groupName), flavors) }));
+      spec.rayClusterSpec = rc;
+    } else {
       spec.replicatedJobs = ((spec.replicatedJobs as Json[] | undefined) ?? []).map((rj) => {
         const tpl = structuredClone((rj.template ?? {}) as Json);
         const jspec = ((tpl.spec ??= {}) as Json);

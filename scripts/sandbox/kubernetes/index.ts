@@ -66,6 +66,12 @@ export interface KubernetesService {
   installOperator(cluster: string, operator: string): void;
   /** Install Kueue and create one queue: ResourceFlavor, ClusterQueue (nominal quotas), LocalQueue. */
   seedKueueQueue(cluster: string, seed: KueueQueueSeed): void;
+  /**
+   * Kueue evicts that Workload: `InactiveWorkload` deactivates it (spec.active false; the returned
+   * function activates it again), another reason (`Preempted`, `PodsReadyTimeout`...) sets Evicted True
+   * with that reason and message. Its job is stopped and the workload requeued.
+   */
+  evictWorkload(cluster: string, namespace: string, workload: string, reason: string, message?: string): () => void;
 }
 
 export interface KubernetesOptions {
@@ -311,6 +317,26 @@ export async function createKubernetes(ctx: SandboxContext, options: KubernetesO
     },
     seedKueueQueue(cluster, seed) {
       seedKueueQueue(must(cluster), seed);
+    },
+    evictWorkload(cluster, namespace, workload, reason, message) {
+      const c = must(cluster);
+      const t = c.type('kueue.x-k8s.io', 'workloads');
+      const write = (change: (w: Json) => Json): void => {
+        const cur = c.store.get(t, namespace, workload);
+        if (!cur) throw new Error(`no Workload ${namespace}/${workload} on ${cluster}`);
+        c.updateObject(t, cur, change(cur), undefined);
+      };
+      if (reason === 'InactiveWorkload') {
+        write((w) => ({ ...w, spec: { ...(w.spec as Json), active: false } }));
+        return () => write((w) => ({ ...w, spec: { ...(w.spec as Json), active: true } }));
+      }
+      write((w) => {
+        const st = structuredClone((w.status ?? {}) as Json);
+        const list = ((st.conditions as Json[] | undefined) ?? []).filter((x) => x.type !== 'Evicted');
+        st.conditions = [...list, { type: 'Evicted', status: 'True', reason, message: message ?? 'Preempted to accommodate a workload due to prioritization in the ClusterQueue', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: meta(w).generation }];
+        return { ...w, status: st };
+      });
+      return () => undefined;
     },
   };
   void GIB;
